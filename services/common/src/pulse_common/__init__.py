@@ -1,0 +1,1 @@
+"""Plumbing shared by every Pulse service: configuration, logging, database, messaging, gRPC."""

@@ -1,0 +1,162 @@
+"""``PULSE_*`` configuration, read once at start-up and validated with messages that name
+the variable. Services never read ``os.environ`` elsewhere."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pulse_common.errors import DomainError
+
+
+class ConfigError(DomainError):
+    """A ``PULSE_*`` variable is missing or malformed; the message names it."""
+
+
+PeriodGranularity = Literal["month", "week"]
+
+DEFAULT_PORTS = {"survey": 50051, "response": 50052, "correlation": 50053, "web": 8080}
+DEV_SECRET = "pulse-dev-secret-change-me-in-production-0123456789"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value.strip() if value is not None and value.strip() != "" else None
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def env_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def env_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    if not raw.startswith(tuple(f"{s}://" for s in schemes)):
+        allowed = " or ".join(f"{s}://" for s in schemes)
+        raise ConfigError(f"{name} must start with {allowed}, got {raw!r}")
+    return raw
+
+
+def env_address(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _get(env, name) or default
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"{name} must be host:port, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment-wide settings; every service reads the same variables."""
+
+    database_url: str | None
+    nats_url: str | None
+    hmac_secret: str
+    survey_addr: str
+    response_addr: str
+    correlation_addr: str
+    web_addr: str
+    min_group_size: int
+    min_comment_group_size: int
+    period: PeriodGranularity
+    db_statement_timeout_ms: int
+    db_lock_timeout_ms: int
+    db_pool_max: int
+    grpc_deadline_s: float
+    shutdown_grace_s: float
+    max_deliver: int
+    contact_budget_days: int
+    deactivation_guard_share: float
+    token_ttl_days: int
+    data_dir: str
+    log_level: str
+    log_json: bool | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def address_of(self, service: str) -> str:
+        return {
+            "survey": self.survey_addr,
+            "response": self.response_addr,
+            "correlation": self.correlation_addr,
+            "web": self.web_addr,
+        }[service]
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every ``PULSE_*`` variable; raise ``ConfigError`` naming the bad one."""
+    env = os.environ if env is None else env
+    secret = _get(env, "PULSE_HMAC_SECRET") or DEV_SECRET
+    if len(secret) < 32:
+        raise ConfigError("PULSE_HMAC_SECRET must be at least 32 characters (use a random value)")
+    period = (_get(env, "PULSE_PERIOD") or "month").lower()
+    if period not in ("month", "week"):
+        raise ConfigError(f"PULSE_PERIOD must be 'month' or 'week', got {period!r}")
+    level = (_get(env, "PULSE_LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"PULSE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    log_format = (_get(env, "PULSE_LOG_FORMAT") or "auto").lower()
+    if log_format not in ("auto", "json", "text"):
+        raise ConfigError(f"PULSE_LOG_FORMAT must be auto, json or text, got {log_format!r}")
+    min_k = env_int(env, "PULSE_MIN_GROUP_SIZE", 5, 3, 1000)
+    min_comment_k = env_int(env, "PULSE_MIN_COMMENT_GROUP_SIZE", 10, 3, 1000)
+    if min_comment_k < min_k:
+        raise ConfigError(
+            "PULSE_MIN_COMMENT_GROUP_SIZE must be at least PULSE_MIN_GROUP_SIZE "
+            f"({min_comment_k} < {min_k})"
+        )
+    return Settings(
+        database_url=env_url(env, "PULSE_DATABASE_URL", ("postgresql", "postgres")),
+        nats_url=env_url(env, "PULSE_NATS_URL", ("nats", "tls")),
+        hmac_secret=secret,
+        survey_addr=env_address(env, "PULSE_SURVEY_ADDR", f"127.0.0.1:{DEFAULT_PORTS['survey']}"),
+        response_addr=env_address(
+            env, "PULSE_RESPONSE_ADDR", f"127.0.0.1:{DEFAULT_PORTS['response']}"
+        ),
+        correlation_addr=env_address(
+            env, "PULSE_CORRELATION_ADDR", f"127.0.0.1:{DEFAULT_PORTS['correlation']}"
+        ),
+        web_addr=env_address(env, "PULSE_WEB_ADDR", f"127.0.0.1:{DEFAULT_PORTS['web']}"),
+        min_group_size=min_k,
+        min_comment_group_size=min_comment_k,
+        period=period,  # type: ignore[arg-type]
+        db_statement_timeout_ms=env_int(
+            env, "PULSE_DB_STATEMENT_TIMEOUT_MS", 30_000, 100, 3_600_000
+        ),
+        db_lock_timeout_ms=env_int(env, "PULSE_DB_LOCK_TIMEOUT_MS", 5_000, 10, 600_000),
+        db_pool_max=env_int(env, "PULSE_DB_POOL_MAX", 10, 1, 500),
+        grpc_deadline_s=env_float(env, "PULSE_GRPC_DEADLINE_S", 10.0, 0.1, 600.0),
+        shutdown_grace_s=env_float(env, "PULSE_SHUTDOWN_GRACE_S", 5.0, 0.0, 300.0),
+        max_deliver=env_int(env, "PULSE_MAX_DELIVER", 5, 1, 100),
+        contact_budget_days=env_int(env, "PULSE_CONTACT_BUDGET_DAYS", 14, 0, 365),
+        deactivation_guard_share=env_float(env, "PULSE_DEACTIVATION_GUARD_SHARE", 0.2, 0.0, 1.0),
+        token_ttl_days=env_int(env, "PULSE_TOKEN_TTL_DAYS", 14, 1, 365),
+        data_dir=_get(env, "PULSE_DATA_DIR") or ".pulse",
+        log_level=level,
+        log_json=None if log_format == "auto" else log_format == "json",
+        extra={k: v for k, v in env.items() if k.startswith("PULSE_")},
+    )

@@ -1,0 +1,249 @@
+"""NATS JetStream edge: connection, the PULSE stream, publishing with ``Nats-Msg-Id`` and a
+durable pull-consumer loop with explicit acks, backoff and a dead-letter path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from google.protobuf.message import DecodeError, Message
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+
+from pulse_common import subjects
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/x-protobuf"
+M = TypeVar("M", bound=Message)
+
+
+class PermanentError(Exception):
+    """The message can never be handled (undecodable, contract violation): dead-letter it now."""
+
+
+async def connect_nats(url: str, name: str, *, connect_timeout_s: float = 30.0) -> NatsClient:
+    """Connect, retrying until ``connect_timeout_s``; afterwards reconnect forever."""
+
+    async def on_disconnect() -> None:
+        log.warning("nats disconnected", extra={"client": name})
+
+    async def on_reconnect() -> None:
+        log.info("nats reconnected", extra={"client": name})
+
+    async def on_error(error: Exception) -> None:
+        log.debug("nats error: %s", error)
+
+    deadline = asyncio.get_running_loop().time() + connect_timeout_s
+    while True:
+        try:
+            return await nats.connect(
+                url,
+                name=name,
+                connect_timeout=2,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+                error_cb=on_error,
+            )
+        except (OSError, nats.errors.Error) as error:
+            if asyncio.get_running_loop().time() > deadline:
+                raise ConnectionError(f"cannot reach NATS at {url}: {error}") from error
+            await asyncio.sleep(0.5)
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    """Create or update the one PULSE stream (file storage, explicit duplicate window)."""
+    config = StreamConfig(
+        name=subjects.STREAM,
+        subjects=list(subjects.STREAM_SUBJECTS),
+        storage=StorageType.FILE,
+        duplicate_window=subjects.DUPLICATE_WINDOW_S,
+    )
+    try:
+        await js.stream_info(subjects.STREAM)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except nats.js.errors.BadRequestError:
+            pass  # another instance created it concurrently
+    await js.update_stream(config)
+
+
+async def publish(
+    js: JetStreamContext,
+    subject: str,
+    payload: bytes,
+    *,
+    msg_id: str,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float = 5.0,
+) -> bool:
+    """Publish once-only: JetStream drops a repeat of ``msg_id`` within the duplicate
+    window. Returns False when the server reports a duplicate."""
+    all_headers = {"Nats-Msg-Id": msg_id, "Content-Type": CONTENT_TYPE, **(headers or {})}
+    ack = await js.publish(subject, payload, timeout=timeout_s, headers=all_headers)
+    return not ack.duplicate
+
+
+async def publish_event(js: JetStreamContext, subject: str, event: Message, *, msg_id: str) -> bool:
+    return await publish(
+        js,
+        subject,
+        event.SerializeToString(),
+        msg_id=msg_id,
+        headers={"Pulse-Type": event.DESCRIPTOR.full_name},
+    )
+
+
+def decode(msg: Msg, message_type: type[M]) -> M:
+    """Parse a protobuf event or raise ``PermanentError`` (poison: retrying cannot help)."""
+    expected = message_type.DESCRIPTOR.full_name
+    declared = (msg.headers or {}).get("Pulse-Type")
+    if declared is not None and declared != expected:
+        raise PermanentError(f"expected {expected} on {msg.subject}, got {declared}")
+    event = message_type()
+    try:
+        event.ParseFromString(msg.data)
+    except DecodeError as error:
+        raise PermanentError(f"undecodable {expected}: {error}") from error
+    return event
+
+
+def message_id(msg: Msg) -> str:
+    """The publisher's Nats-Msg-Id, or the stream sequence when there is none."""
+    explicit = (msg.headers or {}).get("Nats-Msg-Id")
+    return explicit or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
+
+
+Handler = Callable[[Msg], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer. ``max_deliver`` tries, then the dead-letter subject."""
+
+    durable: str
+    filter_subjects: tuple[str, ...]
+    max_deliver: int = 5
+    ack_wait_s: float = 30.0
+    nak_backoff_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0, 30.0)
+    batch: int = 64
+    fetch_timeout_s: float = 1.0
+    deliver_policy: DeliverPolicy = field(default=DeliverPolicy.ALL)
+
+    def nak_delay(self, delivered: int) -> float:
+        return self.nak_backoff_s[min(delivered - 1, len(self.nak_backoff_s) - 1)]
+
+
+async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
+    config = ConsumerConfig(
+        durable_name=spec.durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=spec.deliver_policy,
+        # The server's own limit is a backstop; our loop dead-letters at spec.max_deliver.
+        max_deliver=spec.max_deliver + 2,
+        ack_wait=spec.ack_wait_s,
+        filter_subjects=list(spec.filter_subjects),
+        max_ack_pending=10_000,
+    )
+    await js.add_consumer(subjects.STREAM, config=config)
+
+
+class ConsumerLoop:
+    """Fetch, handle, ack. The handler commits its own transaction before returning, so an
+    ack always follows a commit; a failure naks with backoff; after ``max_deliver`` tries
+    the message is copied to ``pulse.deadletter.<durable>`` and terminated, and the loop
+    goes on with the next."""
+
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: Handler) -> None:
+        self.js = js
+        self.spec = spec
+        self.handler = handler
+        self._stopping = asyncio.Event()
+        self.handled = 0
+        self.dead_lettered = 0
+
+    async def run(self) -> None:
+        await ensure_consumer(self.js, self.spec)
+        subscription = await self.js.pull_subscribe_bind(
+            durable=self.spec.durable, stream=subjects.STREAM
+        )
+        log.info("consumer started", extra={"durable": self.spec.durable})
+        while not self._stopping.is_set():
+            try:
+                messages = await subscription.fetch(
+                    self.spec.batch, timeout=self.spec.fetch_timeout_s
+                )
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                await asyncio.sleep(0.5)
+                continue
+            except nats.errors.Error as error:
+                log.warning("fetch failed: %s", error, extra={"durable": self.spec.durable})
+                await asyncio.sleep(0.5)
+                continue
+            for msg in messages:
+                await self._handle_one(msg)
+
+    async def _handle_one(self, msg: Msg) -> None:
+        delivered = msg.metadata.num_delivered
+        try:
+            await self.handler(msg)
+        except PermanentError as error:
+            await self._dead_letter(msg, error)
+            return
+        except Exception as error:
+            if delivered >= self.spec.max_deliver:
+                await self._dead_letter(msg, error)
+            else:
+                log.warning(
+                    "handler failed, will retry: %s",
+                    error,
+                    extra={"durable": self.spec.durable, "delivered": delivered},
+                )
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.nak(delay=self.spec.nak_delay(delivered))
+            return
+        self.handled += 1
+        with contextlib.suppress(nats.errors.Error):
+            await msg.ack()
+
+    async def _dead_letter(self, msg: Msg, error: Exception) -> None:
+        headers = {
+            "Pulse-Original-Subject": msg.subject,
+            "Pulse-Error": str(error)[:500],
+            "Pulse-Consumer": self.spec.durable,
+        }
+        if msg.headers and "Pulse-Type" in msg.headers:
+            headers["Pulse-Type"] = msg.headers["Pulse-Type"]
+        await publish(
+            self.js,
+            subjects.dead_letter_subject(self.spec.durable),
+            msg.data,
+            msg_id=f"dlq:{self.spec.durable}:{msg.metadata.sequence.stream}",
+            headers=headers,
+        )
+        await msg.term()
+        self.dead_lettered += 1
+        log.error(
+            "message dead-lettered: %s",
+            error,
+            extra={"durable": self.spec.durable, "subject": msg.subject},
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()

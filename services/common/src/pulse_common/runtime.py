@@ -1,0 +1,177 @@
+"""Lifecycle of one service process: settings -> pool + migrations -> NATS + stream ->
+outbox relay -> gRPC server with health -> consumers; and the reverse on SIGTERM.
+
+A service describes itself with ``ServiceDefinition``; ``start_service`` runs it inside the
+current event loop (tests host several services in one loop this way), and
+``run_service_main`` is the process entry point used by each ``__main__``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from pulse_common.config import ConfigError, Settings, load_settings
+from pulse_common.db import Migration, apply_migrations, create_pool, load_migrations
+from pulse_common.grpc_server import GrpcServer
+from pulse_common.logging_setup import configure_logging
+from pulse_common.messaging import ConsumerLoop, connect_nats, ensure_stream
+from pulse_common.outbox import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What a service's wiring code gets to build its servicer and consumers."""
+
+    name: str
+    settings: Settings
+    pool: asyncpg.Pool
+    nats: NatsClient
+    js: JetStreamContext
+    relay: OutboxRelay
+    grpc: GrpcServer
+    consumers: list[ConsumerLoop] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+Wire = Callable[[ServiceContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """``wire`` registers the servicer on ``ctx.grpc.server`` and appends consumers."""
+
+    name: str
+    schema: str
+    grpc_service_names: Sequence[str]
+    migration_packages: Sequence[str]
+    wire: Wire
+
+    def migrations(self) -> list[Migration]:
+        found: list[Migration] = load_migrations("pulse_common")
+        for package in self.migration_packages:
+            found.extend(load_migrations(package))
+        return found
+
+
+@dataclass
+class RunningService:
+    context: ServiceContext
+    port: int
+    tasks: list[asyncio.Task[None]]
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self, grace_s: float | None = None, drain_s: float = 0.0) -> None:
+        ctx = self.context
+        grace = ctx.settings.shutdown_grace_s if grace_s is None else grace_s
+        await ctx.grpc.stop(grace, drain_s)
+        for consumer in ctx.consumers:
+            consumer.stop()
+        ctx.relay.stop()
+        done, pending = await asyncio.wait(self.tasks, timeout=max(grace, 1.0))
+        for task in pending:
+            task.cancel()
+        for task in [*done, *pending]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for hook in ctx.on_stop:
+            with contextlib.suppress(Exception):
+                await hook()
+        with contextlib.suppress(Exception):
+            await ctx.nats.drain()
+        await ctx.pool.close()
+
+
+def _require(value: str | None, variable: str) -> str:
+    if value is None:
+        raise ConfigError(
+            f"{variable} is not set: start the stack with `pulse dev up`, or set {variable}"
+        )
+    return value
+
+
+async def start_service(
+    definition: ServiceDefinition, settings: Settings, bind_address: str | None = None
+) -> RunningService:
+    """Start ``definition`` in the running loop; ``bind_address`` overrides the configured
+    address (``127.0.0.1:0`` picks a free port)."""
+    database_url = _require(settings.database_url, "PULSE_DATABASE_URL")
+    nats_url = _require(settings.nats_url, "PULSE_NATS_URL")
+    pool = await create_pool(
+        database_url,
+        definition.schema,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+        max_size=settings.db_pool_max,
+    )
+    await apply_migrations(pool, definition.schema, definition.migrations())
+    nc = await connect_nats(nats_url, f"pulse-{definition.name}")
+    js = nc.jetstream()
+    await ensure_stream(js)
+    grpc_server = GrpcServer(definition.grpc_service_names)
+    port = grpc_server.bind(bind_address or settings.address_of(definition.name))
+    ctx = ServiceContext(
+        name=definition.name,
+        settings=settings,
+        pool=pool,
+        nats=nc,
+        js=js,
+        relay=OutboxRelay(pool, js),
+        grpc=grpc_server,
+    )
+    await definition.wire(ctx)
+    tasks = [asyncio.create_task(ctx.relay.run(), name=f"{definition.name}-outbox")]
+    tasks += [
+        asyncio.create_task(c.run(), name=f"{definition.name}-{c.spec.durable}")
+        for c in ctx.consumers
+    ]
+    tasks += [asyncio.create_task(job(), name=f"{definition.name}-bg") for job in ctx.background]
+    await grpc_server.start()
+    log.info("service started", extra={"service": definition.name, "port": port})
+    return RunningService(ctx, port, tasks)
+
+
+async def _serve_until_signal(definition: ServiceDefinition, settings: Settings) -> None:
+    running = await start_service(definition, settings)
+    print(f"{definition.name} listening on {running.address}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down", extra={"service": definition.name})
+    await running.stop(drain_s=min(1.0, settings.shutdown_grace_s))
+
+
+def run_service_main(definition: ServiceDefinition) -> None:
+    """Process entry point: validate configuration (exit 2 with the variable named), log,
+    serve until SIGTERM/SIGINT."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"pulse-{definition.name}: configuration error: {error.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(definition.name, settings.log_level, settings.log_json)
+    try:
+        asyncio.run(_serve_until_signal(definition, settings))
+    except ConfigError as error:
+        print(f"pulse-{definition.name}: configuration error: {error.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except ConnectionError as error:
+        print(f"pulse-{definition.name}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
