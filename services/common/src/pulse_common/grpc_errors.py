@@ -3,6 +3,7 @@ servicer by a server interceptor, and its inverse for clients."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -61,8 +62,12 @@ def _wrap_stream_response(
 ) -> Callable[..., AsyncIterator[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
-            async for item in behavior(request, context):
-                yield item
+            result = behavior(request, context)
+            if inspect.isasyncgen(result):
+                async for item in result:
+                    yield item
+            else:  # handlers that write with context.write() are plain coroutines
+                await result
         except grpc.aio.AbortError:
             raise
         except Exception as error:

@@ -68,7 +68,9 @@ def encode_labels(name: str, labels: NDArray[Any]) -> tuple[NDArray[Any], NDArra
     try:
         uniques, codes = np.unique(labels, return_inverse=True)
     except TypeError as exc:
-        raise ValueError(f"{name} labels must be mutually comparable (e.g. all str or all int)") from exc
+        raise ValueError(
+            f"{name} labels must be mutually comparable (e.g. all str or all int)"
+        ) from exc
     return uniques, codes.reshape(-1).astype(np.intp)
 
 
@@ -79,8 +81,7 @@ def check_same_length(**arrays: Sequence[Any] | NDArray[Any]) -> None:
     for other, length in zip(names[1:], lengths[1:], strict=True):
         if length != lengths[0]:
             raise ValueError(
-                f"{names[0]} and {other} must have the same length "
-                f"(got {lengths[0]} and {length})"
+                f"{names[0]} and {other} must have the same length (got {lengths[0]} and {length})"
             )
 
 
@@ -124,6 +125,13 @@ def check_positive_int(name: str, value: int, minimum: int = 1) -> int:
     """Raise unless ``value`` is an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
+    return int(value)
+
+
+def check_int(name: str, value: int) -> int:
+    """Raise unless ``value`` is an integer (bool excluded)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be an integer (got {value!r})")
     return int(value)
 
 

@@ -93,9 +93,7 @@ def estimate(method: str, x: FloatArray, y: FloatArray) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
-def validated_pairs(
-    x: ArrayLike, y: ArrayLike, method: str
-) -> tuple[FloatArray, FloatArray]:
+def validated_pairs(x: ArrayLike, y: ArrayLike, method: str) -> tuple[FloatArray, FloatArray]:
     """Method check, pairwise deletion, minimum n and non-constant checks."""
     check_method(method, METHODS)
     xa, ya = paired_complete(x, y)

@@ -122,8 +122,10 @@ def icc(groups: ArrayLike, values: ArrayLike, group_size: GroupSize = "adjusted"
     centred = va - va.mean()
     n_groups = int(codes.max()) + 1
     counts = np.bincount(codes, minlength=n_groups).astype(np.float64)
-    sums = np.bincount(codes, weights=centred, minlength=n_groups)
-    squares = np.bincount(codes, weights=centred * centred, minlength=n_groups)
+    sums = np.asarray(np.bincount(codes, weights=centred, minlength=n_groups), dtype=np.float64)
+    squares = np.asarray(
+        np.bincount(codes, weights=centred * centred, minlength=n_groups), dtype=np.float64
+    )
     return _icc_core(counts, sums, squares, group_size)
 
 
@@ -164,7 +166,10 @@ def rwg_j(groups: ArrayLike, items: ArrayLike, n_options: int) -> RwgResult:
         means = sums / counts[:, np.newaxis]
         dev = mat - means[codes]
         ss = np.stack(
-            [np.bincount(codes, weights=dev[:, i] ** 2, minlength=n_groups) for i in range(j_items)],
+            [
+                np.bincount(codes, weights=dev[:, i] ** 2, minlength=n_groups)
+                for i in range(j_items)
+            ],
             axis=1,
         )
         multi = counts > 1

@@ -1,0 +1,83 @@
+# Pulse developer entry points. Only Python 3.11+ is needed; everything else is installed
+# into .venv (and node_modules for buf and the charting library) by these targets.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+PYPROJECTS := $(wildcard services/*/pyproject.toml)
+PYTEST_ARGS ?=
+
+.PHONY: help install install-dev demo test lint typecheck protos protos-check buf-lint \
+	test-only test-slow bench validate-stats dev-up dev-down clean
+
+help:
+	@echo "make demo    set up .venv and run the live demo (Ctrl-C stops everything)"
+	@echo "make test    set up .venv and run lint, type checks, buf lint and all tests"
+	@echo "make test-slow   also run the long simulations"
+	@echo "make protos  regenerate services/common/src/pulse from protos/"
+
+$(VENV)/bin/python:
+	@test -n "$(PYTHON)" || (echo "Python 3.11+ is required (python3.11, python3.12 or python3)"; exit 1)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): $(VENV)/bin/python requirements.txt $(PYPROJECTS)
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: buf lint will be skipped"; fi
+	@touch $@
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+demo: $(RUNTIME_STAMP)
+	$(BIN)/pulse demo
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+protos: $(DEV_STAMP)
+	$(BIN)/python scripts/gen_protos.py
+
+protos-check: $(DEV_STAMP)
+	$(BIN)/python scripts/gen_protos.py --check
+
+buf-lint: $(DEV_STAMP)
+	@if [ -x node_modules/.bin/buf ]; then node_modules/.bin/buf lint && echo "buf lint: clean"; \
+	else echo "SKIPPED buf lint: npm is not installed, so @bufbuild/buf is unavailable"; fi
+
+test-only: $(DEV_STAMP)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test: lint typecheck protos-check buf-lint test-only
+
+test-slow: $(DEV_STAMP)
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+validate-stats: $(DEV_STAMP)
+	$(BIN)/python scripts/validate_stats.py
+
+bench: $(DEV_STAMP)
+	@for script in scripts/bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+dev-up: $(RUNTIME_STAMP)
+	$(BIN)/pulse dev up
+
+dev-down: $(RUNTIME_STAMP)
+	$(BIN)/pulse dev down
+
+clean:
+	-$(BIN)/pulse dev down 2>/dev/null
+	rm -rf $(VENV) node_modules .pulse .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from pulse_cli.main import main
+
+main()

@@ -1,0 +1,54 @@
+"""``pulse dev``: the local stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pulse_cli import stack
+from pulse_cli.context import console, emit, resolve_settings
+
+
+@click.group()
+def dev() -> None:
+    """Start, inspect and stop the local stack (PostgreSQL, NATS, all services)."""
+
+
+@dev.command("up")
+@click.option("--no-web", is_flag=True, help="Do not start the web front.")
+@click.option("--json", "as_json", is_flag=True, help="Print the addresses as JSON.")
+def dev_up(no_web: bool, as_json: bool) -> None:
+    """Start everything and wait until every health check reports SERVING."""
+    settings = resolve_settings()
+    try:
+        state = stack.up(settings, with_web=not no_web, progress=console.print)
+    except stack.StackError as error:
+        raise click.ClickException(str(error)) from None
+    emit(as_json, {"addresses": state.addresses, **state.env()})
+    if not as_json:
+        console.print("[bold green]Pulse is up[/]")
+        for name, address in state.addresses.items():
+            click.echo(f"  {name:<12} {address}")
+        click.echo(f"  {'postgres':<12} {state.database_url}")
+        click.echo(f"  {'nats':<12} {state.nats_url}")
+        click.echo("Stop with: pulse dev down")
+
+
+@dev.command("down")
+def dev_down() -> None:
+    """Stop every process `pulse dev up` started."""
+    settings = resolve_settings()
+    if not stack.down(Path(settings.data_dir), progress=console.print):
+        console.print("nothing to stop")
+
+
+@dev.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def dev_status(as_json: bool) -> None:
+    """Health of each service of the running stack."""
+    settings = resolve_settings()
+    result = stack.status(Path(settings.data_dir))
+    if not result:
+        raise click.ClickException("no stack is running (start one with `pulse dev up`)")
+    emit(as_json, result, "\n".join(f"{k:<12} {v}" for k, v in result.items()))

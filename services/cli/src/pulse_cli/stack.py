@@ -1,0 +1,270 @@
+"""The local stack behind ``pulse dev up`` / ``pulse dev down``: PostgreSQL and NATS (private
+embedded servers unless ``PULSE_DATABASE_URL`` / ``PULSE_NATS_URL`` say otherwise) and every
+service as its own process, recorded in ``.pulse/stack.json`` so ``down`` stops exactly what
+``up`` started."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from pulse_common.config import DEFAULT_PORTS, Settings
+from pulse_common.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    free_port,
+    pid_alive,
+    port_open,
+    terminate_pid,
+)
+from pulse_common.grpc_server import check_health
+
+# (name, python module, gRPC service checked for health); order = start order.
+SERVICES: tuple[tuple[str, str, str], ...] = (
+    ("survey", "pulse_survey", "pulse.survey.v1.SurveyService"),
+    ("response", "pulse_response", "pulse.response.v1.ResponseService"),
+    ("correlation", "pulse_correlation", "pulse.correlation.v1.CorrelationService"),
+)
+WEB = ("web", "pulse_web")
+DATABASE_NAME = "pulse"
+
+Progress = Callable[[str], None]
+
+
+class StackError(Exception):
+    pass
+
+
+@dataclass
+class StackState:
+    data_dir: str
+    database_url: str
+    nats_url: str
+    addresses: dict[str, str]
+    pids: dict[str, int] = field(default_factory=dict)
+    embedded_postgres: bool = False
+    postgres_port: int = 0
+    embedded_nats: bool = False
+    nats_pid: int = 0
+    nats_port: int = 0
+
+    @property
+    def web_url(self) -> str | None:
+        address = self.addresses.get("web")
+        return f"http://{address}" if address else None
+
+    def env(self) -> dict[str, str]:
+        """Environment for processes that join this stack (services, CLI, demo)."""
+        env = {
+            "PULSE_DATABASE_URL": self.database_url,
+            "PULSE_NATS_URL": self.nats_url,
+            "PULSE_DATA_DIR": self.data_dir,
+        }
+        for name, address in self.addresses.items():
+            env[f"PULSE_{name.upper()}_ADDR"] = address
+        if "web" in self.addresses:
+            env.setdefault("PULSE_PUBLIC_URL", f"http://{self.addresses['web']}")
+        return env
+
+
+def state_path(data_dir: Path) -> Path:
+    return data_dir / "stack.json"
+
+
+def load_state(data_dir: Path) -> StackState | None:
+    path = state_path(data_dir)
+    if not path.exists():
+        return None
+    return StackState(**json.loads(path.read_text()))
+
+
+def _save_state(data_dir: Path, state: StackState) -> None:
+    state_path(data_dir).write_text(json.dumps(asdict(state), indent=2))
+
+
+def _choose_address(env_name: str, default_port: int, explicit: dict[str, str]) -> str:
+    if env_name in explicit:
+        return explicit[env_name]
+    port = default_port if not port_open(default_port) else free_port()
+    return f"127.0.0.1:{port}"
+
+
+async def _ensure_database(admin_url: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _web_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"{WEB[1]}.__main__") is not None
+
+
+def up(
+    settings: Settings,
+    *,
+    with_web: bool = True,
+    progress: Progress = lambda _: None,
+    timeout_s: float = 90.0,
+) -> StackState:
+    """Start (or adopt) the stack and wait until every health check reports SERVING."""
+    data_dir = Path(settings.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
+    existing = load_state(data_dir)
+    if existing is not None and all(pid_alive(p) for p in existing.pids.values()):
+        progress("stack already running")
+        return existing
+    if existing is not None:
+        progress("found a partly stopped stack; stopping it first")
+        down(data_dir, progress=progress)
+
+    explicit = {k: v for k, v in os.environ.items() if k.endswith("_ADDR")}
+    state = StackState(
+        data_dir=str(data_dir),
+        database_url="",
+        nats_url="",
+        addresses={},
+    )
+    try:
+        if settings.database_url:
+            state.database_url = settings.database_url
+            progress(f"PostgreSQL: using {settings.database_url}")
+        else:
+            postgres = EmbeddedPostgres(data_dir / "pg")
+            admin_url = postgres.start()
+            state.embedded_postgres = True
+            state.postgres_port = postgres.port
+            _save_state(data_dir, state)
+            state.database_url = asyncio.run(_ensure_database(admin_url, DATABASE_NAME))
+            progress(f"PostgreSQL: embedded on 127.0.0.1:{postgres.port} (data {postgres.pgdata})")
+        if settings.nats_url:
+            state.nats_url = settings.nats_url
+            progress(f"NATS: using {settings.nats_url}")
+        else:
+            nats_server = EmbeddedNats(data_dir / "nats")
+            state.nats_url = nats_server.start()
+            state.embedded_nats = True
+            state.nats_pid = nats_server.pid or 0
+            state.nats_port = nats_server.port
+            _save_state(data_dir, state)
+            progress(f"NATS JetStream: embedded on {state.nats_url}")
+
+        names = [name for name, _, _ in SERVICES]
+        if with_web and _web_available():
+            names.append(WEB[0])
+        for name in names:
+            state.addresses[name] = _choose_address(
+                f"PULSE_{name.upper()}_ADDR", DEFAULT_PORTS[name], explicit
+            )
+        modules = {name: module for name, module, _ in SERVICES} | {WEB[0]: WEB[1]}
+        env = {**os.environ, **state.env()}
+        for name in names:
+            log_file = open(data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+            process = subprocess.Popen(
+                [sys.executable, "-m", modules[name]],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            log_file.close()
+            state.pids[name] = process.pid
+            _save_state(data_dir, state)
+            progress(f"started {name} (pid {process.pid}) on {state.addresses[name]}")
+        _wait_until_serving(state, names, timeout_s, progress)
+        return state
+    except BaseException:
+        down(data_dir, progress=progress)
+        raise
+
+
+def _log_tail(data_dir: Path, name: str, lines: int = 25) -> str:
+    path = data_dir / "logs" / f"{name}.log"
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _wait_until_serving(
+    state: StackState, names: list[str], timeout_s: float, progress: Progress
+) -> None:
+    grpc_names = {name: service for name, _, service in SERVICES}
+    deadline = time.monotonic() + timeout_s
+    pending = list(names)
+    while pending:
+        for name in list(pending):
+            pid = state.pids[name]
+            if not pid_alive(pid):
+                raise StackError(
+                    f"{name} exited during start-up; last log lines:\n"
+                    + _log_tail(Path(state.data_dir), name)
+                )
+            if name in grpc_names:
+                try:
+                    status = asyncio.run(
+                        check_health(state.addresses[name], grpc_names[name], timeout_s=1.0)
+                    )
+                except Exception:
+                    status = "UNREACHABLE"
+            else:
+                port = int(state.addresses[name].rsplit(":", 1)[1])
+                status = "SERVING" if port_open(port) else "STARTING"
+            if status == "SERVING":
+                pending.remove(name)
+                progress(f"{name} is SERVING")
+        if pending and time.monotonic() > deadline:
+            raise StackError(f"timed out waiting for {', '.join(pending)} to report SERVING")
+        if pending:
+            time.sleep(0.2)
+
+
+def down(data_dir: Path, *, progress: Progress = lambda _: None) -> bool:
+    """Stop everything ``up`` started; returns False when there was nothing to stop."""
+    data_dir = data_dir.resolve()
+    state = load_state(data_dir)
+    if state is None:
+        return False
+    for name, pid in reversed(list(state.pids.items())):
+        if pid_alive(pid):
+            terminate_pid(pid, timeout_s=15)
+            progress(f"stopped {name}")
+    if state.embedded_nats and state.nats_pid:
+        terminate_pid(state.nats_pid)
+        progress("stopped NATS")
+    if state.embedded_postgres:
+        EmbeddedPostgres(data_dir / "pg").stop()
+        progress("stopped PostgreSQL")
+    state_path(data_dir).unlink(missing_ok=True)
+    return True
+
+
+def status(data_dir: Path) -> dict[str, str]:
+    state = load_state(data_dir.resolve())
+    if state is None:
+        return {}
+    result: dict[str, str] = {}
+    for name, _, service in SERVICES:
+        if name not in state.addresses:
+            continue
+        try:
+            result[name] = asyncio.run(check_health(state.addresses[name], service))
+        except Exception:
+            result[name] = "UNREACHABLE"
+    return result

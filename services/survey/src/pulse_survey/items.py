@@ -1,0 +1,130 @@
+"""The item bank: seeded from item_bank.yaml, extended with CreateItem; a changed wording
+becomes a new item_version so published surveys keep what they asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import asyncpg
+import yaml
+
+from pulse_common.errors import InvalidArgument
+from pulse_survey import domain
+from pulse_survey.context import Deps
+
+SCALES = {
+    "likert_5": domain.LIKERT_5,
+    "likert_7": domain.LIKERT_7,
+    "nps_0_10": domain.NPS_0_10,
+    "csat_1_5": domain.CSAT_1_5,
+    "ces_1_7": domain.CES_1_7,
+    "free_text": domain.FREE_TEXT,
+}
+_ITEM_LOCK = 0x5055_4C53_4954_4D  # serialises version numbering of one bank
+
+
+@dataclass(frozen=True)
+class BankItem:
+    spec: domain.ItemSpec
+    item_version: int
+
+
+def bank_seed() -> list[domain.ItemSpec]:
+    text = resources.files("pulse_survey").joinpath("item_bank.yaml").read_text("utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    specs = [
+        domain.ItemSpec(
+            item_id=entry["id"],
+            construct=entry["construct"],
+            text=entry["text"],
+            language=entry.get("language", "en"),
+            scale=SCALES[entry["scale"]],
+            reverse_scored=bool(entry.get("reverse_scored", False)),
+            required=bool(entry.get("required", False)),
+        )
+        for entry in document["items"]
+    ]
+    for spec in specs:
+        domain.validate_item(spec, f"item_bank.yaml {spec.item_id}")
+    return specs
+
+
+async def seed_bank(pool: asyncpg.Pool) -> None:
+    """Insert version 1 of every bank item that is missing (idempotent across restarts)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.executemany(
+            "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
+            " reverse_scored, required) VALUES ($1, 1, $2, $3, $4, $5, $6, $7)"
+            " ON CONFLICT DO NOTHING",
+            [
+                (s.item_id, s.construct, s.text, s.language, s.scale, s.reverse_scored, s.required)
+                for s in bank_seed()
+            ],
+        )
+
+
+def _item(row: asyncpg.Record) -> BankItem:
+    spec = domain.ItemSpec(
+        item_id=row["item_id"],
+        construct=row["construct"],
+        text=row["text"],
+        language=row["language"],
+        scale=row["scale"],
+        reverse_scored=row["reverse_scored"],
+        required=row["required"],
+    )
+    return BankItem(spec, row["item_version"])
+
+
+_LATEST = (
+    "SELECT DISTINCT ON (item_id) * FROM items ORDER BY item_id, item_version DESC"
+)
+
+
+async def latest_items(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, BankItem]:
+    return {row["item_id"]: _item(row) for row in await conn.fetch(_LATEST)}
+
+
+async def list_items(deps: Deps, construct: str, language: str, kind: int) -> list[BankItem]:
+    items = (await latest_items(deps.pool)).values()
+    return sorted(
+        (
+            item
+            for item in items
+            if (not construct or item.spec.construct == construct)
+            and (not language or item.spec.language == language)
+            and (not kind or kind in domain.construct_kinds(item.spec.construct))
+        ),
+        key=lambda item: item.spec.item_id,
+    )
+
+
+async def create_item(deps: Deps, spec: domain.ItemSpec) -> BankItem:
+    """A new item, or the next version of an existing one; an identical repeat returns the
+    current version (safe retries)."""
+    domain.validate_item(spec)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _ITEM_LOCK)
+        current = (await latest_items(conn)).get(spec.item_id)
+        if current is not None:
+            if current.spec == spec:
+                return current
+            if current.spec.construct != spec.construct:
+                # Aggregates are keyed by item and construct: an item cannot change meaning.
+                raise InvalidArgument("item.construct", "cannot change for an existing item")
+        version = 1 if current is None else current.item_version + 1
+        await conn.execute(
+            "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
+            " reverse_scored, required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            spec.item_id,
+            version,
+            spec.construct,
+            spec.text,
+            spec.language,
+            spec.scale,
+            spec.reverse_scored,
+            spec.required,
+        )
+    return BankItem(spec, version)
