@@ -20,12 +20,12 @@ from google.protobuf.message import Message
 from pulse.correlation.v1 import correlation_service_pb2_grpc as correlation_grpc
 from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
-from rich.console import Console
-
-from pulse_cli.stack import load_state
 from pulse_common.config import ConfigError, Settings, load_settings
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
+from rich.console import Console
+
+from pulse_cli.stack import load_state
 
 console = Console(stderr=True)
 
@@ -46,9 +46,9 @@ def resolve_settings() -> Settings:
 
 @dataclass
 class Stubs:
-    survey: survey_grpc.SurveyServiceStub
-    response: response_grpc.ResponseServiceStub
-    correlation: correlation_grpc.CorrelationServiceStub
+    survey: survey_grpc.SurveyServiceAsyncStub
+    response: response_grpc.ResponseServiceAsyncStub
+    correlation: correlation_grpc.CorrelationServiceAsyncStub
     deadline_s: float
 
 

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import asyncpg
-
 from pulse_common.config import DEFAULT_PORTS, Settings
 from pulse_common.embedded import (
     EmbeddedNats,

@@ -93,6 +93,7 @@ class Settings:
     contact_budget_days: int
     deactivation_guard_share: float
     token_ttl_days: int
+    stream_replicas: int
     data_dir: str
     log_level: str
     log_json: bool | None = None
@@ -155,6 +156,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         contact_budget_days=env_int(env, "PULSE_CONTACT_BUDGET_DAYS", 14, 0, 365),
         deactivation_guard_share=env_float(env, "PULSE_DEACTIVATION_GUARD_SHARE", 0.2, 0.0, 1.0),
         token_ttl_days=env_int(env, "PULSE_TOKEN_TTL_DAYS", 14, 1, 365),
+        stream_replicas=env_int(env, "PULSE_STREAM_REPLICAS", 1, 1, 5),
         data_dir=_get(env, "PULSE_DATA_DIR") or ".pulse",
         log_level=level,
         log_json=None if log_format == "auto" else log_format == "json",

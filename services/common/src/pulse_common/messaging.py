@@ -63,13 +63,15 @@ async def connect_nats(url: str, name: str, *, connect_timeout_s: float = 30.0) 
             await asyncio.sleep(0.5)
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
-    """Create or update the one PULSE stream (file storage, explicit duplicate window)."""
+async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create or update the one PULSE stream (file storage, explicit duplicate window;
+    ``replicas`` = 3 on a JetStream cluster)."""
     config = StreamConfig(
         name=subjects.STREAM,
         subjects=list(subjects.STREAM_SUBJECTS),
         storage=StorageType.FILE,
         duplicate_window=subjects.DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
     )
     try:
         await js.stream_info(subjects.STREAM)

@@ -122,7 +122,7 @@ async def start_service(
     await apply_migrations(pool, definition.schema, definition.migrations())
     nc = await connect_nats(nats_url, f"pulse-{definition.name}")
     js = nc.jetstream()
-    await ensure_stream(js)
+    await ensure_stream(js, settings.stream_replicas)
     grpc_server = GrpcServer(definition.grpc_service_names)
     port = grpc_server.bind(bind_address or settings.address_of(definition.name))
     ctx = ServiceContext(

@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeAlias
 
 from pulse.types.v1 import types_pb2
-
 from pulse_common.config import PeriodGranularity
 
-Kind = types_pb2.SurveyKind.ValueType
-Scale = types_pb2.Scale.ValueType
+Kind: TypeAlias = types_pb2.SurveyKind.ValueType
 
 # Inclusive score ranges of the scored scales; SCALE_FREE_TEXT takes text instead.
 SCALE_RANGES: dict[int, tuple[int, int]] = {
@@ -44,7 +43,7 @@ RECOGNITION_CONSTRUCTS = ("staff_treatment", "csat")
 IMPORT_NAMESPACE = uuid.UUID("5b0f3f63-8f2e-4d59-9a55-4a4d0c0e7a11")
 
 
-def is_customer(kind: Kind) -> bool:
+def is_customer(kind: int) -> bool:
     """Customers are not employees: their responses may keep channel and consent flags."""
     return kind == types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
 
@@ -228,9 +227,7 @@ def period_of(day: date, granularity: PeriodGranularity) -> str:
 
 def idempotency_key_problem(key: str) -> str | None:
     if not IDEMPOTENCY_KEY_MIN <= len(key) <= IDEMPOTENCY_KEY_MAX:
-        return (
-            f"must be {IDEMPOTENCY_KEY_MIN} to {IDEMPOTENCY_KEY_MAX} characters, got {len(key)}"
-        )
+        return f"must be {IDEMPOTENCY_KEY_MIN} to {IDEMPOTENCY_KEY_MAX} characters, got {len(key)}"
     if not key.isprintable() or not key.isascii():
         return "must be printable ASCII"
     return None

@@ -41,5 +41,7 @@ def load_limits(env: Mapping[str, str]) -> Limits:
         import_batch_size=env_int(
             env, "PULSE_RESPONSE_IMPORT_BATCH_SIZE", d.import_batch_size, 1, 10_000
         ),
-        idempotency_days=env_int(env, "PULSE_RESPONSE_IDEMPOTENCY_DAYS", d.idempotency_days, 1, 365),
+        idempotency_days=env_int(
+            env, "PULSE_RESPONSE_IDEMPOTENCY_DAYS", d.idempotency_days, 1, 365
+        ),
     )

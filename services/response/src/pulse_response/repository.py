@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import asyncpg
 from pulse.types.v1 import types_pb2
@@ -13,6 +16,15 @@ from pulse.types.v1 import types_pb2
 from pulse_response.domain import ValidatedAnswers, is_customer
 
 Conn = asyncpg.Connection | asyncpg.Pool
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection inside one transaction (typed as a plain connection)."""
+    async with pool.acquire() as proxy:
+        conn = cast(asyncpg.Connection, proxy)
+        async with conn.transaction():
+            yield conn
 
 
 @dataclass(frozen=True)
@@ -182,9 +194,7 @@ async def counts_by_wave(conn: Conn, wave_id: str) -> tuple[list[tuple[str, int]
     return [(str(r["unit_id"]), int(r["n"])) for r in rows], survey_id
 
 
-async def counts_by_survey_period(
-    conn: Conn, survey_id: str, period: str
-) -> list[tuple[str, int]]:
+async def counts_by_survey_period(conn: Conn, survey_id: str, period: str) -> list[tuple[str, int]]:
     rows = await conn.fetch(
         "SELECT unit_id, count(*) AS n FROM responses WHERE survey_id = $1 AND period = $2"
         " GROUP BY unit_id ORDER BY unit_id",
@@ -244,7 +254,9 @@ async def recognition_comments(
         limit,
     )
     return [
-        RecognitionRow(str(r["unit_id"]), str(r["period"]), str(r["text"]), int(r["staff_treatment_score"]))
+        RecognitionRow(
+            str(r["unit_id"]), str(r["period"]), str(r["text"]), int(r["staff_treatment_score"])
+        )
         for r in rows
     ]
 

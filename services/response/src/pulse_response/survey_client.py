@@ -11,7 +11,6 @@ import grpc.aio
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
-
 from pulse_common import errors
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
@@ -32,7 +31,7 @@ class SurveyClient:
         if self._channel is None or self._channel_address != address:
             self._channel = open_channel(address)
             self._channel_address = address
-        return survey_grpc.SurveyServiceStub(self._channel)  # type: ignore[return-value]
+        return survey_grpc.SurveyServiceStub(self._channel)
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -44,9 +43,9 @@ class SurveyClient:
         """Any refusal of a token is the one invalid-token error (no oracle); a down
         survey service is UNAVAILABLE so the client retries with its idempotency key."""
         mapped = domain_error_from_rpc(error)
-        if isinstance(mapped, errors.Unauthenticated):
-            return mapped
-        if isinstance(mapped, errors.InvalidArgument | errors.NotFound | errors.FailedPrecondition):
+        if isinstance(mapped, errors.Unauthenticated | errors.FailedPrecondition):
+            return mapped  # the one invalid-token message, or "this survey has closed"
+        if isinstance(mapped, errors.InvalidArgument | errors.NotFound):
             return errors.invalid_token()
         return _unavailable(error)
 

@@ -4,6 +4,7 @@ rotation and small-group suppression. No I/O here."""
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -134,9 +135,8 @@ def wave_dates(cadence: int, first: date, count: int, open_days: int) -> list[tu
             step = {ONCE: 0, WEEKLY: 7, FORTNIGHTLY: 14}[cadence]
             opens = first + timedelta(days=step * index)
         result.append((opens, opens + timedelta(days=open_days)))
-    spacing = min((b[0] - a[0]).days for a, b in zip(result, result[1:], strict=False)) if (
-        len(result) > 1
-    ) else None
+    gaps = [(b[0] - a[0]).days for a, b in itertools.pairwise(result)]
+    spacing = min(gaps) if gaps else None
     if spacing is not None and open_days > spacing:
         # Overlapping waves of one survey would ask people twice in the same window.
         raise InvalidArgument("open_days", f"must not exceed the cadence spacing ({spacing} days)")

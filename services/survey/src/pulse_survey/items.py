@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 import yaml
-
 from pulse_common.errors import InvalidArgument
+
 from pulse_survey import domain
 from pulse_survey.context import Deps
 
@@ -78,9 +78,7 @@ def _item(row: asyncpg.Record) -> BankItem:
     return BankItem(spec, row["item_version"])
 
 
-_LATEST = (
-    "SELECT DISTINCT ON (item_id) * FROM items ORDER BY item_id, item_version DESC"
-)
+_LATEST = "SELECT DISTINCT ON (item_id) * FROM items ORDER BY item_id, item_version DESC"
 
 
 async def latest_items(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, BankItem]:
@@ -105,7 +103,7 @@ async def create_item(deps: Deps, spec: domain.ItemSpec) -> BankItem:
     """A new item, or the next version of an existing one; an identical repeat returns the
     current version (safe retries)."""
     domain.validate_item(spec)
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _ITEM_LOCK)
         current = (await latest_items(conn)).get(spec.item_id)
         if current is not None:

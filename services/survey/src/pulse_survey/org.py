@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 import asyncpg
-
 from pulse.events.v1 import events_pb2
 from pulse_common import outbox, subjects
 from pulse_common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+
 from pulse_survey.context import Deps
 
 UNIT_TYPE_NAMES = {
@@ -149,7 +149,7 @@ async def _require_parent(
 async def create_unit(
     deps: Deps, unit_id: str, name: str, parent_id: str, unit_type: int, effective_from: date
 ) -> UnitVersion:
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         await lock_org(conn)
         if await _latest(conn, unit_id) is not None:
             raise AlreadyExists(f"unit {unit_id} already exists")
@@ -210,7 +210,7 @@ async def update_unit(
     unit_type: int | None,
     effective_from: date,
 ) -> UnitVersion:
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         await lock_org(conn)
         current = await _open_version(conn, unit_id, effective_from)
         changed = replace(current, valid_from=effective_from)
@@ -231,9 +231,11 @@ async def update_unit(
     return result
 
 
-async def merge_units(deps: Deps, source_id: str, target_id: str, day: date) -> tuple[UnitVersion, int]:
+async def merge_units(
+    deps: Deps, source_id: str, target_id: str, day: date
+) -> tuple[UnitVersion, int]:
     """Close ``source`` on ``day``; its child units and its people move to ``target``."""
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         await lock_org(conn)
         source = await _open_version(conn, source_id, day)
         await _open_version(conn, target_id, day)
@@ -272,7 +274,7 @@ def _children(units: Iterable[UnitVersion], parent_id: str) -> list[UnitVersion]
 
 
 async def list_units(deps: Deps, day: date, root: str) -> list[UnitVersion]:
-    async with deps.pool.acquire() as conn:
+    async with deps.connection() as conn:
         units = await units_as_of(conn, day)
     if root:
         if root not in units:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pulse_common.errors import FailedPrecondition, InvalidArgument
+
 from pulse_survey import domain
 from pulse_survey.context import Deps
 from pulse_survey.org import lock_org, units_as_of
@@ -76,7 +77,7 @@ def _parse_row(row: RawRow, secret: str, units: set[str]) -> _Person:
 
 async def import_roster(deps: Deps, options: RosterOptions, rows: list[RawRow]) -> ImportResult:
     result = ImportResult(dry_run=options.dry_run)
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         await lock_org(conn)  # units must not be merged away under the import
         units = set(await units_as_of(conn, options.as_of))
         people: dict[str, _Person] = {}
@@ -111,7 +112,10 @@ async def import_roster(deps: Deps, options: RosterOptions, rows: list[RawRow]) 
             values = (person.email, person.unit_id, person.start_date, person.end_date, True)
             if before is None:
                 result.created += 1
-            elif tuple(before[k] for k in ("email", "unit_id", "start_date", "end_date", "active")) == values:
+            elif (
+                tuple(before[k] for k in ("email", "unit_id", "start_date", "end_date", "active"))
+                == values
+            ):
                 result.unchanged += 1
                 continue
             else:

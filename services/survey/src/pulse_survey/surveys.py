@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
-
 from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import outbox, subjects
 from pulse_common.errors import FailedPrecondition, InvalidArgument, NotFound
+
 from pulse_survey import domain
 from pulse_survey.context import Deps
 from pulse_survey.items import latest_items
@@ -54,12 +54,17 @@ def _definition(row: asyncpg.Record) -> types_pb2.SurveyDefinition:
     return definition
 
 
-async def _check_draft(conn: asyncpg.Connection, deps: Deps, draft: SurveyDraft) -> list[types_pb2.Item]:
+async def _check_draft(
+    conn: asyncpg.Connection, deps: Deps, draft: SurveyDraft
+) -> list[types_pb2.Item]:
     if draft.min_group_size < deps.settings.min_group_size:
         raise InvalidArgument(
-            "min_group_size", f"must be at least the deployment's k ({deps.settings.min_group_size})"
+            "min_group_size",
+            f"must be at least the deployment's k ({deps.settings.min_group_size})",
         )
-    if draft.min_comment_group_size < max(draft.min_group_size, deps.settings.min_comment_group_size):
+    if draft.min_comment_group_size < max(
+        draft.min_group_size, deps.settings.min_comment_group_size
+    ):
         raise InvalidArgument(
             "min_comment_group_size",
             "must be at least min_group_size and the deployment's comment threshold "
@@ -100,7 +105,7 @@ async def _check_draft(conn: asyncpg.Connection, deps: Deps, draft: SurveyDraft)
 
 
 async def create_survey(deps: Deps, draft: SurveyDraft) -> Summary:
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         items = await _check_draft(conn, deps, draft)
         if draft.survey_id:
             survey = await conn.fetchrow(
@@ -157,9 +162,12 @@ async def create_survey(deps: Deps, draft: SurveyDraft) -> Summary:
 
 async def publish_survey(deps: Deps, survey_id: str) -> types_pb2.SurveyDefinition:
     now = deps.now()
-    async with deps.pool.acquire() as conn, conn.transaction():
+    async with deps.transaction() as conn:
         sid = uuid.UUID(survey_id)
-        if await conn.fetchval("SELECT 1 FROM surveys WHERE survey_id = $1 FOR UPDATE", sid) is None:
+        if (
+            await conn.fetchval("SELECT 1 FROM surveys WHERE survey_id = $1 FOR UPDATE", sid)
+            is None
+        ):
             raise NotFound(f"survey {survey_id} does not exist")
         row = await conn.fetchrow(
             "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'draft'", sid
@@ -201,7 +209,9 @@ async def published_version(
     return _definition(row), row["rated_unit_id"] or ""
 
 
-async def get_survey(deps: Deps, survey_id: str, version: int) -> tuple[types_pb2.SurveyDefinition, str]:
+async def get_survey(
+    deps: Deps, survey_id: str, version: int
+) -> tuple[types_pb2.SurveyDefinition, str]:
     sid = uuid.UUID(survey_id)
     row = await deps.pool.fetchrow(
         "SELECT * FROM survey_versions WHERE survey_id = $1 AND (($2 = 0 AND status = 'published')"

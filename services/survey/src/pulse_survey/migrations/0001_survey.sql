@@ -99,6 +99,7 @@ CREATE TABLE invitations (
     issued_at            timestamptz NOT NULL DEFAULT now(),
     expires_at           timestamptz NOT NULL,
     reminders_sent       integer NOT NULL DEFAULT 0,
+    last_sent_at         timestamptz NOT NULL DEFAULT now(),
     redeemed             boolean NOT NULL DEFAULT false,
     -- HMAC of the caller's redemption key: lets a retry get the same grant.
     redemption_key_hash  text,

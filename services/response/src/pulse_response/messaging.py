@@ -1,0 +1,35 @@
+"""NATS edge: keep the local copy of published survey versions up to date."""
+
+from __future__ import annotations
+
+import asyncpg
+from nats.aio.msg import Msg
+from pulse.events.v1 import events_pb2
+from pulse_common import subjects
+from pulse_common.ledger import claim_message
+from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
+
+from pulse_response import repository
+
+SURVEYS_DURABLE = "response-surveys"
+
+
+def surveys_spec(max_deliver: int) -> ConsumerSpec:
+    return ConsumerSpec(
+        durable=SURVEYS_DURABLE,
+        filter_subjects=(subjects.SURVEY_PUBLISHED,),
+        max_deliver=max_deliver,
+    )
+
+
+class SurveyPublishedHandler:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def __call__(self, msg: Msg) -> None:
+        event = decode(msg, events_pb2.SurveyPublished)
+        if not event.survey.survey_id or event.survey.version < 1:
+            raise PermanentError("SurveyPublished without survey id or version")
+        async with repository.transaction(self.pool) as conn:
+            if await claim_message(conn, message_id(msg), msg.subject):
+                await repository.save_definition(conn, event.survey)

@@ -1,0 +1,48 @@
+"""Wiring of the survey service (no logic here)."""
+
+from __future__ import annotations
+
+from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
+from pulse_common.config import env_float
+from pulse_common.messaging import ConsumerLoop
+from pulse_common.runtime import ServiceContext, ServiceDefinition
+
+from pulse_survey import items, messaging, waves
+from pulse_survey.context import Deps
+from pulse_survey.grpc_api import SurveyServicer
+
+SERVICE_NAME = "pulse.survey.v1.SurveyService"
+
+
+def deps_for(ctx: ServiceContext) -> Deps:
+    return Deps(
+        pool=ctx.pool,
+        settings=ctx.settings,
+        notify=ctx.relay.notify,
+        sample_rate=env_float(ctx.settings.extra, "PULSE_CUSTOMER_SAMPLE_RATE", 1.0, 0.0, 1.0),
+    )
+
+
+async def wire(ctx: ServiceContext) -> None:
+    deps = deps_for(ctx)
+    await items.seed_bank(ctx.pool)
+    pb_grpc.add_SurveyServiceServicer_to_server(SurveyServicer(deps), ctx.grpc.server)
+    ctx.consumers.append(
+        ConsumerLoop(
+            ctx.js,
+            messaging.interaction_spec(ctx.settings.max_deliver),
+            messaging.interaction_handler(deps),
+        )
+    )
+    interval = env_float(ctx.settings.extra, "PULSE_WAVE_SCHEDULER_INTERVAL_S", 30.0, 0.0, 3600.0)
+    if interval > 0:
+        ctx.background.append(lambda: waves.run_scheduler(deps, interval))
+
+
+DEFINITION = ServiceDefinition(
+    name="survey",
+    schema="survey",
+    grpc_service_names=[SERVICE_NAME],
+    migration_packages=["pulse_survey"],
+    wire=wire,
+)

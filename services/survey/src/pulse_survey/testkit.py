@@ -1,0 +1,178 @@
+"""Test kit for the survey service (used by its tests and by cross-service tests): helpers
+that drive a real service through gRPC and read the events it publishes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TypeVar
+
+import asyncpg
+import grpc
+import grpc.aio
+import nats
+from google.protobuf.message import Message
+from pulse.events.v1 import events_pb2
+from pulse.survey.v1 import survey_service_pb2 as pb
+from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
+from pulse.types.v1 import types_pb2
+from pulse_common.config import Settings
+from pulse_common.subjects import STREAM
+
+M = TypeVar("M", bound=Message)
+TODAY = date.today()
+EMPLOYEE_ITEMS = ["rec.1", "rec.2", "fair.1", "voice.2", "grow.2", "enps.1", "ecomment.1"]
+CUSTOMER_ITEMS = ["csat.1", "nps.1", "staff.1", "ccomment.1"]
+
+
+@dataclass
+class Survey:
+    stub: pb_grpc.SurveyServiceAsyncStub
+    pool: asyncpg.Pool
+    settings: Settings
+    nats_url: str
+
+
+async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    """Await a call that must fail and return its error."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error
+    raise AssertionError("the call succeeded")
+
+
+def field_of(error: grpc.aio.AioRpcError) -> str:
+    """The field an INVALID_ARGUMENT names (trailing metadata ``pulse-field``)."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "pulse-field":
+            return str(value)
+    return ""
+
+
+async def read_events(
+    nats_url: str, subject: str, message_type: type[M], at_least: int, timeout_s: float = 5.0
+) -> list[M]:
+    """Everything on ``subject`` in the stream, waiting until ``at_least`` arrived."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(subject, durable=f"t{uuid.uuid4().hex[:8]}", stream=STREAM)
+        found: list[M] = []
+        deadline = timeout_s
+        while len(found) < at_least and deadline > 0:
+            try:
+                batch = await sub.fetch(1000, timeout=0.5)
+            except nats.errors.TimeoutError:
+                deadline -= 0.5
+                continue
+            for msg in batch:
+                event = message_type()
+                event.ParseFromString(msg.data)
+                found.append(event)
+                await msg.ack()
+        # Drain whatever else is already there (to assert on exact counts).
+        try:
+            for msg in await sub.fetch(1000, timeout=0.3):
+                event = message_type()
+                event.ParseFromString(msg.data)
+                found.append(event)
+        except nats.errors.TimeoutError:
+            pass
+        return found
+    finally:
+        await nc.close()
+
+
+async def make_org(stub: pb_grpc.SurveyServiceAsyncStub, since: date | None = None) -> None:
+    """root > {north > {n1, n2}, south}"""
+    day = (since or TODAY - timedelta(days=60)).isoformat()
+    front = pb.UNIT_TYPE_FRONT_LINE
+    for unit_id, parent in [
+        ("root", ""),
+        ("north", "root"),
+        ("south", "root"),
+        ("n1", "north"),
+        ("n2", "north"),
+    ]:
+        await stub.CreateUnit(
+            pb.CreateUnitRequest(
+                unit_id=unit_id,
+                name=unit_id.title(),
+                parent_id=parent,
+                unit_type=front,
+                effective_from=day,
+            )
+        )
+
+
+def rows(people: dict[str, int]) -> list[pb.ImportRosterRequest]:
+    """``people`` unit -> head count, as roster rows with stable employee ids."""
+    result = []
+    line = 1
+    for unit_id, count in people.items():
+        for index in range(count):
+            line += 1
+            row = pb.RosterRow(
+                employee_id=f"E-{unit_id}-{index}",
+                email=f"{unit_id}.{index}@example.com",
+                unit_id=unit_id,
+                line=line,
+            )
+            result.append(pb.ImportRosterRequest(row=row))
+    return result
+
+
+async def import_roster(
+    stub: pb_grpc.SurveyServiceAsyncStub,
+    messages: Sequence[pb.ImportRosterRequest],
+    **options: object,
+) -> pb.ImportRosterResponse:
+    async def stream() -> AsyncIterator[pb.ImportRosterRequest]:
+        yield pb.ImportRosterRequest(options=pb.ImportRosterOptions(**options))  # type: ignore[arg-type]
+        for message in messages:
+            yield message
+
+    reply: pb.ImportRosterResponse = await stub.ImportRoster(stream())
+    return reply
+
+
+async def published_survey(
+    stub: pb_grpc.SurveyServiceAsyncStub,
+    kind: types_pb2.SurveyKind.ValueType = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
+    item_ids: Sequence[str] = EMPLOYEE_ITEMS,
+) -> types_pb2.SurveyDefinition:
+    created = await stub.CreateSurvey(
+        pb.CreateSurveyRequest(name="Pulse", kind=kind, item_ids=item_ids)
+    )
+    reply = await stub.PublishSurvey(pb.PublishSurveyRequest(survey_id=created.survey.survey_id))
+    definition: types_pb2.SurveyDefinition = reply.definition
+    return definition
+
+
+async def open_wave(
+    stub: pb_grpc.SurveyServiceAsyncStub, survey_id: str, audience: str = "root", rotation: int = 0
+) -> pb.OpenWaveResponse:
+    scheduled = await stub.ScheduleWave(
+        pb.ScheduleWaveRequest(
+            survey_id=survey_id,
+            audience_unit_id=audience,
+            cadence=pb.CADENCE_ONCE,
+            first_opens_on=TODAY.isoformat(),
+            count=1,
+            open_days=7,
+            rotation_items_per_person=rotation,
+        )
+    )
+    reply: pb.OpenWaveResponse = await stub.OpenWave(
+        pb.OpenWaveRequest(wave_id=scheduled.waves[0].wave_id)
+    )
+    return reply
+
+
+async def invitation_events(survey: Survey, at_least: int) -> list[events_pb2.InvitationIssued]:
+    return await read_events(
+        survey.nats_url, "pulse.invitation.issued", events_pb2.InvitationIssued, at_least
+    )

@@ -1,0 +1,174 @@
+"""The respondent form as data: which choices each scale offers, and turning posted form
+fields into answers with per-item error messages (pure; no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pulse.types.v1 import types_pb2
+
+MAX_TEXT_CHARS = 2000
+REQUIRED_MESSAGE = "Please answer this question."
+CHOICE_MESSAGE = "Please choose one of the options."
+
+LIKERT_5 = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
+LIKERT_7 = (
+    "Strongly disagree",
+    "Disagree",
+    "Somewhat disagree",
+    "Neither agree nor disagree",
+    "Somewhat agree",
+    "Agree",
+    "Strongly agree",
+)
+CSAT = ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied")
+CES = (
+    "Very difficult",
+    "Difficult",
+    "Somewhat difficult",
+    "Neither easy nor difficult",
+    "Somewhat easy",
+    "Easy",
+    "Very easy",
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: int
+    label: str
+
+
+@dataclass(frozen=True)
+class FormItem:
+    """One question as the template draws it."""
+
+    item_id: str
+    field_name: str
+    text: str
+    required: bool
+    # "choice" (radio group) or "text" (textarea).
+    widget: str
+    choices: tuple[Choice, ...] = ()
+    # Low/high anchors shown above wide numeric scales (NPS).
+    anchors: tuple[str, str] | None = None
+
+
+@dataclass
+class ParsedForm:
+    answers: list[tuple[str, int | str]] = field(default_factory=list)
+    # Error message per item id.
+    errors: dict[str, str] = field(default_factory=dict)
+    # What the respondent entered, per field name (to refill the form after an error).
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def field_name(item_id: str) -> str:
+    return f"a_{item_id}"
+
+
+def _labelled(labels: Sequence[str], start: int = 1) -> tuple[Choice, ...]:
+    return tuple(Choice(start + i, f"{start + i} – {label}") for i, label in enumerate(labels))
+
+
+def choices_for(scale: int) -> tuple[tuple[Choice, ...], tuple[str, str] | None]:
+    if scale == types_pb2.SCALE_LIKERT_5:
+        return _labelled(LIKERT_5), None
+    if scale == types_pb2.SCALE_LIKERT_7:
+        return _labelled(LIKERT_7), None
+    if scale == types_pb2.SCALE_CSAT_1_5:
+        return _labelled(CSAT), None
+    if scale == types_pb2.SCALE_CES_1_7:
+        return _labelled(CES), None
+    if scale == types_pb2.SCALE_NPS_0_10:
+        low, high = "Not at all likely", "Extremely likely"
+        choices = tuple(
+            Choice(v, f"{v} – {low}" if v == 0 else f"{v} – {high}" if v == 10 else str(v))
+            for v in range(11)
+        )
+        return choices, ("0 = " + low, "10 = " + high)
+    return (), None
+
+
+def form_items(items: Sequence[types_pb2.Item]) -> list[FormItem]:
+    result = []
+    for item in items:
+        if item.scale == types_pb2.SCALE_FREE_TEXT:
+            result.append(
+                FormItem(item.item_id, field_name(item.item_id), item.text, item.required, "text")
+            )
+            continue
+        choices, anchors = choices_for(item.scale)
+        result.append(
+            FormItem(
+                item.item_id,
+                field_name(item.item_id),
+                item.text,
+                item.required,
+                "choice",
+                choices,
+                anchors,
+            )
+        )
+    return result
+
+
+def parse_answers(items: Sequence[FormItem], form: Mapping[str, str]) -> ParsedForm:
+    """Answers in item order; blank optional items are left out."""
+    parsed = ParsedForm()
+    for item in items:
+        raw = (form.get(item.field_name) or "").strip()
+        parsed.values[item.field_name] = raw
+        if not raw:
+            if item.required:
+                parsed.errors[item.item_id] = REQUIRED_MESSAGE
+            continue
+        if item.widget == "text":
+            if len(raw) > MAX_TEXT_CHARS:
+                parsed.errors[item.item_id] = (
+                    f"Please keep this under {MAX_TEXT_CHARS} characters (it has {len(raw)})."
+                )
+                continue
+            parsed.answers.append((item.item_id, raw))
+            continue
+        allowed = {choice.value for choice in item.choices}
+        if not re.fullmatch(r"-?\d{1,3}", raw) or int(raw) not in allowed:
+            parsed.errors[item.item_id] = CHOICE_MESSAGE
+            continue
+        parsed.answers.append((item.item_id, int(raw)))
+    return parsed
+
+
+def to_proto(answers: Sequence[tuple[str, int | str]]) -> list[types_pb2.Answer]:
+    return [
+        types_pb2.Answer(item_id=item_id, text=value)
+        if isinstance(value, str)
+        else types_pb2.Answer(item_id=item_id, score=value)
+        for item_id, value in answers
+    ]
+
+
+_INDEXED = re.compile(r"^answers\[(\d+)\]")
+_QUOTED = re.compile(r"'([^']+)'")
+
+
+def item_for_server_error(
+    field_path: str, message: str, sent: Sequence[tuple[str, int | str]], known: Sequence[str]
+) -> str | None:
+    """Which item a service's INVALID_ARGUMENT points at: ``answers[i].x`` names the i-th
+    answer sent; a set-level error quotes the item id in its message."""
+    match = _INDEXED.match(field_path)
+    if match and int(match.group(1)) < len(sent):
+        return sent[int(match.group(1))][0]
+    for candidate in _QUOTED.findall(message):
+        if candidate in known:
+            return candidate
+    return None
+
+
+def readable_server_message(message: str) -> str:
+    """Strip the "field: " prefix the service puts on INVALID_ARGUMENT details."""
+    head, sep, tail = message.partition(": ")
+    return tail if sep and (head.startswith("answers") or head == "request") else message

@@ -1,0 +1,116 @@
+"""A linkage report as the page shows it: chart data (JSON for the static chart script) and
+rows for the tables (pure)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+
+from pulse_web.fit import fit_with_band
+
+LAG_NOTE = "negative lag: the outcome leads; positive lag: treatment leads"
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def pick_linkage(report: corr_pb.LinkageReport, predictor: str) -> corr_pb.PredictorLinkage | None:
+    for linkage in report.linkages:
+        if linkage.predictor == predictor:
+            return linkage
+    with_points = [lk for lk in report.linkages if lk.points]
+    if with_points:
+        return with_points[0]
+    return report.linkages[0] if report.linkages else None
+
+
+def scatter_data(report: corr_pb.LinkageReport, linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
+    points = [
+        {"x": p.predictor, "y": p.outcome, "label": p.unit_name or p.unit_id}
+        for p in linkage.points
+        if math.isfinite(p.predictor) and math.isfinite(p.outcome)
+    ]
+    level = report.options.confidence_level or 0.95
+    band = fit_with_band([p["x"] for p in points], [p["y"] for p in points], level)
+    data: dict[str, Any] = {
+        "xLabel": f"{linkage.predictor} (0-100)",
+        "yLabel": report.outcome,
+        "points": points,
+        "fit": [],
+        "lower": [],
+        "upper": [],
+        "bandLabel": f"{level * 100:.0f} % confidence band of the fit",
+    }
+    if band is not None:
+        data["fit"] = [{"x": x, "y": f} for x, f, _, _ in band.line]
+        data["lower"] = [{"x": x, "y": lo} for x, _, lo, _ in band.line]
+        data["upper"] = [{"x": x, "y": hi} for x, _, _, hi in band.line]
+    return data
+
+
+def lag_data(linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
+    lags = sorted(linkage.lags, key=lambda lag: lag.lag)
+    labels = []
+    for lag in lags:
+        who = "outcome leads" if lag.lag < 0 else "treatment leads" if lag.lag > 0 else "same period"
+        labels.append(f"{lag.lag:+d} ({who})" if lag.lag else "0 (same period)")
+    return {
+        "labels": labels,
+        "r": [_finite(lag.estimate.r) for lag in lags],
+        "ci": [[_finite(lag.estimate.ci_low), _finite(lag.estimate.ci_high)] for lag in lags],
+        "n": [lag.estimate.n for lag in lags],
+        "note": LAG_NOTE,
+    }
+
+
+def driver_data(report: corr_pb.LinkageReport) -> dict[str, Any]:
+    drivers = sorted(report.drivers, key=lambda d: -abs(d.estimate.r) if math.isfinite(d.estimate.r) else 0)
+    return {
+        "labels": [f"{d.name} (q = {d.q_value:.3f})" for d in drivers],
+        "r": [_finite(d.estimate.r) for d in drivers],
+        "ci": [[_finite(d.estimate.ci_low), _finite(d.estimate.ci_high)] for d in drivers],
+        "q": [_finite(d.q_value) for d in drivers],
+    }
+
+
+def chart_payload(report: corr_pb.LinkageReport, predictor: str = "") -> dict[str, Any]:
+    linkage = pick_linkage(report, predictor)
+    payload: dict[str, Any] = {"drivers": driver_data(report)}
+    if linkage is not None:
+        payload["predictor"] = linkage.predictor
+        payload["scatter"] = scatter_data(report, linkage)
+        payload["lags"] = lag_data(linkage)
+    return payload
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "–"
+
+
+def estimate_row(label: str, estimate: corr_pb.Estimate) -> dict[str, str] | None:
+    if not estimate.method and estimate.n == 0:
+        return None
+    return {
+        "label": label,
+        "r": fmt(estimate.r),
+        "ci": f"{fmt(estimate.ci_low)} to {fmt(estimate.ci_high)}",
+        "p": fmt(estimate.p_value, 3),
+        "n": str(estimate.n),
+    }
+
+
+def estimate_rows(linkage: corr_pb.PredictorLinkage) -> list[dict[str, str]]:
+    candidates = [
+        ("Pearson", linkage.pearson),
+        ("Spearman", linkage.spearman),
+        ("Bootstrap", linkage.bootstrap),
+        ("Permutation", linkage.permutation),
+        ("Repeated measures (within unit)", linkage.repeated_measures),
+    ]
+    rows = [estimate_row(label, est) for label, est in candidates]
+    for partial in linkage.partials:
+        rows.append(estimate_row(f"Partial (controlling {', '.join(partial.covariates)})", partial.estimate))
+    return [row for row in rows if row is not None]
