@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pulse_common.config import ConfigError, load_settings
 
 

@@ -6,7 +6,6 @@ import asyncio
 
 import asyncpg
 import pytest
-
 from pulse_common.db import Migration, apply_migrations, create_pool
 
 MIGRATIONS = [

@@ -7,7 +7,6 @@ import grpc.aio
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from pulse_common import errors
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import GrpcServer
@@ -45,7 +44,9 @@ async def test_domain_errors_map_to_status_codes(error: Exception, code: str) ->
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_unary(f"/{SERVICE}/Call")
+            call: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+                f"/{SERVICE}/Call"
+            )
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await call(b"", timeout=5)
         assert caught.value.code().name == code

@@ -4,6 +4,7 @@ dead-letter path, and the outbox relay surviving a NATS outage."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,6 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
-
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
 from pulse_common.db import apply_migrations, create_pool, load_migrations
@@ -54,10 +54,8 @@ async def read_subject(js: JetStreamContext, subject: str, expected: int) -> lis
             await msg.ack()
         messages.extend(batch)
     # Anything beyond the expected count would show up within a short extra wait.
-    try:
+    with contextlib.suppress(nats.errors.TimeoutError):
         messages.extend(await sub.fetch(100, timeout=0.5))
-    except nats.errors.TimeoutError:
-        pass
     await sub.unsubscribe()
     return messages
 

@@ -3,8 +3,11 @@ survey service's item bank."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from pulse.types.v1 import types_pb2 as t
+from pulse_response.testkit import Harness, running_harness
 
 
 def _item(item_id: str, construct: str, scale: int, required: bool = False) -> t.Item:
@@ -68,3 +71,9 @@ def employee_def() -> t.SurveyDefinition:
 @pytest.fixture
 def customer_def() -> t.SurveyDefinition:
     return customer_definition()
+
+
+@pytest.fixture
+async def harness(database_url: str, nats_url: str) -> AsyncIterator[Harness]:
+    async with running_harness(database_url, nats_url) as h:
+        yield h

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pingouin as pg
+import pulse_stats as ps
 import pytest
 from scipy import stats
-
-import pulse_stats as ps
 
 # R's ?cor.test example (Hollander & Wolfe 1973, p. 187).
 HW_X = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
@@ -80,7 +79,7 @@ def test_kendall_interval_is_fieller_bonett_wright() -> None:
 
 
 @pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
-def test_matches_pingouin_corr_on_bundled_big_five(method: str) -> None:
+def test_matches_pingouin_corr_on_bundled_big_five(method: ps.Method) -> None:
     # Source: pingouin.corr on pingouin's 'pairwise_corr' data set (500 respondents).
     df = pg.read_dataset("pairwise_corr")
     ref = pg.corr(df["Neuroticism"], df["Extraversion"], method=method)

@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pingouin as pg
+import pulse_stats as ps
 import pytest
 import statsmodels.api as sm
 from scipy import stats
-
-import pulse_stats as ps
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +18,7 @@ def data():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("method", ["pearson", "spearman"])
-def test_matches_pingouin_partial_corr(data, method: str) -> None:  # type: ignore[no-untyped-def]
+def test_matches_pingouin_partial_corr(data, method: ps.PartialMethod) -> None:  # type: ignore[no-untyped-def]
     # Source: pingouin.partial_corr (tested by pingouin against R ppcor::pcor.test);
     # docstring values: pearson r=0.493 p=0.009, spearman r=0.521 p=0.005 (n=30).
     covar = ["cv1", "cv2", "cv3"]

@@ -6,11 +6,10 @@ import itertools
 import math
 
 import numpy as np
-import pytest
-from scipy import stats
-
 import pulse_stats as ps
+import pytest
 from pulse_stats import resampling
+from scipy import stats
 
 
 def _data(n: int, seed: int = 3, slope: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +33,9 @@ def _scipy_stat(method: str):  # type: ignore[no-untyped-def]
     ("method", "n", "resamples"),
     [("pearson", 40, 2000), ("spearman", 25, 1000), ("kendall", 25, 1000), ("kendall", 130, 60)],
 )
-def test_bca_equals_scipy_bootstrap_with_same_seed(method: str, n: int, resamples: int) -> None:
+def test_bca_equals_scipy_bootstrap_with_same_seed(
+    method: ps.Method, n: int, resamples: int
+) -> None:
     # Source: scipy.stats.bootstrap(paired=True, method="BCa") with the same Generator seed
     # draws the same resample indices; the interval must agree to rounding. The n=130
     # Kendall case exercises the non-vectorised (scipy kendalltau) path.
@@ -77,8 +78,7 @@ def test_bootstrap_is_reproducible_and_seed_sensitive() -> None:
 def _exact_permutation_p(x: np.ndarray, y: np.ndarray) -> float:
     observed = abs(ps.correlation(x, y).r)
     values = [
-        abs(float(np.corrcoef(x, y[list(p)])[0, 1]))
-        for p in itertools.permutations(range(len(y)))
+        abs(float(np.corrcoef(x, y[list(p)])[0, 1])) for p in itertools.permutations(range(len(y)))
     ]
     return float(np.mean(np.asarray(values) >= observed - 1e-12))
 
@@ -99,7 +99,7 @@ def test_permutation_p_value_uses_phipson_smyth_convention() -> None:
 
 
 @pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
-def test_permutation_close_to_analytic_p(method: str) -> None:
+def test_permutation_close_to_analytic_p(method: ps.Method) -> None:
     x, y = _data(60, seed=8, slope=0.25)
     analytic = ps.correlation(x, y, method=method)
     res = ps.permutation_correlation(x, y, method=method, n_resamples=20_000, random_state=2)

@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pingouin as pg
+import pulse_stats as ps
 import pytest
 from scipy import stats
 
-import pulse_stats as ps
+# pingouin 0.7 triggers pandas deprecation warnings that are not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
 
 # R rmcorr::bland1995 (Bland & Altman 1995, BMJ 310:446): 8 subjects, 47 observations.
 # Identical to pingouin.read_dataset("rm_corr").
@@ -54,8 +56,6 @@ def test_interval_matches_current_rmcorr_and_pingouin() -> None:
     assert math.tanh(z_old + z / math.sqrt(35)) == pytest.approx(-0.223255, abs=5e-7)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
-@pytest.mark.filterwarnings("ignore:The inplace keyword")
 def test_matches_pingouin_full_precision() -> None:
     # Source: pingouin.rm_corr (ANCOVA implementation, tested against R rmcorr).
     df = pd.DataFrame({"Subject": SUBJECT, "pH": PH, "PacO2": PACO2})

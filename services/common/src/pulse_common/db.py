@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 Pool = asyncpg.Pool
+# What ``pool.acquire()`` yields, or a plain connection: repositories accept either.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 def _check_schema(schema: str) -> None:

@@ -62,7 +62,7 @@ def _wrap_stream_response(
 ) -> Callable[..., AsyncIterator[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
-            result = behavior(request, context)
+            result: Any = behavior(request, context)
             if inspect.isasyncgen(result):
                 async for item in result:
                     yield item

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncpg
+from pulse_common.db import Connection
 
 
-async def claim_message(conn: asyncpg.Connection, msg_id: str, subject: str) -> bool:
+async def claim_message(conn: Connection, msg_id: str, subject: str) -> bool:
     """Inside the handler's transaction: True the first time ``msg_id`` is seen, False on a
     redelivery (then the handler must do nothing). The row commits with the effect."""
     inserted = await conn.fetchval(

@@ -184,22 +184,28 @@ class ConsumerLoop:
             durable=self.spec.durable, stream=subjects.STREAM
         )
         log.info("consumer started", extra={"durable": self.spec.durable})
-        while not self._stopping.is_set():
-            try:
-                messages = await subscription.fetch(
-                    self.spec.batch, timeout=self.spec.fetch_timeout_s
-                )
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
-                await asyncio.sleep(0.5)
-                continue
-            except nats.errors.Error as error:
-                log.warning("fetch failed: %s", error, extra={"durable": self.spec.durable})
-                await asyncio.sleep(0.5)
-                continue
-            for msg in messages:
-                await self._handle_one(msg)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    messages = await subscription.fetch(
+                        self.spec.batch, timeout=self.spec.fetch_timeout_s
+                    )
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                    await asyncio.sleep(0.5)
+                    continue
+                except nats.errors.Error as error:
+                    log.warning("fetch failed: %s", error, extra={"durable": self.spec.durable})
+                    await asyncio.sleep(0.5)
+                    continue
+                for msg in messages:
+                    await self._handle_one(msg)
+        finally:
+            # Drop the subscription now: a pull status that arrives after the last fetch
+            # would otherwise sit in its queue and make nc.drain() wait its full timeout.
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
     async def _handle_one(self, msg: Msg) -> None:
         delivered = msg.metadata.num_delivered

@@ -13,12 +13,13 @@ import asyncpg
 from google.protobuf.message import Message
 from nats.js import JetStreamContext
 
+from pulse_common.db import Connection
 from pulse_common.messaging import publish
 
 log = logging.getLogger(__name__)
 
 
-async def enqueue(conn: asyncpg.Connection, subject: str, event: Message, *, msg_id: str) -> None:
+async def enqueue(conn: Connection, subject: str, event: Message, *, msg_id: str) -> None:
     """Record an event to publish; must run inside the transaction that writes the fact.
     A second enqueue of the same ``msg_id`` is ignored (idempotent writers)."""
     await conn.execute(
@@ -31,7 +32,7 @@ async def enqueue(conn: asyncpg.Connection, subject: str, event: Message, *, msg
     )
 
 
-async def pending_count(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+async def pending_count(conn: Connection | asyncpg.Pool) -> int:
     value = await conn.fetchval("SELECT count(*) FROM outbox")
     return int(value)
 

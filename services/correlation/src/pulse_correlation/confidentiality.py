@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 ROLLED_UP = "rolled_up_into:"
@@ -118,8 +118,8 @@ class Ledger:
                 inside[atom_above] = inside.get(atom_above, 0) + count - lower
         k = self.k
         ok = True
-        for atom, size_in in inside.items():
-            outside = 0 if atom is None else self._size[atom] - size_in
+        for touched, size_in in inside.items():
+            outside = 0 if touched is None else self._size[touched] - size_in
             if 0 < size_in < k or 0 < outside < k:
                 ok = False
         return elements, ok
@@ -152,8 +152,10 @@ class Ledger:
         # Split every touched atom into its part inside the group and the rest.
         renamed: dict[int | None, int] = {}
         for cell, bound, size, atom in elements:
-            new_atom = renamed.get(atom)
-            if new_atom is None:
+            known = renamed.get(atom)
+            if known is not None:
+                new_atom = known
+            else:
                 new_atom = self._next_atom
                 self._next_atom += 1
                 renamed[atom] = new_atom
@@ -218,11 +220,14 @@ def release_hierarchy(
     ledger: Ledger,
     *,
     releasable_root: bool = True,
+    release_only: Collection[str] | None = None,
 ) -> Decision:
     """Subtree numbers: each released unit's group is every cell of its subtree.
 
     ``own[unit]`` maps cell -> respondents attributed directly to the unit. Units without
-    respondents get no decision. The ledger is updated with every released group.
+    respondents get no decision. The ledger is updated with every released group; with
+    ``release_only`` the other units are decided (they shape complementary suppression) but
+    neither released nor ledgered.
     """
     kids = tree.children()
     order = tree.post_order()
@@ -282,6 +287,8 @@ def release_hierarchy(
     # Largest (outermost) groups first: when the ledger must refuse one, it refuses the
     # smaller, more revealing one.
     for unit in sorted(candidates, key=lambda u: (depth[u], u)):
+        if release_only is not None and unit not in release_only:
+            continue
         group = make_group(measure, subtree_counts[unit])
         if ledger.release(group):
             decision.released[unit] = group

@@ -231,9 +231,7 @@ def score_response(
     by_construct: dict[str, list[float]] = {}
     for delta in items:
         by_construct.setdefault(delta.item.construct, []).append(delta.item.to_100(delta.value))
-    constructs = tuple(
-        ConstructDelta(c, sum(v) / len(v)) for c, v in sorted(by_construct.items())
-    )
+    constructs = tuple(ConstructDelta(c, sum(v) / len(v)) for c, v in sorted(by_construct.items()))
     items.sort(key=lambda d: d.item.item_id)  # stable lock order across instances
     return ResponseDeltas(population, unit_id, period, channel, tuple(items), constructs)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from pulse.response.v1 import response_service_pb2 as pb
-from pulse.response.v1 import response_service_pb2_grpc as pb_grpc
 from pulse_common.messaging import ConsumerLoop
 from pulse_common.runtime import ServiceContext, ServiceDefinition
 
 from pulse_response.definitions import DefinitionCache
-from pulse_response.grpc_api import ResponseServicer
+from pulse_response.grpc_api import ResponseServicer, add_to_server
 from pulse_response.limits import load_limits
 from pulse_response.messaging import SurveyPublishedHandler, surveys_spec
 from pulse_response.service import ResponseService
@@ -30,7 +29,7 @@ async def wire(ctx: ServiceContext) -> None:
         DefinitionCache(ctx.pool, survey),
         ctx.relay,
     )
-    pb_grpc.add_ResponseServiceServicer_to_server(ResponseServicer(service), ctx.grpc.server)
+    add_to_server(ResponseServicer(service), ctx.grpc.server)
     ctx.consumers.append(
         ConsumerLoop(
             ctx.js, surveys_spec(ctx.settings.max_deliver), SurveyPublishedHandler(ctx.pool)

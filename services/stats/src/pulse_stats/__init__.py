@@ -5,11 +5,11 @@ an array or a number. Invalid input raises ValueError naming the argument; missi
 (NaN) are dropped and the n actually used is reported.
 """
 
-from pulse_stats.correlation import correlation
+from pulse_stats.correlation import Method, correlation
 from pulse_stats.customer import nps, nps_from_counts, top_box, wilson_interval
-from pulse_stats.multilevel import icc, icc_from_summaries, rwg_j
-from pulse_stats.multiple import fdr
-from pulse_stats.partial import partial_correlation
+from pulse_stats.multilevel import GroupSize, icc, icc_from_summaries, rwg_j
+from pulse_stats.multiple import FdrMethod, fdr
+from pulse_stats.partial import PartialMethod, partial_correlation
 from pulse_stats.power import units_needed
 from pulse_stats.reliability import cronbach_alpha, disattenuated
 from pulse_stats.resampling import bootstrap_correlation, permutation_correlation
@@ -33,9 +33,13 @@ __all__ = [
     "CorrelationResult",
     "CrossLaggedCoefficient",
     "CrossLaggedResult",
+    "FdrMethod",
+    "GroupSize",
     "IccResult",
     "LaggedCorrelation",
+    "Method",
     "NpsResult",
+    "PartialMethod",
     "ProportionResult",
     "RmCorrResult",
     "RwgResult",

@@ -42,9 +42,10 @@ def nps_from_counts(
     """Net Promoter Score from the three counts, with a Wald interval.
 
     NPS = 100 (p_P - p_D) (Reichheld 2003, Harv. Bus. Rev. 81(12):46-54). Its standard error
-    follows from the multinomial variances and covariance of (p_P, p_D):
-    Var = (p_P + p_D - (p_P - p_D)^2) / n (the delta/multinomial result used by Rocks 2016,
-    "Confidence intervals for the Net Promoter Score", and Eskildsen & Kristensen 2011).
+    follows from the multinomial variances p(1-p)/n and covariance -p_P p_D / n of
+    (p_P, p_D) (e.g. Agresti 2013, *Categorical Data Analysis*, 3rd ed.):
+    Var = (p_P + p_D - (p_P - p_D)^2) / n, as in Rocks (2016), "Confidence intervals for
+    the Net Promoter Score".
     Interval NPS +/- z SE, clipped to [-100, 100]; with few respondents or an NPS near
     +/-100 the Wald interval is optimistic (it is zero-width when every answer is in one
     group).
@@ -106,9 +107,10 @@ def wilson_interval(successes: int, n: int, confidence_level: float = 0.95) -> P
     denom = 1.0 + z * z / total
     centre = (p + z * z / (2.0 * total)) / denom
     half = z * math.sqrt(p * (1.0 - p) / total + z * z / (4.0 * total * total)) / denom
-    return ProportionResult(
-        p=p, ci_low=max(0.0, centre - half), ci_high=min(1.0, centre + half), n=total
-    )
+    # The limits are exactly 0 at k = 0 and 1 at k = n; pin them against rounding error.
+    low = 0.0 if k == 0 else min(max(0.0, centre - half), p)
+    high = 1.0 if k == total else max(min(1.0, centre + half), p)
+    return ProportionResult(p=p, ci_low=low, ci_high=high, n=total)
 
 
 def top_box(
@@ -121,7 +123,7 @@ def top_box(
     """Share of answers in the top ``boxes`` categories of a scale_min..scale_max scale.
 
     E.g. top-2-box on a 1-5 scale counts 4s and 5s (Sauro & Lewis 2016, *Quantifying the
-    User Experience*, ch. 3). Missing answers (NaN) are dropped; the interval is Wilson's
+    User Experience*, 2nd ed.). Missing answers (NaN) are dropped; the interval is Wilson's
     (see :func:`wilson_interval`).
     """
     top = check_int("scale_max", scale_max)

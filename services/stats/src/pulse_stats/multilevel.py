@@ -72,8 +72,9 @@ def icc_from_summaries(
 ) -> IccResult:
     """ICC(1) and ICC(2) from per-group sufficient statistics (n_j, sum_j, sum of squares_j).
 
-    Same estimator as :func:`icc` (one-way random-effects ANOVA): SS_between =
-    sum(S_j^2/n_j) - S^2/N and SS_within = sum(Q_j) - sum(S_j^2/n_j). Precision: the
+    Same estimator as :func:`icc` (one-way random-effects ANOVA; Bliese 2000; Donner 1986)
+    from n_j, S_j = sum of values and Q_j = sum of squared values per group:
+    SS_between = sum(S_j^2/n_j) - S^2/N and SS_within = sum(Q_j) - sum(S_j^2/n_j). Precision: the
     subtraction loses about log10((mean/sd)^2) digits, which is negligible for survey
     scales (means near their SD); for data with a huge mean, centre values before summing.
     """
@@ -104,8 +105,8 @@ def icc(groups: ArrayLike, values: ArrayLike, group_size: GroupSize = "adjusted"
 
     * ``"adjusted"`` (default): k0 = (N - sum(n_j^2)/N) / (J - 1), the coefficient of the
       between-group variance in E[MSB] for unbalanced one-way designs (Snedecor & Cochran
-      1989, *Statistical Methods*, sec. 13.11; Donner 1986), which keeps ICC(1) unbiased-ish
-      when sizes differ.
+      1989, *Statistical Methods*, 8th ed.; Donner 1986, Int. Stat. Rev. 54:67-82), so
+      (MSB - MSW)/k0 estimates the between-group variance without bias when sizes differ.
     * ``"mean"``: k = N/J, exactly what R ``multilevel::ICC1`` uses.
 
     Both coincide for equal group sizes. ``mean_group_size`` reports N/J. Rows with a

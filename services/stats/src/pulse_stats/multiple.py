@@ -9,8 +9,10 @@ from numpy.typing import ArrayLike
 
 from pulse_stats._validation import FloatArray, as_float_vector, check_method
 
+FdrMethod = Literal["bh", "by"]
 
-def fdr(p_values: ArrayLike, method: Literal["bh", "by"] = "bh") -> FloatArray:
+
+def fdr(p_values: ArrayLike, method: FdrMethod = "bh") -> FloatArray:
     """False-discovery-rate adjusted p-values (q-values), in the input order.
 
     ``"bh"``: q_(i) = min_{j >= i} min(1, m p_(j) / j) (Benjamini & Hochberg 1995, JRSS B

@@ -22,6 +22,8 @@ from pulse_stats._validation import (
 from pulse_stats.correlation import fisher_interval, pearson_r, ranks, t_test_p_value
 from pulse_stats.results import CorrelationResult
 
+PartialMethod = Literal["pearson", "spearman"]
+
 
 def _residuals(target: FloatArray, design: FloatArray) -> FloatArray:
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
@@ -32,17 +34,18 @@ def partial_correlation(
     x: ArrayLike,
     y: ArrayLike,
     covariates: ArrayLike,
-    method: Literal["pearson", "spearman"] = "pearson",
+    method: PartialMethod = "pearson",
     confidence_level: float = 0.95,
 ) -> CorrelationResult:
     """Partial correlation of x and y controlling for the columns of ``covariates``.
 
     x and y are each regressed (OLS with intercept) on the k covariates and r is the
-    Pearson correlation of the two residual vectors (Fisher 1924; Cohen, Cohen, West &
-    Aiken 2003, *Applied Multiple Regression/Correlation Analysis*, sec. 3.3). The test uses
-    t = r sqrt((n-2-k)/(1-r^2)) on n-2-k df and the interval is Fisher's z with standard
-    error 1/sqrt(n-3-k). ``method="spearman"`` ranks every variable first. This matches
-    ``pingouin.partial_corr`` and R ``ppcor::pcor.test``.
+    Pearson correlation of the two residual vectors (Fisher 1924, Metron 3:329-332; Cohen,
+    Cohen, West & Aiken 2003, *Applied Multiple Regression/Correlation Analysis*, 3rd ed.).
+    The test uses t = r sqrt((n-2-k)/(1-r^2)) on n-2-k df and the interval is Fisher's z
+    with standard error 1/sqrt(n-3-k). ``method="spearman"`` ranks every variable first.
+    r and p-value match ``pingouin.partial_corr`` (which is tested against R
+    ``ppcor::pcor.test``).
 
     ``covariates`` is an n x k array (a 1-D array is one covariate). Rows with any missing
     value are dropped (listwise); ``n`` reports the rows used.

@@ -46,7 +46,7 @@ def cronbach_alpha(items: ArrayLike, confidence_level: float = 0.95) -> AlphaRes
 
 def disattenuated(r: float, reliability_x: float, reliability_y: float) -> float:
     """Correlation corrected for attenuation: r / sqrt(r_xx r_yy) (Spearman 1904, Am. J.
-    Psychol. 15:72-101; Schmidt & Hunter 2015, *Methods of Meta-Analysis*, ch. 3).
+    Psychol. 15:72-101; Schmidt & Hunter 2015, *Methods of Meta-Analysis*, 3rd ed.).
 
     The value is **not clipped**: a result beyond +/-1 is returned as is, because it is
     informative (the reliabilities are underestimated, or r is inflated by sampling error)

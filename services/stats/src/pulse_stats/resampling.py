@@ -102,7 +102,7 @@ def _bca_limits(
     theta_hat: float, theta_b: FloatArray, theta_jack: FloatArray, confidence_level: float
 ) -> tuple[float, float]:
     """Bias-corrected and accelerated percentile limits (Efron 1987; Efron & Tibshirani
-    1993, eq. 14.10 and 14.15), computed exactly as scipy.stats.bootstrap(method='BCa')."""
+    1993, ch. 14), computed exactly as scipy.stats.bootstrap(method='BCa')."""
     b = theta_b.size
     below = np.count_nonzero(theta_b < theta_hat) + np.count_nonzero(theta_b <= theta_hat)
     z0 = float(special.ndtri(below / (2.0 * b)))

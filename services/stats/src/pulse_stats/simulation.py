@@ -15,8 +15,9 @@ Model (per unit j, respondent i, driver item k):
 * employee latent answer z_ijk = sqrt(icc_e) t_kj + sqrt(1 - icc_e) e_ijk;
 * customer latent answer w_ij = sqrt(icc_c) o_j + sqrt(1 - icc_c) f_ij;
 * observed answer = clip(floor(location + spread * latent + 0.5), 1, A);
-* unit sizes = min_size + Poisson(Gamma) (negative binomial, coefficient of variation
-  ``size_cv`` for the random part), drawn independently per unit and per replicate.
+* unit sizes = min_size + Poisson(Gamma) (negative binomial whose gamma mixing
+  distribution has coefficient of variation ``size_cv``), drawn independently per unit
+  and per replicate; ``size_cv = 0`` gives every unit exactly round(mean) respondents.
 """
 
 from __future__ import annotations
@@ -107,13 +108,10 @@ class PanelSample:
 
 def _sizes(rng: np.random.Generator, n: int, mean: float, design: SimulationDesign) -> IntArray:
     extra = mean - design.min_size
-    if extra <= 0:
-        return np.full(n, design.min_size, dtype=np.intp)
-    if design.size_cv == 0:
-        lam = np.full(n, extra)
-    else:
-        shape = 1.0 / design.size_cv**2
-        lam = rng.gamma(shape, extra / shape, n)
+    if extra <= 0 or design.size_cv == 0:
+        return np.full(n, max(design.min_size, round(mean)), dtype=np.intp)
+    shape = 1.0 / design.size_cv**2
+    lam = rng.gamma(shape, extra / shape, n)
     return (design.min_size + rng.poisson(lam)).astype(np.intp)
 
 

@@ -91,9 +91,10 @@ def lagged_correlations(
     the predictor leads, k < 0 the outcome leads, k = 0 is concurrent. Pairs are formed only
     within a unit and only when period t + k exists for that unit (``period`` is an integer
     index); pairs with a missing value are dropped. Each lag is then a
-    :func:`pulse_stats.correlation` of its pairs (cross-correlation in the sense of Box &
-    Jenkins 1976, ch. 11, pooled over units). A lag with too few pairs or constant values
-    gets NaN statistics and reports its ``n``, so the other lags are still returned.
+    :func:`pulse_stats.correlation` of its pairs (the sample cross-correlation of Box &
+    Jenkins 1976, *Time Series Analysis*, pooled over units). A lag with too few pairs or
+    constant values gets NaN statistics and reports its ``n``, so the other lags are still
+    returned.
     Pairs from the same unit are not independent, so p-values are optimistic when units
     contribute many periods; use :func:`cross_lagged` for inference on direction.
     """

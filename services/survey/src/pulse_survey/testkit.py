@@ -65,7 +65,7 @@ async def read_events(
         while len(found) < at_least and deadline > 0:
             try:
                 batch = await sub.fetch(1000, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except (TimeoutError, nats.errors.TimeoutError):
                 deadline -= 0.5
                 continue
             for msg in batch:
@@ -79,7 +79,7 @@ async def read_events(
                 event = message_type()
                 event.ParseFromString(msg.data)
                 found.append(event)
-        except nats.errors.TimeoutError:
+        except (TimeoutError, nats.errors.TimeoutError):
             pass
         return found
     finally:

@@ -13,7 +13,13 @@ MAX_TEXT_CHARS = 2000
 REQUIRED_MESSAGE = "Please answer this question."
 CHOICE_MESSAGE = "Please choose one of the options."
 
-LIKERT_5 = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
+LIKERT_5 = (
+    "Strongly disagree",
+    "Disagree",
+    "Neither agree nor disagree",
+    "Agree",
+    "Strongly agree",
+)
 LIKERT_7 = (
     "Strongly disagree",
     "Disagree",
@@ -163,8 +169,8 @@ def item_for_server_error(
     if match and int(match.group(1)) < len(sent):
         return sent[int(match.group(1))][0]
     for candidate in _QUOTED.findall(message):
-        if candidate in known:
-            return candidate
+        if str(candidate) in known:
+            return str(candidate)
     return None
 
 

@@ -3,7 +3,6 @@ the configured deadline and failures come back as domain errors."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -16,18 +15,21 @@ from pulse_common.config import Settings
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
 
+Request = TypeVar("Request")
 Reply = TypeVar("Reply")
 
 
 @dataclass
 class Clients:
-    survey: survey_grpc.SurveyServiceStub
-    response: resp_grpc.ResponseServiceStub
-    correlation: corr_grpc.CorrelationServiceStub
+    survey: survey_grpc.SurveyServiceAsyncStub
+    response: resp_grpc.ResponseServiceAsyncStub
+    correlation: corr_grpc.CorrelationServiceAsyncStub
     channels: list[grpc.aio.Channel]
     deadline_s: float
 
-    async def call(self, method: Callable[..., Awaitable[Reply]], request: object) -> Reply:
+    async def call(
+        self, method: grpc.aio.UnaryUnaryMultiCallable[Request, Reply], request: Request
+    ) -> Reply:
         """``await stub.Method(request)`` with the deadline; raises ``DomainError``."""
         try:
             return await method(request, timeout=self.deadline_s)

@@ -17,7 +17,7 @@ from pulse_web.accounts import Account, hash_password, parse_accounts
 log = logging.getLogger(__name__)
 
 DEV_USERNAME = "leader"
-DEV_PASSWORD = "pulse-demo"  # noqa: S105 - documented development default only
+DEV_PASSWORD = "pulse-demo"
 MIN_SECRET_CHARS = 32
 
 

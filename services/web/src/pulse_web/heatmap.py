@@ -87,9 +87,9 @@ def build_tables(cells: Iterable[corr_pb.ScoreCell], min_group_size: int) -> lis
         group = by_construct[construct]
         periods = sorted({c.period for c in group})
         units: dict[str, str] = {}
-        for c in group:
-            units.setdefault(c.unit_id, c.unit_name or c.unit_id)
-        lookup = {(c.unit_id, c.period): c for c in group}
+        for member in group:
+            units.setdefault(member.unit_id, member.unit_name or member.unit_id)
+        lookup = {(m.unit_id, m.period): m for m in group}
         low, high = value_range(construct)
         rows = []
         for unit_id in sorted(units, key=lambda u: (units[u], u)):

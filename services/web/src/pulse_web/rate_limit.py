@@ -27,6 +27,8 @@ class SlidingWindowLimiter:
             return False
         hits.append(now)
         if len(self._hits) > 10_000:  # bound memory: forget idle clients
-            for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
+            for stale in [
+                k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s
+            ]:
                 del self._hits[stale]
         return True

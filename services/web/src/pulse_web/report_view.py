@@ -3,6 +3,7 @@ rows for the tables (pure)."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -27,14 +28,13 @@ def pick_linkage(report: corr_pb.LinkageReport, predictor: str) -> corr_pb.Predi
     return report.linkages[0] if report.linkages else None
 
 
-def scatter_data(report: corr_pb.LinkageReport, linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
-    points = [
-        {"x": p.predictor, "y": p.outcome, "label": p.unit_name or p.unit_id}
-        for p in linkage.points
-        if math.isfinite(p.predictor) and math.isfinite(p.outcome)
-    ]
+def scatter_data(
+    report: corr_pb.LinkageReport, linkage: corr_pb.PredictorLinkage
+) -> dict[str, Any]:
+    usable = [p for p in linkage.points if math.isfinite(p.predictor) and math.isfinite(p.outcome)]
+    points = [{"x": p.predictor, "y": p.outcome, "label": p.unit_name or p.unit_id} for p in usable]
     level = report.options.confidence_level or 0.95
-    band = fit_with_band([p["x"] for p in points], [p["y"] for p in points], level)
+    band = fit_with_band([p.predictor for p in usable], [p.outcome for p in usable], level)
     data: dict[str, Any] = {
         "xLabel": f"{linkage.predictor} (0-100)",
         "yLabel": report.outcome,
@@ -55,7 +55,9 @@ def lag_data(linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
     lags = sorted(linkage.lags, key=lambda lag: lag.lag)
     labels = []
     for lag in lags:
-        who = "outcome leads" if lag.lag < 0 else "treatment leads" if lag.lag > 0 else "same period"
+        who = (
+            "outcome leads" if lag.lag < 0 else "treatment leads" if lag.lag > 0 else "same period"
+        )
         labels.append(f"{lag.lag:+d} ({who})" if lag.lag else "0 (same period)")
     return {
         "labels": labels,
@@ -67,7 +69,9 @@ def lag_data(linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
 
 
 def driver_data(report: corr_pb.LinkageReport) -> dict[str, Any]:
-    drivers = sorted(report.drivers, key=lambda d: -abs(d.estimate.r) if math.isfinite(d.estimate.r) else 0)
+    drivers = sorted(
+        report.drivers, key=lambda d: -abs(d.estimate.r) if math.isfinite(d.estimate.r) else 0
+    )
     return {
         "labels": [f"{d.name} (q = {d.q_value:.3f})" for d in drivers],
         "r": [_finite(d.estimate.r) for d in drivers],
@@ -84,6 +88,12 @@ def chart_payload(report: corr_pb.LinkageReport, predictor: str = "") -> dict[st
         payload["scatter"] = scatter_data(report, linkage)
         payload["lags"] = lag_data(linkage)
     return payload
+
+
+def script_json(data: dict[str, Any]) -> str:
+    """JSON safe inside a <script type="application/json"> element (no "</script>" breakout)."""
+    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def fmt(value: float, digits: int = 2) -> str:
@@ -112,5 +122,7 @@ def estimate_rows(linkage: corr_pb.PredictorLinkage) -> list[dict[str, str]]:
     ]
     rows = [estimate_row(label, est) for label, est in candidates]
     for partial in linkage.partials:
-        rows.append(estimate_row(f"Partial (controlling {', '.join(partial.covariates)})", partial.estimate))
+        rows.append(
+            estimate_row(f"Partial (controlling {', '.join(partial.covariates)})", partial.estimate)
+        )
     return [row for row in rows if row is not None]

@@ -61,7 +61,9 @@ class WebState:
         reply = await api.call(api.survey.ListUnits, survey_pb.ListUnitsRequest(root_unit_id=scope))
         ids = subtree_ids(scope, ((u.unit_id, u.parent_id) for u in reply.units))
         units = [
-            UnitInfo(u.unit_id, u.name, u.parent_id, u.depth) for u in reply.units if u.unit_id in ids
+            UnitInfo(u.unit_id, u.name, u.parent_id, u.depth)
+            for u in reply.units
+            if u.unit_id in ids
         ]
         units.sort(key=lambda u: (u.depth, u.name))
         self._subtrees[scope] = (now + self.config.scope_cache_s, units)

@@ -1,0 +1,190 @@
+"""Report exports: JSON (the proto's canonical JSON) and CSV (one section per table)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from google.protobuf import json_format
+from pulse.correlation.v1 import correlation_service_pb2 as pb
+
+
+def to_json(report: pb.LinkageReport) -> bytes:
+    return json_format.MessageToJson(report, indent=2, preserving_proto_field_name=True).encode()
+
+
+def _estimate(e: pb.Estimate) -> list[object]:
+    return [e.method, e.r, e.p_value, e.ci_low, e.ci_high, e.n]
+
+
+def _section(
+    writer: Any,
+    name: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+) -> None:
+    writer.writerow([f"# {name}"])
+    writer.writerow(list(header))
+    writer.writerows(rows)
+    writer.writerow([])
+
+
+def to_csv(report: pb.LinkageReport) -> bytes:
+    """Sections: report, estimates, lags, cross_lagged, partials, drivers, diagnostics,
+    customer_metrics, unit_points, suppressions, verdict."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    _section(
+        w,
+        "report",
+        [
+            "report_id",
+            "created_at",
+            "scope_unit_id",
+            "period_from",
+            "period_to",
+            "outcome",
+            "units_reported",
+            "units_suppressed",
+            "min_group_size",
+            "code_version",
+        ],
+        [
+            [
+                report.report_id,
+                report.created_at,
+                report.scope_unit_id,
+                report.period_from,
+                report.period_to,
+                report.outcome,
+                report.units_reported,
+                report.units_suppressed,
+                report.min_group_size,
+                report.code_version,
+            ]
+        ],
+    )
+    head = ["method", "r", "p_value", "ci_low", "ci_high", "n"]
+    estimates: list[list[object]] = []
+    for link in report.linkages:
+        for kind in ("pearson", "spearman", "bootstrap", "permutation", "repeated_measures"):
+            if link.HasField(kind):
+                estimates.append([link.predictor, kind, *_estimate(getattr(link, kind))])
+        estimates.append(
+            [link.predictor, "disattenuated", "pearson", link.disattenuated_r, "", "", "", ""]
+        )
+        estimates.append([link.predictor, "units_needed", "", "", "", "", "", link.units_needed])
+    _section(w, "estimates", ["predictor", "estimate", *head], estimates)
+    _section(
+        w,
+        "lags",
+        ["predictor", "lag", *head],
+        [
+            [lk.predictor, lag.lag, *_estimate(lag.estimate)]
+            for lk in report.linkages
+            for lag in lk.lags
+        ],
+    )
+    _section(
+        w,
+        "cross_lagged",
+        ["predictor", "path", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"],
+        [
+            [lk.predictor, c.path, c.estimate, c.std_error, c.ci_low, c.ci_high, c.p_value, c.n]
+            for lk in report.linkages
+            for c in lk.cross_lagged
+        ],
+    )
+    _section(
+        w,
+        "partials",
+        ["predictor", "covariates", *head],
+        [
+            [lk.predictor, "+".join(p.covariates), *_estimate(p.estimate)]
+            for lk in report.linkages
+            for p in lk.partials
+        ],
+    )
+    _section(
+        w,
+        "drivers",
+        ["name", "level", *head, "q_value"],
+        [[d.name, d.level, *_estimate(d.estimate), d.q_value] for d in report.drivers],
+    )
+    _section(
+        w,
+        "diagnostics",
+        [
+            "construct",
+            "icc1",
+            "icc2",
+            "rwg_j_mean",
+            "rwg_j_median",
+            "n_groups",
+            "mean_group_size",
+            "warnings",
+        ],
+        [
+            [
+                d.construct,
+                d.icc1,
+                d.icc2,
+                d.rwg_j_mean,
+                d.rwg_j_median,
+                d.n_groups,
+                d.mean_group_size,
+                " | ".join(d.warnings),
+            ]
+            for d in report.diagnostics
+        ],
+    )
+    _section(
+        w,
+        "customer_metrics",
+        ["metric", "value", "ci_low", "ci_high", "n", "std_error"],
+        [
+            [m.metric, m.value, m.ci_low, m.ci_high, m.n, m.std_error]
+            for m in report.customer_metrics
+        ],
+    )
+    _section(
+        w,
+        "unit_points",
+        [
+            "predictor",
+            "unit_id",
+            "unit_name",
+            "predictor_value",
+            "outcome_value",
+            "n_employees",
+            "n_customers",
+        ],
+        [
+            [
+                lk.predictor,
+                p.unit_id,
+                p.unit_name,
+                p.predictor,
+                p.outcome,
+                p.n_employees,
+                p.n_customers,
+            ]
+            for lk in report.linkages
+            for p in lk.points
+        ],
+    )
+    _section(
+        w,
+        "suppressions",
+        ["unit_id", "reason"],
+        [[s.unit_id, s.reason] for s in report.suppressions],
+    )
+    _section(
+        w,
+        "verdict",
+        ["level", "text", "caveats"],
+        [[report.verdict.level, report.verdict.text, " | ".join(report.verdict.caveats)]],
+    )
+    return out.getvalue().encode()

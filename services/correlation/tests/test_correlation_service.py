@@ -1,0 +1,586 @@
+"""The correlation service end to end on real PostgreSQL and NATS: events in through JetStream,
+numbers out through gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import math
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+import grpc
+import nats
+import numpy as np
+import pulse_stats
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from pulse.correlation.v1 import correlation_service_pb2 as pb
+from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
+from pulse.events.v1 import events_pb2
+from pulse.types.v1 import types_pb2
+from pulse_common import subjects
+from pulse_common.config import Settings
+from pulse_common.grpc_server import open_channel
+from pulse_common.messaging import publish_event
+from pulse_common.runtime import start_service
+from pulse_common.testing import inprocess_stack
+from pulse_correlation.app import DEFINITION
+
+EMP = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE
+CUST = types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
+L5 = types_pb2.SCALE_LIKERT_5
+
+
+def item(
+    item_id: str, construct: str, scale: types_pb2.Scale.ValueType, reverse: bool = False
+) -> types_pb2.Item:
+    return types_pb2.Item(item_id=item_id, construct=construct, scale=scale, reverse_scored=reverse)
+
+
+EMPLOYEE_SURVEY = types_pb2.SurveyDefinition(
+    survey_id="emp",
+    version=1,
+    kind=EMP,
+    items=[
+        item("fair_1", "treatment.fairness", L5),
+        item("fair_2", "treatment.fairness", L5, reverse=True),
+        item("sup_1", "treatment.support", L5),
+        item("enps_1", "enps", types_pb2.SCALE_NPS_0_10),
+        item("comment", "comment", types_pb2.SCALE_FREE_TEXT),
+    ],
+    min_group_size=5,
+)
+CUSTOMER_SURVEY = types_pb2.SurveyDefinition(
+    survey_id="cust",
+    version=1,
+    kind=CUST,
+    items=[
+        item("csat_1", "csat", types_pb2.SCALE_CSAT_1_5),
+        item("nps_1", "nps", types_pb2.SCALE_NPS_0_10),
+    ],
+    min_group_size=5,
+)
+
+
+def to100(value: float) -> float:
+    return (value - 1) / 4 * 100
+
+
+def response(
+    survey: types_pb2.SurveyDefinition,
+    unit: str,
+    period: str,
+    scores: dict[str, int],
+    channel: str = "",
+) -> events_pb2.ResponseRecorded:
+    return events_pb2.ResponseRecorded(
+        response_id=str(uuid.uuid4()),
+        survey_id=survey.survey_id,
+        survey_version=survey.version,
+        kind=survey.kind,
+        unit_id=unit,
+        period=period,
+        answers=[types_pb2.Answer(item_id=i, score=s) for i, s in scores.items()]
+        + (
+            [types_pb2.Answer(item_id="comment", text="free text")]
+            if survey is EMPLOYEE_SURVEY
+            else []
+        ),
+        channel=channel,
+        source="live",
+    )
+
+
+async def jetstream(settings: Settings) -> tuple[NatsClient, JetStreamContext]:
+    assert settings.nats_url is not None
+    nc = await nats.connect(settings.nats_url)
+    return nc, nc.jetstream()
+
+
+async def publish_org(js: JetStreamContext, units: dict[str, str]) -> None:
+    for version, (unit, parent) in enumerate(sorted(units.items()), start=1):
+        event = events_pb2.OrgChanged(
+            unit_id=unit,
+            parent_id=parent,
+            name=f"Unit {unit}",
+            unit_type=(
+                "UNIT_TYPE_FRONT_LINE"
+                if unit.startswith("T") and int(unit[1:]) % 2
+                else "UNIT_TYPE_BACK_OFFICE"
+            ),
+            valid_from="2025-01-01",
+            change="created",
+            org_version=version,
+        )
+        await publish_event(js, subjects.ORG_CHANGED, event, msg_id=f"org:{unit}:{version}")
+
+
+async def publish_surveys(js: JetStreamContext) -> None:
+    for survey in (EMPLOYEE_SURVEY, CUSTOMER_SURVEY):
+        await publish_event(
+            js,
+            subjects.SURVEY_PUBLISHED,
+            events_pb2.SurveyPublished(survey=survey),
+            msg_id=f"survey:{survey.survey_id}:{survey.version}",
+        )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.1)
+
+
+def viewer(viewer_id: str, scope: str = "") -> types_pb2.Viewer:
+    return types_pb2.Viewer(viewer_id=viewer_id, scope_unit_id=scope)
+
+
+async def test_exactly_once_under_redelivery_restart_and_two_instances(settings: Settings) -> None:
+    async with inprocess_stack(settings, [DEFINITION]) as stack:
+        second = await start_service(DEFINITION, stack.settings, "127.0.0.1:0")
+        nc, js = await jetstream(stack.settings)
+        try:
+            # A response that arrives before its survey definition is retried, not dropped.
+            early = response(CUSTOMER_SURVEY, "T1", "2026-01", {"csat_1": 5, "nps_1": 10}, "call")
+            await publish_event(js, subjects.RESPONSE_RECORDED, early, msg_id=early.response_id)
+            await asyncio.sleep(0.3)
+            await publish_org(js, {"R": "", "A": "R", "T1": "A", "T2": "A"})
+            await publish_surveys(js)
+            sent: list[events_pb2.ResponseRecorded] = [early]
+            rng = random.Random(1)
+            for period in ("2026-01", "2026-02"):
+                for unit, size in (("T1", 8), ("T2", 3)):
+                    for _ in range(size):
+                        sent.append(
+                            response(
+                                EMPLOYEE_SURVEY,
+                                unit,
+                                period,
+                                {
+                                    "fair_1": rng.randint(1, 5),
+                                    "fair_2": rng.randint(1, 5),
+                                    "sup_1": rng.randint(1, 5),
+                                    "enps_1": rng.randint(0, 10),
+                                },
+                            )
+                        )
+            for i, event in enumerate(sent[1:], start=1):
+                await publish_event(js, subjects.RESPONSE_RECORDED, event, msg_id=event.response_id)
+                if i == len(sent) // 2:
+                    await stack.restart("correlation", DEFINITION)  # restart mid-stream
+            # Forced redeliveries: the same responses re-sent under new message ids.
+            for event in sent[:10]:
+                await publish_event(
+                    js, subjects.RESPONSE_RECORDED, event, msg_id=f"resend-{uuid.uuid4()}"
+                )
+            async with open_channel(stack.address("correlation")) as channel:
+                stub = pb_grpc.CorrelationServiceStub(channel)
+
+                async def all_counted() -> bool:
+                    stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
+                    return stats.responses_counted >= len(sent) and stats.messages_processed >= (
+                        len(sent) + 2 + 4
+                    )
+
+                await eventually(all_counted)
+                await asyncio.sleep(1.0)  # let any redelivery land: counts must not move
+                stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
+                assert stats.responses_counted == len(sent)
+                assert stats.employee_responses == len(sent) - 1
+                assert stats.customer_responses == 1
+                assert stats.surveys_known == 2
+                assert stats.units_known == 4
+                pool = stack.services["correlation"].context.pool
+                assert await pool.fetchval("SELECT sum(n) FROM correlation.agg_population") == len(
+                    sent
+                )
+                fairness = [
+                    (to100(e.answers[0].score) + to100(6 - e.answers[1].score)) / 2
+                    for e in sent[1:]
+                ]
+                row = await pool.fetchrow(
+                    "SELECT sum(n) AS n, sum(sum) AS s, sum(sumsq) AS q FROM"
+                    " correlation.agg_construct WHERE construct = 'treatment.fairness'"
+                )
+                assert row is not None
+                assert row["n"] == len(fairness)
+                assert row["s"] == pytest.approx(sum(fairness))
+                assert row["q"] == pytest.approx(sum(v * v for v in fairness))
+                assert await pool.fetchval(
+                    "SELECT count(DISTINCT respondent) FROM correlation.respondent_items"
+                ) == len(sent)
+
+                # Scores: T2 (3 people a period) rolls up into A; T1 alone would let A - T1
+                # isolate T2's 3 people, so T1 is suppressed as complementary.
+                reply = await stub.GetScores(
+                    pb.GetScoresRequest(
+                        viewer=viewer("lead"),
+                        period_from="2026-01",
+                        period_to="2026-01",
+                        constructs=["treatment.fairness"],
+                    )
+                )
+                cells = {c.unit_id: c for c in reply.cells}
+                assert cells["T2"].suppressed
+                assert cells["T2"].suppression_reason == ("rolled_up_into:A")
+                assert cells["T2"].n == 0
+                assert cells["T2"].value == 0
+                assert cells["T1"].suppressed
+                assert cells["T1"].suppression_reason == "complementary"
+                january = [
+                    f for e, f in zip(sent[1:], fairness, strict=True) if e.period == "2026-01"
+                ]
+                assert cells["A"].n == 11
+                assert not cells["A"].suppressed
+                assert cells["A"].rolled_up
+                assert cells["A"].value == pytest.approx(float(np.mean(january)))
+                assert cells["A"].ci_low < cells["A"].value < cells["A"].ci_high
+                assert reply.min_group_size == 5
+                # A viewer scoped to T1 gets T1's own number (8 >= k) the first time ...
+                t1 = await stub.GetScores(
+                    pb.GetScoresRequest(
+                        viewer=viewer("t1-lead", "T1"),
+                        period_from="2026-01",
+                        period_to="2026-01",
+                        constructs=["treatment.fairness"],
+                    )
+                )
+                assert [(c.unit_id, c.n, c.suppressed) for c in t1.cells] == [("T1", 8, False)]
+                # ... and then A (11) may not be shown to the same viewer: A - T1 = 3 people.
+                # (Its scope is T1, so asking for A is refused outright.)
+                with pytest.raises(grpc.aio.AioRpcError) as denied:
+                    await stub.GetScores(
+                        pb.GetScoresRequest(viewer=viewer("t1-lead", "T1"), scope_unit_id="A")
+                    )
+                assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+                # Trends for A over both periods, for a viewer who saw T1 alone: refused.
+                await stub.GetScores(
+                    pb.GetScoresRequest(
+                        viewer=viewer("analyst"),
+                        scope_unit_id="T1",
+                        period_from="2026-01",
+                        period_to="2026-01",
+                        constructs=["treatment.fairness"],
+                    )
+                )
+                trend = await stub.GetTrends(
+                    pb.GetTrendsRequest(
+                        viewer=viewer("analyst"),
+                        unit_id="A",
+                        construct="treatment.fairness",
+                        period_from="2026-01",
+                        period_to="2026-02",
+                    )
+                )
+                by_period = {p.period: p for p in trend.points}
+                assert by_period["2026-01"].suppressed
+                assert by_period["2026-01"].suppression_reason == "differencing"
+                assert not by_period["2026-02"].suppressed
+                assert by_period["2026-02"].n == 11
+                # eNPS cells are NPS on -100..100.
+                enps = await stub.GetScores(
+                    pb.GetScoresRequest(
+                        viewer=viewer("lead2"), scope_unit_id="A", constructs=["enps"]
+                    )
+                )
+                for cell in enps.cells:
+                    if not cell.suppressed:
+                        assert -100 <= cell.value <= 100
+                        assert cell.n >= 5
+                    else:
+                        assert cell.n == 0
+                # Bad input names the field.
+                with pytest.raises(grpc.aio.AioRpcError) as bad:
+                    await stub.GetScores(
+                        pb.GetScoresRequest(viewer=viewer("lead"), period_from="2026-13")
+                    )
+                assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert "period_from" in (bad.value.details() or "")
+        finally:
+            await nc.close()
+            await second.stop(grace_s=0.2)
+
+
+def simulate(
+    rng: random.Random, units: list[str], periods: list[str]
+) -> list[events_pb2.ResponseRecorded]:
+    """Employees' fairness drives customers' csat at the unit level, with noise."""
+    events = []
+    for index, unit in enumerate(units):
+        quality = (index % 6) / 5  # 0..1
+        for period in periods:
+            drift = rng.uniform(-0.3, 0.3)
+            for _ in range(5 + index % 3):
+                base = 1 + round(min(4, max(0, 4 * quality + drift + rng.gauss(0, 0.9))))
+                events.append(
+                    response(
+                        EMPLOYEE_SURVEY,
+                        unit,
+                        period,
+                        {
+                            "fair_1": base,
+                            "fair_2": 6 - max(1, min(5, base + rng.choice([-1, 0, 1]))),
+                            "sup_1": rng.randint(1, 5),
+                            "enps_1": rng.randint(0, 10),
+                        },
+                    )
+                )
+            for _ in range(6):
+                csat = 1 + round(min(4, max(0, 4 * quality + drift + rng.gauss(0, 1.0))))
+                events.append(
+                    response(
+                        CUSTOMER_SURVEY,
+                        unit,
+                        period,
+                        {"csat_1": csat, "nps_1": rng.randint(0, 10)},
+                        rng.choice(["call", "chat", "visit"]),
+                    )
+                )
+    return events
+
+
+def unit_table(
+    events: list[events_pb2.ResponseRecorded],
+) -> tuple[
+    dict[str, list[float]],
+    dict[str, list[float]],
+    dict[tuple[str, str], list[float]],
+    dict[tuple[str, str], list[float]],
+]:
+    """Per unit: respondents' fairness and csat construct scores (0-100); per (unit, period)
+    the same. Computed from the raw answers, independently of the service."""
+    fair: dict[str, list[float]] = defaultdict(list)
+    csat: dict[str, list[float]] = defaultdict(list)
+    fair_p: dict[tuple[str, str], list[float]] = defaultdict(list)
+    csat_p: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for e in events:
+        scores = {a.item_id: a.score for a in e.answers if a.WhichOneof("value") == "score"}
+        if e.survey_id == "emp":
+            value = (to100(scores["fair_1"]) + to100(6 - scores["fair_2"])) / 2
+            fair[e.unit_id].append(value)
+            fair_p[(e.unit_id, e.period)].append(value)
+        else:
+            value = to100(scores["csat_1"])
+            csat[e.unit_id].append(value)
+            csat_p[(e.unit_id, e.period)].append(value)
+    return fair, csat, fair_p, csat_p
+
+
+async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Settings) -> None:
+    units = [f"T{i:02d}" for i in range(1, 13)]
+    periods = ["2026-01", "2026-02", "2026-03"]
+    org = {"R": "", "A": "R", "B": "R"}
+    org.update({u: ("A" if i < 4 else "B") for i, u in enumerate(units)})
+    events = simulate(random.Random(7), units, periods)
+    async with inprocess_stack(settings, [DEFINITION]) as stack:
+        nc, js = await jetstream(stack.settings)
+        ready: list[events_pb2.ReportReady] = []
+
+        async def on_ready(msg: Msg) -> None:
+            event = events_pb2.ReportReady()
+            event.ParseFromString(msg.data)
+            ready.append(event)
+
+        await js.subscribe(subjects.REPORT_READY, cb=on_ready)
+        try:
+            await publish_org(js, org)
+            await publish_surveys(js)
+            for event in events:
+                await publish_event(js, subjects.RESPONSE_RECORDED, event, msg_id=event.response_id)
+            async with open_channel(stack.address("correlation")) as channel:
+                stub = pb_grpc.CorrelationServiceStub(channel)
+
+                async def all_counted() -> bool:
+                    stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
+                    return stats.responses_counted == len(events)
+
+                await eventually(all_counted, limit_s=60)
+                reply = await stub.RunLinkageReport(
+                    pb.RunLinkageReportRequest(
+                        viewer=viewer("ceo"),
+                        period_from="2026-01",
+                        period_to="2026-03",
+                        predictors=["treatment.fairness"],
+                        outcome="csat",
+                        max_lag=1,
+                        covariates=["unit_size", "unit_type", "channel_mix"],
+                        options=pb.LinkageOptions(
+                            bootstrap_resamples=300,
+                            permutation_resamples=300,
+                            confidence_level=0.95,
+                            random_seed=11,
+                        ),
+                    )
+                )
+                report = reply.report
+                fair, csat, fair_p, csat_p = unit_table(events)
+                x = [float(np.mean(fair[u])) for u in units]
+                y = [float(np.mean(csat[u])) for u in units]
+                assert report.units_reported == 12
+                assert report.min_group_size == 5
+                link = report.linkages[0]
+                assert [p.unit_id for p in link.points] == units
+                assert [p.predictor for p in link.points] == pytest.approx(x)
+                assert [p.outcome for p in link.points] == pytest.approx(y)
+                assert [p.n_employees for p in link.points] == [len(fair[u]) for u in units]
+
+                def same(estimate: pb.Estimate, expected: pulse_stats.CorrelationResult) -> None:
+                    assert estimate.r == pytest.approx(expected.r, abs=1e-9)
+                    assert estimate.p_value == pytest.approx(expected.p_value, abs=1e-9)
+                    assert estimate.ci_low == pytest.approx(expected.ci_low, abs=1e-9)
+                    assert estimate.ci_high == pytest.approx(expected.ci_high, abs=1e-9)
+                    assert estimate.n == expected.n
+
+                same(link.pearson, pulse_stats.correlation(x, y, "pearson", 0.95))
+                same(link.spearman, pulse_stats.correlation(x, y, "spearman", 0.95))
+                same(
+                    link.bootstrap,
+                    pulse_stats.bootstrap_correlation(x, y, "pearson", 300, 0.95, 11),
+                )
+                same(
+                    link.permutation,
+                    pulse_stats.permutation_correlation(x, y, "pearson", 300, 11, 0.95),
+                )
+                panel = [(u, p) for u in units for p in periods]
+                px = [float(np.mean(fair_p[c])) for c in panel]
+                py = [float(np.mean(csat_p[c])) for c in panel]
+                subject = [u for u, _ in panel]
+                index = [int(p[-2:]) for _, p in panel]
+                same(
+                    link.repeated_measures,
+                    pulse_stats.repeated_measures_correlation(subject, px, py),
+                )
+                lags = pulse_stats.lagged_correlations(subject, index, px, py, 1)
+                assert [lag.lag for lag in link.lags] == [-1, 0, 1]
+                for got, want in zip(link.lags, lags, strict=True):
+                    same(got.estimate, want)
+                cl = pulse_stats.cross_lagged(subject, index, px, py)
+                forward = next(c for c in link.cross_lagged if c.path == "predictor->outcome")
+                assert forward.estimate == pytest.approx(cl.predictor_to_outcome.estimate)
+                assert forward.std_error == pytest.approx(cl.predictor_to_outcome.se)
+                # Diagnostics equal pulse_stats.icc on the respondents' scores.
+                groups = [u for u in units for _ in fair[u]]
+                values = [v for u in units for v in fair[u]]
+                icc = pulse_stats.icc(groups, values)
+                diag = {d.construct: d for d in report.diagnostics}
+                assert diag["treatment.fairness"].icc1 == pytest.approx(icc.icc1, abs=1e-9)
+                assert diag["treatment.fairness"].icc2 == pytest.approx(icc.icc2, abs=1e-9)
+                icc_y = pulse_stats.icc(
+                    [u for u in units for _ in csat[u]], [v for u in units for v in csat[u]]
+                )
+                assert link.disattenuated_r == pytest.approx(
+                    pulse_stats.disattenuated(link.pearson.r, icc.icc2, icc_y.icc2)
+                )
+                assert 0 <= diag["treatment.fairness"].rwg_j_mean <= 1
+                # Partial correlation controlling for unit size (log employee responses).
+                size = [math.log(len(fair[u])) for u in units]
+                partial = next(p for p in link.partials if list(p.covariates) == ["unit_size"])
+                same(partial.estimate, pulse_stats.partial_correlation(x, y, size))
+                assert any(len(p.covariates) == 3 for p in link.partials)
+                unit_type = [float(int(u[1:]) % 2) for u in units]
+                partial = next(p for p in link.partials if list(p.covariates) == ["unit_type"])
+                same(partial.estimate, pulse_stats.partial_correlation(x, y, unit_type))
+                assert link.units_needed == pulse_stats.units_needed(link.pearson.r, 0.05)
+                # Drivers: constructs and items with BH q-values.
+                names = [d.name for d in report.drivers]
+                assert names == [
+                    "treatment.fairness",
+                    "treatment.support",
+                    "fair_1",
+                    "fair_2",
+                    "sup_1",
+                ]
+                qs = pulse_stats.fdr([d.estimate.p_value for d in report.drivers])
+                assert [d.q_value for d in report.drivers] == pytest.approx(list(qs))
+                # Customer metrics over the released units.
+                metrics = {m.metric: m for m in report.customer_metrics}
+                all_csat = [v for u in units for v in csat[u]]
+                top2 = sum(1 for v in all_csat if v >= 75)
+                wilson = pulse_stats.wilson_interval(top2, len(all_csat))
+                assert metrics["top2box"].value == pytest.approx(wilson.p)
+                assert metrics["top2box"].ci_low == pytest.approx(wilson.ci_low)
+                assert metrics["csat"].value == pytest.approx(float(np.mean(all_csat)))
+                assert -100 <= metrics["nps"].value <= 100
+                assert report.verdict.level in ("supported", "weak", "no_evidence")
+                assert "12 units" in report.verdict.text
+                assert "caus" in " ".join(report.verdict.caveats)
+                assert report.code_version.startswith("pulse-correlation")
+
+                # Stored, listed, fetched, exported, announced.
+                listed = await stub.ListReports(pb.ListReportsRequest(viewer=viewer("ceo")))
+                assert [r.report_id for r in listed.reports] == [report.report_id]
+                fetched = await stub.GetReport(
+                    pb.GetReportRequest(viewer=viewer("ceo"), report_id=report.report_id)
+                )
+                assert fetched.report == report
+                with pytest.raises(grpc.aio.AioRpcError) as other:
+                    await stub.GetReport(
+                        pb.GetReportRequest(
+                            viewer=viewer("someone-else"), report_id=report.report_id
+                        )
+                    )
+                assert other.value.code() == grpc.StatusCode.NOT_FOUND
+                exported = await stub.ExportReport(
+                    pb.ExportReportRequest(
+                        viewer=viewer("ceo"),
+                        report_id=report.report_id,
+                        format=pb.EXPORT_FORMAT_JSON,
+                    )
+                )
+                assert json.loads(exported.content)["report_id"] == report.report_id
+                as_csv = await stub.ExportReport(
+                    pb.ExportReportRequest(
+                        viewer=viewer("ceo"),
+                        report_id=report.report_id,
+                        format=pb.EXPORT_FORMAT_CSV,
+                    )
+                )
+                rows = list(csv.reader(io.StringIO(as_csv.content.decode())))
+                sections = [r[0] for r in rows if r and r[0].startswith("# ")]
+                for name in ("estimates", "lags", "drivers", "diagnostics", "unit_points"):
+                    assert f"# {name}" in sections
+                await eventually(lambda: _true(bool(ready)), limit_s=10)
+                assert ready[0].report_id == report.report_id
+
+                # Too few units: scope A holds 4 teams -> no verdict, says so.
+                small = await stub.RunLinkageReport(
+                    pb.RunLinkageReportRequest(
+                        viewer=viewer("head-a", "A"),
+                        outcome="csat",
+                        predictors=["treatment.fairness"],
+                        options=pb.LinkageOptions(bootstrap_resamples=0, permutation_resamples=0),
+                    )
+                )
+                assert small.report.units_reported == 4
+                assert small.report.verdict.level == "not_enough_data"
+                assert "Not enough data" in small.report.verdict.text
+                assert small.report.scope_unit_id == "A"
+                # A viewer scoped to A cannot ask about B.
+                with pytest.raises(grpc.aio.AioRpcError) as denied:
+                    await stub.RunLinkageReport(
+                        pb.RunLinkageReportRequest(
+                            viewer=viewer("head-a", "A"), scope_unit_id="B", outcome="csat"
+                        )
+                    )
+                assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+                with pytest.raises(grpc.aio.AioRpcError) as bad:
+                    await stub.RunLinkageReport(
+                        pb.RunLinkageReportRequest(viewer=viewer("ceo"), outcome="revenue")
+                    )
+                assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert "outcome" in (bad.value.details() or "")
+        finally:
+            await nc.close()
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -1,0 +1,104 @@
+"""The web front: respondent pages and the leadership dashboard over the three services."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from pulse_common import errors
+from pulse_common.config import Settings
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from pulse_web import leader, respondent
+from pulse_web.clients import open_clients
+from pulse_web.config import WebConfig
+from pulse_web.pages import error_page
+from pulse_web.rate_limit import SlidingWindowLimiter
+from pulse_web.security import SecurityHeadersMiddleware
+from pulse_web.state import PACKAGE_DIR, WebState
+
+log = logging.getLogger(__name__)
+SESSION_MAX_AGE_S = 8 * 3600
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, leader.LoginRequired):
+        return leader.login_redirect(request)
+    if isinstance(exc, errors.DomainError):
+        if not isinstance(exc, errors.InvalidArgument | errors.NotFound | errors.PermissionDenied):
+            log.warning("request failed", extra={"path": request.url.path, "error": exc.message})
+        return error_page(request, exc)
+    raise exc
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_page(request, errors.NotFound("There is no page at this address."))
+    if exc.status_code == 405:
+        return PlainTextResponse("method not allowed", status_code=405)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code)
+
+
+def create_app(settings: Settings, web_config: WebConfig) -> Starlette:
+    templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    templates.env.autoescape = True  # every template, whatever its extension
+    state = WebState(
+        settings=settings,
+        config=web_config,
+        templates=templates,
+        submit_limiter=SlidingWindowLimiter(
+            web_config.submit_rate_limit, web_config.submit_rate_window_s
+        ),
+        login_limiter=SlidingWindowLimiter(web_config.login_rate_limit, 60),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.clients = open_clients(settings)
+        try:
+            yield
+        finally:
+            await state.clients.close()
+            state.clients = None
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            *respondent.routes,
+            *leader.routes,
+            Mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                SessionMiddleware,
+                secret_key=web_config.session_secret,
+                session_cookie="pulse_session",
+                max_age=SESSION_MAX_AGE_S,
+                same_site="lax",
+                https_only=web_config.secure_cookies,
+            ),
+        ],
+        exception_handlers={
+            errors.DomainError: _domain_error,
+            leader.LoginRequired: _domain_error,
+            HTTPException: _http_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.web = state
+    return app

@@ -1,0 +1,230 @@
+"""The web front over HTTP against the real survey + response (+ correlation) services:
+forms, validation, CSRF, tokens, rate limits, sign-in and subtree scoping."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pulse_web.testing import (
+    PASSWORD,
+    WebStack,
+    publish_linked_responses,
+    recent_periods,
+    wait_ingested,
+    web_stack,
+)
+
+
+@pytest.fixture
+async def web(database_url: str, nats_url: str) -> AsyncIterator[WebStack]:
+    async with web_stack(
+        database_url, nats_url, people_per_team=1, PULSE_WEB_SUBMIT_RATE_LIMIT="6"
+    ) as stack:
+        yield stack
+
+
+def client_for(web: WebStack) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web.app), base_url="http://testserver"
+    )
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name}"
+    return match.group(1)
+
+
+def valid_answers(html: str) -> dict[str, str]:
+    return {
+        "csrf": hidden(html, "csrf"),
+        "idempotency_key": hidden(html, "idempotency_key"),
+        "a_rec.1": "4",
+        "a_fair.1": "3",
+        "a_sup.1": "5",
+        "a_voice.2": "4",
+        "a_enps.1": "9",
+        "a_ecomment.1": "Good team.",
+    }
+
+
+async def test_respondent_form_validation_csrf_and_single_use(web: WebStack) -> None:
+    token = web.tokens[0]
+    async with client_for(web) as http:
+        page = await http.get(f"/s/{token}")
+        assert page.status_code == 200
+        html = page.text
+        # Accessible structure: a fieldset + legend per scored item, labelled radios, a
+        # labelled textarea, required marked, and the privacy promise stated.
+        assert html.count("<fieldset") == 5
+        assert html.count("<legend>") == 5
+        assert 'aria-required="true"' in html
+        assert re.search(r'<input type="radio" name="a_enps.1" id="q5-0"', html)
+        assert re.search(r'<label for="q5-0"[^>]*>0 – Not at all likely</label>', html)
+        assert re.search(r'<label for="q6-text"', html)
+        assert 'id="q6-text"' in html
+        assert "not your name, email or the time you answered" in html
+        assert "at least 5 people" in html
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "<script" not in html  # the form needs no JavaScript
+
+        # A missing required answer: 422, the form again with the message by the field.
+        answers = valid_answers(html)
+        del answers["a_fair.1"]
+        answers["a_enps.1"] = "11"
+        bad = await http.post(f"/s/{token}", data=answers)
+        assert bad.status_code == 422
+        assert 'id="q2-error"' in bad.text
+        assert "Please answer this question." in bad.text
+        assert 'id="q5-error"' in bad.text
+        assert "Please choose one of the options." in bad.text
+        assert 'value="Good team."' not in bad.text
+        assert ">Good team.</textarea>" in bad.text
+        # The answers given are kept (rec.1 = 4 stays checked).
+        assert re.search(r'id="q1-4" value="4"\s+checked', bad.text)
+
+        # No CSRF token (or one minted for another link): 403, nothing submitted.
+        no_csrf = dict(valid_answers(html), csrf="")
+        assert (await http.post(f"/s/{token}", data=no_csrf)).status_code == 403
+        other = dict(
+            valid_answers(html), csrf=hidden((await http.get(f"/s/{web.tokens[1]}")).text, "csrf")
+        )
+        assert (await http.post(f"/s/{token}", data=other)).status_code == 403
+
+        done = await http.post(f"/s/{token}", data=valid_answers(html))
+        assert done.status_code == 303
+        assert done.headers["location"] == "/s/thanks"
+        thanks = await http.get("/s/thanks")
+        assert thanks.status_code == 200
+        assert "Thank you" in thanks.text
+
+        # The link is spent: the one invalid-link page, the same as for an unknown token.
+        used = await http.get(f"/s/{token}")
+        unknown = await http.get("/s/" + "x" * 43)
+        assert used.status_code == unknown.status_code == 410
+        assert used.text == unknown.text
+        assert "This survey link is not valid" in used.text
+        again = await http.post(f"/s/{token}", data=valid_answers(html))
+        assert again.status_code == 410
+
+
+async def test_submissions_are_rate_limited(web: WebStack) -> None:
+    async with client_for(web) as http:
+        statuses = [
+            (await http.post(f"/s/{web.tokens[2]}", data={"csrf": "x"})).status_code
+            for _ in range(7)
+        ]
+    assert statuses[:6] == [403] * 6
+    assert statuses[6] == 429
+
+
+async def test_leaders_sign_in_and_stay_in_their_subtree(web: WebStack) -> None:
+    async with client_for(web) as http:
+        first = await http.get("/dashboard")
+        assert first.status_code == 303
+        assert first.headers["location"].startswith("/login?next=")
+        login_page = await http.get("/login")
+        csrf = hidden(login_page.text, "csrf")
+        wrong = await http.post(
+            "/login", data={"csrf": csrf, "username": "north_lead", "password": "nope"}
+        )
+        assert wrong.status_code == 401
+        no_csrf = await http.post("/login", data={"username": "north_lead", "password": PASSWORD})
+        assert no_csrf.status_code == 403
+        signed_in = await http.post(
+            "/login",
+            data={
+                "csrf": csrf,
+                "username": "north_lead",
+                "password": PASSWORD,
+                "next": "/dashboard",
+            },
+        )
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/dashboard"
+        assert "httponly" in signed_in.headers["set-cookie"].lower()
+        assert "samesite=lax" in signed_in.headers["set-cookie"].lower()
+
+        if web.correlation is not None:
+            own = await http.get("/dashboard", params={"scope": "n1"})
+            assert own.status_code == 200, own.text
+            assert "north_lead" in own.text
+        for path, params in (
+            ("/dashboard", {"scope": "south"}),
+            ("/dashboard", {"scope": "root"}),
+            ("/recognition", {"unit": "s1"}),
+        ):
+            refused = await http.get(path, params=params)
+            assert refused.status_code == 403, (path, params)
+            assert "Not allowed" in refused.text
+        board = await http.get("/recognition", params={"unit": "north"})
+        assert board.status_code == 200
+        assert "Recognition board" in board.text
+
+
+async def sign_in(http: httpx.AsyncClient, username: str) -> None:
+    csrf = hidden((await http.get("/login")).text, "csrf")
+    reply = await http.post(
+        "/login", data={"csrf": csrf, "username": username, "password": PASSWORD}
+    )
+    assert reply.status_code == 303
+
+
+async def test_dashboard_reports_and_downloads(web: WebStack) -> None:
+    if web.correlation is None:
+        pytest.skip("the correlation service (pulse_correlation.app) is not available yet")
+    periods = recent_periods(3)
+    published = await publish_linked_responses(web, periods, small=("s4", periods[-1], 3))
+    await wait_ingested(web, published)
+    async with client_for(web) as http:
+        await sign_in(http, "leader")
+        page = await http.get("/dashboard", params={"from": periods[0], "to": periods[-1]})
+        assert page.status_code == 200, page.text
+        assert '<table class="heatmap">' in page.text
+        assert "suppressed (n &lt; 5)" in page.text  # in words, not only in colour
+        assert '<script type="application/json" id="chart-data">' in page.text
+
+        listing = await http.get("/reports")
+        run = await http.post(
+            "/reports",
+            data={
+                "csrf": hidden(listing.text, "csrf"),
+                "scope": "root",
+                "from": periods[0],
+                "to": periods[-1],
+                "outcome": "csat",
+                "max_lag": "1",
+            },
+        )
+        assert run.status_code == 303, run.text
+        report_path = run.headers["location"]
+        report = await http.get(report_path)
+        assert report.status_code == 200, report.text
+        assert report.text.index('id="verdict-heading"') < report.text.index('id="chart-scatter"')
+        for canvas in ("chart-scatter", "chart-lags", "chart-drivers"):
+            assert f'id="{canvas}"' in report.text
+        assert "ICC(2)" in report.text
+        csv = await http.get(report_path + ".csv")
+        assert csv.status_code == 200
+        assert csv.headers["content-type"].startswith("text/csv")
+        exported = await http.get(report_path + ".json")
+        assert exported.status_code == 200
+        assert exported.json()
+        assert report_path.rsplit("/", 1)[1] in (await http.get("/reports")).text
+
+    async with client_for(web) as http:
+        await sign_in(http, "north_lead")
+        assert (await http.get("/dashboard", params={"scope": "n2"})).status_code == 200
+        csrf = hidden((await http.get("/reports")).text, "csrf")
+        south = await http.post(
+            "/reports", data={"csrf": csrf, "scope": "south", "outcome": "csat", "max_lag": "0"}
+        )
+        assert south.status_code == 403
+        # Reports belong to the viewer who ran them (the correlation service keeps each
+        # viewer's differencing ledger), so another leader's report does not exist for her.
+        assert (await http.get(report_path)).status_code == 404
+        assert (await http.get(report_path + ".csv")).status_code == 404

@@ -1,0 +1,125 @@
+"""`pulse dev up` starts PostgreSQL, NATS and every service as separate processes; standard
+health checks report SERVING and reflection lists the services; the `pulse` commands work
+against it; `pulse dev down` leaves no process and no open port behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from pulse_common.embedded import pid_alive, port_open
+
+SERVICES = {
+    "survey": "pulse.survey.v1.SurveyService",
+    "response": "pulse.response.v1.ResponseService",
+    "correlation": "pulse.correlation.v1.CorrelationService",
+}
+
+
+def pulse(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pulse_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"pulse {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def last_json(output: str) -> dict[str, object]:
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], dict]]:
+    data_dir = tmp_path_factory.mktemp("stack")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env["PULSE_DATA_DIR"] = str(data_dir)
+    for key in ("PULSE_DATABASE_URL", "PULSE_NATS_URL"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    up = pulse(env, "dev", "up", "--no-web", "--json")
+    info = last_json(up.stdout)
+    state = json.loads((Path(data_dir) / "stack.json").read_text())
+    try:
+        yield env, {"info": info, "state": state}
+    finally:
+        pulse(env, "dev", "down", check=False)
+
+
+def test_health_and_reflection_of_every_service(stack: tuple[dict[str, str], dict]) -> None:
+    _, details = stack
+    addresses = details["state"]["addresses"]
+
+    async def check() -> None:
+        for name, service in SERVICES.items():
+            async with grpc.aio.insecure_channel(addresses[name]) as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                reply = await health.Check(
+                    health_pb2.HealthCheckRequest(service=service), timeout=5
+                )
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+                stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+                request = reflection_pb2.ServerReflectionRequest(list_services="")
+                names: set[str] = set()
+                async for answer in stub.ServerReflectionInfo(iter([request]), timeout=5):
+                    names |= {s.name for s in answer.list_services_response.service}
+                assert service in names
+
+    asyncio.run(check())
+
+
+def test_cli_drives_the_stack(stack: tuple[dict[str, str], dict], tmp_path: Path) -> None:
+    env, _ = stack
+    pulse(env, "org", "create-unit", "acme", "--name", "Acme", "--type", "management")
+    pulse(env, "org", "create-unit", "support", "--name", "Support", "--parent", "acme")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "employee_id,email,unit_id,start_date,end_date\n"
+        + "".join(f"E{i},e{i}@example.test,support,2024-01-01,\n" for i in range(6))
+    )
+    imported = last_json(pulse(env, "org", "import", str(roster), "--json").stdout)
+    assert imported["created"] == 6
+    units = last_json(pulse(env, "org", "units", "--json").stdout)
+    assert {u["unit_id"] for u in units["units"]} >= {"acme", "support"}  # type: ignore[union-attr]
+    created = last_json(
+        pulse(
+            env, "survey", "create", "--name", "Pulse", "--kind", "employee_pulse",
+            "--publish", "--json",
+        ).stdout
+    )
+    survey_id = str(created["survey_id"])
+    assert created["version"] == 1
+    bad = pulse(env, "org", "create-unit", "bad id!", "--name", "X", check=False)
+    assert bad.returncode != 0
+    assert "INVALID_ARGUMENT" in bad.stderr and "unit_id" in bad.stderr
+    listing = last_json(pulse(env, "survey", "list", "--json").stdout)
+    assert survey_id in {s["survey_id"] for s in listing["surveys"]}  # type: ignore[union-attr]
+
+
+def test_dev_down_leaves_nothing_behind(stack: tuple[dict[str, str], dict]) -> None:
+    env, details = stack
+    state = details["state"]
+    pulse(env, "dev", "down")
+    pids = list(state["pids"].values()) + ([state["nats_pid"]] if state["nats_pid"] else [])
+    assert pids and not [pid for pid in pids if pid_alive(pid)]
+    ports = [int(a.rsplit(":", 1)[1]) for a in state["addresses"].values()]
+    if state["embedded_nats"]:
+        ports.append(state["nats_port"])
+    if state["embedded_postgres"]:
+        ports.append(state["postgres_port"])
+    assert not [port for port in ports if port_open(port)]
