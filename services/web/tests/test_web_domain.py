@@ -243,3 +243,24 @@ def test_report_chart_payload_and_safe_json() -> None:
     assert "</script>" not in text
     assert json.loads(text)["drivers"]["labels"][0].startswith("</script>")
     assert not math.isnan(payload["scatter"]["fit"][0]["y"])
+
+
+def test_tables_follow_the_org_tree() -> None:
+    from pulse_web.leader import tree_order
+    from pulse_web.state import UnitInfo
+
+    units = [
+        UnitInfo("root", "Root", "", 0),
+        UnitInfo("south", "South", "root", 1),
+        UnitInfo("north", "North", "root", 1),
+        UnitInfo("s1", "Team S1", "south", 2),
+        UnitInfo("n1", "Team N1", "north", 2),
+    ]
+    order = tree_order(units)
+    assert order == ["root", "north", "n1", "south", "s1"]
+    cells = [
+        corr_pb.ScoreCell(unit_id=u, unit_name=u, period="2026-01", construct="csat", n=9, value=50)
+        for u in ("s1", "root", "n1")
+    ]
+    (table,) = heatmap.build_tables(cells, 5, order)
+    assert [row.unit_id for row in table.rows] == ["root", "n1", "s1"]

@@ -100,3 +100,21 @@ def authenticate(accounts: dict[str, Account], username: str, password: str) -> 
 
 
 _DUMMY_HASH = hash_password("not-a-password", iterations=MIN_ITERATIONS, salt=b"\0" * 16)
+
+
+def main() -> None:
+    """``python -m pulse_web.accounts [username] [scope]``: prompt for a password and print
+    an entry for PULSE_WEB_ACCOUNTS."""
+    import getpass
+    import sys
+
+    username = sys.argv[1] if len(sys.argv) > 1 else "leader"
+    scope = sys.argv[2] if len(sys.argv) > 2 else ""
+    password = getpass.getpass(f"password for {username}: ")
+    if len(password) < 10:
+        raise SystemExit("use at least 10 characters")
+    print(f"{username}:{hash_password(password)}:{scope}")
+
+
+if __name__ == "__main__":
+    main()

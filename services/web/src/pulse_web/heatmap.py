@@ -5,7 +5,7 @@ in static/style.css) because the content security policy forbids inline styles (
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
@@ -78,7 +78,11 @@ def format_value(construct: str, value: float) -> str:
     return f"{value:.0f}"
 
 
-def build_tables(cells: Iterable[corr_pb.ScoreCell], min_group_size: int) -> list[HeatTable]:
+def build_tables(
+    cells: Iterable[corr_pb.ScoreCell], min_group_size: int, unit_order: Sequence[str] = ()
+) -> list[HeatTable]:
+    """One table per construct; rows follow ``unit_order`` (the org tree), then by name."""
+    rank = {unit_id: i for i, unit_id in enumerate(unit_order)}
     by_construct: dict[str, list[corr_pb.ScoreCell]] = {}
     for cell in cells:
         by_construct.setdefault(cell.construct, []).append(cell)
@@ -92,7 +96,7 @@ def build_tables(cells: Iterable[corr_pb.ScoreCell], min_group_size: int) -> lis
         lookup = {(m.unit_id, m.period): m for m in group}
         low, high = value_range(construct)
         rows = []
-        for unit_id in sorted(units, key=lambda u: (units[u], u)):
+        for unit_id in sorted(units, key=lambda u: (rank.get(u, len(rank)), units[u], u)):
             row = HeatRow(unit_id, units[unit_id])
             for period in periods:
                 c = lookup.get((unit_id, period))

@@ -182,6 +182,7 @@ async def dashboard(request: Request) -> Response:
     tables = build_tables(
         (c for c in scores.cells if not construct or c.construct == construct),
         scores.min_group_size or state.settings.min_group_size,
+        tree_order(units),
     )
     trend_unit = scope or account.scope_unit_id or (units[0].unit_id if units else "")
     trend_construct = construct or _default_construct(constructs)
@@ -219,6 +220,21 @@ async def dashboard(request: Request) -> Response:
             "trend": trend,
         },
     )
+
+
+def tree_order(units: list[UnitInfo]) -> list[str]:
+    """Unit ids depth-first (each parent followed by its children), for table rows."""
+    children: dict[str, list[UnitInfo]] = {}
+    ids = {u.unit_id for u in units}
+    for unit in units:
+        children.setdefault(unit.parent_id if unit.parent_id in ids else "", []).append(unit)
+    order: list[str] = []
+    stack = sorted(children.get("", []), key=lambda u: u.name, reverse=True)
+    while stack:
+        unit = stack.pop()
+        order.append(unit.unit_id)
+        stack.extend(sorted(children.get(unit.unit_id, []), key=lambda u: u.name, reverse=True))
+    return order
 
 
 def _shown(cell: corr_pb.ScoreCell, value: float) -> float | None:
