@@ -11,13 +11,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from pulse_common.embedded import pid_alive, port_open
+
+Stack = tuple[dict[str, str], dict[str, Any]]
 
 SERVICES = {
     "survey": "pulse.survey.v1.SurveyService",
@@ -40,12 +42,14 @@ def pulse(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Com
     return result
 
 
-def last_json(output: str) -> dict[str, object]:
+def last_json(output: str) -> dict[str, Any]:
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], dict]]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("stack")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env["PULSE_DATA_DIR"] = str(data_dir)
@@ -61,7 +65,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
         pulse(env, "dev", "down", check=False)
 
 
-def test_health_and_reflection_of_every_service(stack: tuple[dict[str, str], dict]) -> None:
+def test_health_and_reflection_of_every_service(
+    stack: Stack,
+) -> None:
     _, details = stack
     addresses = details["state"]["addresses"]
 
@@ -83,7 +89,7 @@ def test_health_and_reflection_of_every_service(stack: tuple[dict[str, str], dic
     asyncio.run(check())
 
 
-def test_cli_drives_the_stack(stack: tuple[dict[str, str], dict], tmp_path: Path) -> None:
+def test_cli_drives_the_stack(stack: Stack, tmp_path: Path) -> None:
     env, _ = stack
     pulse(env, "org", "create-unit", "acme", "--name", "Acme", "--type", "management")
     pulse(env, "org", "create-unit", "support", "--name", "Support", "--parent", "acme")
@@ -95,28 +101,37 @@ def test_cli_drives_the_stack(stack: tuple[dict[str, str], dict], tmp_path: Path
     imported = last_json(pulse(env, "org", "import", str(roster), "--json").stdout)
     assert imported["created"] == 6
     units = last_json(pulse(env, "org", "units", "--json").stdout)
-    assert {u["unit_id"] for u in units["units"]} >= {"acme", "support"}  # type: ignore[union-attr]
+    assert {u["unit_id"] for u in units["units"]} >= {"acme", "support"}
     created = last_json(
         pulse(
-            env, "survey", "create", "--name", "Pulse", "--kind", "employee_pulse",
-            "--publish", "--json",
+            env,
+            "survey",
+            "create",
+            "--name",
+            "Pulse",
+            "--kind",
+            "employee_pulse",
+            "--publish",
+            "--json",
         ).stdout
     )
     survey_id = str(created["survey_id"])
     assert created["version"] == 1
     bad = pulse(env, "org", "create-unit", "bad id!", "--name", "X", check=False)
     assert bad.returncode != 0
-    assert "INVALID_ARGUMENT" in bad.stderr and "unit_id" in bad.stderr
+    assert "INVALID_ARGUMENT" in bad.stderr
+    assert "unit_id" in bad.stderr
     listing = last_json(pulse(env, "survey", "list", "--json").stdout)
-    assert survey_id in {s["survey_id"] for s in listing["surveys"]}  # type: ignore[union-attr]
+    assert survey_id in {s["survey_id"] for s in listing["surveys"]}
 
 
-def test_dev_down_leaves_nothing_behind(stack: tuple[dict[str, str], dict]) -> None:
+def test_dev_down_leaves_nothing_behind(stack: Stack) -> None:
     env, details = stack
     state = details["state"]
     pulse(env, "dev", "down")
     pids = list(state["pids"].values()) + ([state["nats_pid"]] if state["nats_pid"] else [])
-    assert pids and not [pid for pid in pids if pid_alive(pid)]
+    assert pids
+    assert not [pid for pid in pids if pid_alive(pid)]
     ports = [int(a.rsplit(":", 1)[1]) for a in state["addresses"].values()]
     if state["embedded_nats"]:
         ports.append(state["nats_port"])

@@ -21,14 +21,13 @@ from pulse.response.v1 import response_service_pb2_grpc as resp_grpc
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
-from pulse_correlation.app import DEFINITION as CORRELATION
-from pulse_response.app import DEFINITION as RESPONSE
-from pulse_survey.app import DEFINITION as SURVEY
-
 from pulse_common.config import Settings
 from pulse_common.grpc_server import open_channel
 from pulse_common.subjects import INVITATION_ISSUED
 from pulse_common.testing import inprocess_stack
+from pulse_correlation.app import DEFINITION as CORRELATION
+from pulse_response.app import DEFINITION as RESPONSE
+from pulse_survey.app import DEFINITION as SURVEY
 
 
 async def invitations(nats_url: str, expected: int) -> AsyncIterator[events_pb2.InvitationIssued]:
@@ -64,7 +63,9 @@ async def test_a_response_travels_from_token_to_correlation_count(
 
         await survey.CreateUnit(
             survey_pb.CreateUnitRequest(
-                unit_id="support", name="Support", unit_type=survey_pb.UNIT_TYPE_FRONT_LINE,
+                unit_id="support",
+                name="Support",
+                unit_type=survey_pb.UNIT_TYPE_FRONT_LINE,
                 effective_from="2024-01-01",
             ),
             timeout=10,
@@ -74,8 +75,11 @@ async def test_a_response_travels_from_token_to_correlation_count(
             yield survey_pb.ImportRosterRequest(options=survey_pb.ImportRosterOptions())
             yield survey_pb.ImportRosterRequest(
                 row=survey_pb.RosterRow(
-                    employee_id="E1", email="e1@example.test", unit_id="support",
-                    start_date="2024-01-01", line=2,
+                    employee_id="E1",
+                    email="e1@example.test",
+                    unit_id="support",
+                    start_date="2024-01-01",
+                    line=2,
                 )
             )
 
@@ -89,8 +93,10 @@ async def test_a_response_travels_from_token_to_correlation_count(
         assert fairness, "the bank has fairness items"
         draft = await survey.CreateSurvey(
             survey_pb.CreateSurveyRequest(
-                name="Weekly pulse", kind=types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
-                item_ids=[i.item_id for i in fairness], language="en",
+                name="Weekly pulse",
+                kind=types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
+                item_ids=[i.item_id for i in fairness],
+                language="en",
             ),
             timeout=10,
         )
@@ -99,9 +105,12 @@ async def test_a_response_travels_from_token_to_correlation_count(
         )
         waves = await survey.ScheduleWave(
             survey_pb.ScheduleWaveRequest(
-                survey_id=draft.survey.survey_id, audience_unit_id="support",
-                cadence=survey_pb.CADENCE_ONCE, first_opens_on=date.today().isoformat(),
-                count=1, open_days=7,
+                survey_id=draft.survey.survey_id,
+                audience_unit_id="support",
+                cadence=survey_pb.CADENCE_ONCE,
+                first_opens_on=date.today().isoformat(),
+                count=1,
+                open_days=7,
             ),
             timeout=10,
         )
@@ -111,11 +120,11 @@ async def test_a_response_travels_from_token_to_correlation_count(
         assert opened.invitations_issued == 1
 
         tokens = [event.token async for event in invitations(nats_url, 1)]
-        assert len(tokens) == 1 and len(tokens[0]) >= 22  # >= 128 bits, url-safe
+        assert len(tokens) == 1
+        assert len(tokens[0]) >= 22  # >= 128 bits, url-safe
 
         answers = [
-            types_pb2.Answer(item_id=item.item_id, score=4)
-            for item in published.definition.items
+            types_pb2.Answer(item_id=item.item_id, score=4) for item in published.definition.items
         ]
         submitted = await response.Submit(
             resp_pb.SubmitRequest(

@@ -11,6 +11,7 @@ import pytest
 from pulse_web.testing import (
     PASSWORD,
     WebStack,
+    customer_token,
     publish_linked_responses,
     recent_periods,
     wait_ingested,
@@ -164,6 +165,33 @@ async def test_leaders_sign_in_and_stay_in_their_subtree(web: WebStack) -> None:
         board = await http.get("/recognition", params={"unit": "north"})
         assert board.status_code == 200
         assert "Recognition board" in board.text
+
+        out = await http.post("/logout", data={"csrf": hidden(board.text, "csrf")})
+        assert out.status_code == 303
+        assert (await http.get("/recognition")).status_code == 303  # back to sign-in
+
+
+async def test_customers_may_share_a_comment(web: WebStack) -> None:
+    token = await customer_token(web)
+    async with client_for(web) as http:
+        page = await http.get(f"/s/{token}")
+        assert page.status_code == 200, page.text
+        assert "Share my comment with the team (anonymously)" in page.text
+        assert '<input type="checkbox" name="share_comment"' in page.text
+        assert "the period of your visit" in page.text
+        data = {
+            "csrf": hidden(page.text, "csrf"),
+            "idempotency_key": hidden(page.text, "idempotency_key"),
+            "a_csat.1": "5",
+            "a_staff.1": "5",
+            "a_nps.1": "10",
+            "a_ccomment.1": "Maria took the time to explain everything, thank you!",
+            "share_comment": "yes",
+        }
+        done = await http.post(f"/s/{token}", data=data)
+        assert done.status_code == 303, done.text
+        # A retry of the same submission (same idempotency key) is not a second answer.
+        assert (await http.get(f"/s/{token}")).status_code == 410
 
 
 async def sign_in(http: httpx.AsyncClient, username: str) -> None:

@@ -191,8 +191,14 @@ async def _publish(
     return definition
 
 
-async def invitation_tokens(nats_url: str, at_least: int, timeout_s: float = 10.0) -> list[str]:
-    """Raw tokens from pulse.invitation.issued, as a delivery adapter sees them."""
+async def invitation_tokens(
+    nats_url: str,
+    at_least: int,
+    timeout_s: float = 10.0,
+    kind: types_pb2.SurveyKind.ValueType = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
+) -> list[str]:
+    """Raw tokens of one survey kind from pulse.invitation.issued, as a delivery adapter
+    sees them."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -210,13 +216,36 @@ async def invitation_tokens(nats_url: str, at_least: int, timeout_s: float = 10.
             for msg in batch:
                 event = events_pb2.InvitationIssued()
                 event.ParseFromString(msg.data)
-                if not event.reminder:
+                if not event.reminder and event.kind == kind:
                     tokens.append(event.token)
                 await msg.ack()
         assert len(tokens) >= at_least, f"expected {at_least} invitations, got {len(tokens)}"
         return tokens
     finally:
         await nc.close()
+
+
+async def customer_token(web: WebStack, unit_id: str = "n1") -> str:
+    """Record one customer interaction and return the survey link token it earned."""
+    from datetime import UTC, datetime
+
+    await web.survey.RecordInteraction(
+        survey_pb.RecordInteractionRequest(
+            interaction=survey_pb.Interaction(
+                interaction_id=f"i-{uuid.uuid4().hex[:12]}",
+                unit_id=unit_id,
+                occurred_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                channel="store",
+                customer_key=f"cust-{uuid.uuid4().hex[:8]}",
+                customer_contact="customer@example.com",
+            ),
+            survey_id=web.customer_survey.survey_id,
+        )
+    )
+    tokens = await invitation_tokens(
+        web.nats_url, 1, kind=types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
+    )
+    return tokens[-1]
 
 
 def recent_periods(count: int) -> list[str]:
