@@ -11,7 +11,7 @@ import pytest
 from pulse_web.testing import (
     PASSWORD,
     WebStack,
-    customer_token,
+    customer_tokens,
     publish_linked_responses,
     recent_periods,
     wait_ingested,
@@ -171,27 +171,37 @@ async def test_leaders_sign_in_and_stay_in_their_subtree(web: WebStack) -> None:
         assert (await http.get("/recognition")).status_code == 303  # back to sign-in
 
 
-async def test_customers_may_share_a_comment(web: WebStack) -> None:
-    token = await customer_token(web)
+async def test_customers_share_praise_that_reaches_the_recognition_board(
+    web: WebStack,
+) -> None:
+    threshold = web.stack.settings.min_comment_group_size
+    tokens = await customer_tokens(web, threshold)
+    for index, token in enumerate(tokens):
+        # Each customer on their own connection (the rate limit is per client).
+        transport = httpx.ASGITransport(app=web.app, client=(f"10.0.0.{index + 1}", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            page = await http.get(f"/s/{token}")
+            assert page.status_code == 200, page.text
+            assert "Share my comment with the team (anonymously)" in page.text
+            assert '<input type="checkbox" name="share_comment"' in page.text
+            assert "the period of your visit" in page.text
+            data = {
+                "csrf": hidden(page.text, "csrf"),
+                "idempotency_key": hidden(page.text, "idempotency_key"),
+                "a_csat.1": "5",
+                "a_staff.1": "5",
+                "a_nps.1": "10",
+                "a_ccomment.1": f"Thank you for the patient help, visit {index}.",
+                "share_comment": "yes",
+            }
+            done = await http.post(f"/s/{token}", data=data)
+            assert done.status_code == 303, done.text
     async with client_for(web) as http:
-        page = await http.get(f"/s/{token}")
-        assert page.status_code == 200, page.text
-        assert "Share my comment with the team (anonymously)" in page.text
-        assert '<input type="checkbox" name="share_comment"' in page.text
-        assert "the period of your visit" in page.text
-        data = {
-            "csrf": hidden(page.text, "csrf"),
-            "idempotency_key": hidden(page.text, "idempotency_key"),
-            "a_csat.1": "5",
-            "a_staff.1": "5",
-            "a_nps.1": "10",
-            "a_ccomment.1": "Maria took the time to explain everything, thank you!",
-            "share_comment": "yes",
-        }
-        done = await http.post(f"/s/{token}", data=data)
-        assert done.status_code == 303, done.text
-        # A retry of the same submission (same idempotency key) is not a second answer.
-        assert (await http.get(f"/s/{token}")).status_code == 410
+        await sign_in(http, "north_lead")
+        board = await http.get("/recognition", params={"unit": "n1"})
+        assert board.status_code == 200
+        assert board.text.count('<li class="card">') == threshold
+        assert "Thank you for the patient help, visit 3." in board.text
 
 
 async def sign_in(http: httpx.AsyncClient, username: str) -> None:

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import cast
-
 import asyncpg
 from pulse_common.config import Settings
+from pulse_common.db import Connection
+
+from pulse_survey.sampling import SamplingPolicy
 
 
 def _utc_now() -> datetime:
@@ -23,8 +24,8 @@ class Deps:
     # Called after a commit that enqueued events so the relay publishes at once.
     notify: Callable[[], None]
     clock: Callable[[], datetime] = field(default=_utc_now)
-    # Share of customer interactions invited (PULSE_CUSTOMER_SAMPLE_RATE).
-    sample_rate: float = 1.0
+    # Share of customer interactions invited, per channel (PULSE_SAMPLING).
+    sampling: SamplingPolicy = field(default_factory=SamplingPolicy)
 
     def now(self) -> datetime:
         return self.clock()
@@ -33,14 +34,12 @@ class Deps:
         return self.clock().astimezone(UTC).date()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        # The pool hands out a proxy that forwards to a Connection; pulse_common's helpers
-        # are typed for Connection, so the one cast lives here.
-        async with self.pool.acquire() as proxy:
-            yield cast(asyncpg.Connection, proxy)
+    async def connection(self) -> AsyncIterator[Connection]:
+        async with self.pool.acquire() as conn:
+            yield conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """One connection inside one transaction: every write use case runs in one."""
         async with self.connection() as conn, conn.transaction():
             yield conn

@@ -225,27 +225,27 @@ async def invitation_tokens(
         await nc.close()
 
 
-async def customer_token(web: WebStack, unit_id: str = "n1") -> str:
-    """Record one customer interaction and return the survey link token it earned."""
+async def customer_tokens(web: WebStack, count: int, unit_id: str = "n1") -> list[str]:
+    """Record ``count`` customer interactions and return the survey link tokens they earned."""
     from datetime import UTC, datetime
 
-    await web.survey.RecordInteraction(
-        survey_pb.RecordInteractionRequest(
-            interaction=survey_pb.Interaction(
-                interaction_id=f"i-{uuid.uuid4().hex[:12]}",
-                unit_id=unit_id,
-                occurred_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                channel="store",
-                customer_key=f"cust-{uuid.uuid4().hex[:8]}",
-                customer_contact="customer@example.com",
-            ),
-            survey_id=web.customer_survey.survey_id,
+    for _ in range(count):
+        await web.survey.RecordInteraction(
+            survey_pb.RecordInteractionRequest(
+                interaction=survey_pb.Interaction(
+                    interaction_id=f"i-{uuid.uuid4().hex[:12]}",
+                    unit_id=unit_id,
+                    occurred_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    channel="store",
+                    customer_key=f"cust-{uuid.uuid4().hex[:8]}",
+                    customer_contact=f"customer{uuid.uuid4().hex[:6]}@example.com",
+                ),
+                survey_id=web.customer_survey.survey_id,
+            )
         )
+    return await invitation_tokens(
+        web.nats_url, count, kind=types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
     )
-    tokens = await invitation_tokens(
-        web.nats_url, 1, kind=types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
-    )
-    return tokens[-1]
 
 
 def recent_periods(count: int) -> list[str]:
