@@ -1,13 +1,13 @@
-"""Pure rules of the survey service: field formats, periods, cadences, item/kind fit,
-rotation and small-group suppression. No I/O here."""
+"""Pure rules and records of the survey service: field formats, periods, cadences, the
+dated org tree, item/kind fit, rotation and small-group suppression. No I/O here."""
 
 from __future__ import annotations
 
 import calendar
 import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from pulse_common.config import PeriodGranularity
@@ -218,3 +218,89 @@ def response_rates(counts: dict[str, tuple[int, int]], k: int) -> list[Rate]:
         else:
             rates.append(Rate(unit_id, invited, responded, responded / invited, False, ""))
     return rates
+
+
+# -- the dated org tree ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitVersion:
+    """One dated version of a unit; ``valid_to`` is exclusive (None = still current)."""
+
+    unit_id: str
+    name: str
+    parent_id: str  # "" = root
+    unit_type: int
+    valid_from: date
+    valid_to: date | None
+    depth: int = 0
+
+
+def with_depths(units: dict[str, UnitVersion]) -> dict[str, UnitVersion]:
+    """The same units with their depth in the tree (roots 0); cycle-safe."""
+
+    def depth(unit_id: str) -> int:
+        level, seen, current = 0, {unit_id}, units[unit_id].parent_id
+        while current and current in units and current not in seen:
+            seen.add(current)
+            level += 1
+            current = units[current].parent_id
+        return level
+
+    return {unit_id: replace(unit, depth=depth(unit_id)) for unit_id, unit in units.items()}
+
+
+def subtree(units: dict[str, UnitVersion], root: str) -> set[str]:
+    """``root`` and all its descendants among ``units``."""
+    children: dict[str, list[str]] = {}
+    for unit in units.values():
+        children.setdefault(unit.parent_id, []).append(unit.unit_id)
+    found, stack = set(), [root]
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.add(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def children_of(units: Iterable[UnitVersion], parent_id: str) -> list[UnitVersion]:
+    return sorted((u for u in units if u.parent_id == parent_id), key=lambda u: u.unit_id)
+
+
+# -- waves and invitations -----------------------------------------------------------------
+
+SCHEDULED, OPEN, CLOSED = "scheduled", "open", "closed"
+
+
+@dataclass(frozen=True)
+class Wave:
+    wave_id: str
+    survey_id: str
+    survey_version: int
+    audience_unit_id: str
+    period: str
+    opens_on: date
+    closes_on: date
+    status: str
+    invited: int
+    cadence: int
+    rotation: int
+    min_group_size: int | None
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    survey_id: str
+    survey_version: int
+    kind: int
+    wave_id: str  # "" for customer invitations
+    person_pseudonym: str  # "" for customers
+    interaction_id: str  # "" for employees
+    unit_id: str
+    period: str
+    channel: str
+    item_ids: Sequence[str]
+    expires_at: datetime
+    contact: str

@@ -9,9 +9,9 @@ from datetime import date
 
 from pulse_common.errors import FailedPrecondition, InvalidArgument
 
-from pulse_survey import domain
+from pulse_survey import domain, org_repository, roster_repository
 from pulse_survey.context import Deps
-from pulse_survey.org import lock_org, units_as_of
+from pulse_survey.org import units_as_of
 from pulse_survey.tokens import employee_pseudonym
 
 MAX_ROWS = 200_000
@@ -78,7 +78,7 @@ def _parse_row(row: RawRow, secret: str, units: set[str]) -> _Person:
 async def import_roster(deps: Deps, options: RosterOptions, rows: list[RawRow]) -> ImportResult:
     result = ImportResult(dry_run=options.dry_run)
     async with deps.transaction() as conn:
-        await lock_org(conn)  # units must not be merged away under the import
+        await org_repository.lock_org(conn)  # units must not be merged away under the import
         units = set(await units_as_of(conn, options.as_of))
         people: dict[str, _Person] = {}
         seen_in_file: set[str] = set()
@@ -100,13 +100,8 @@ async def import_roster(deps: Deps, options: RosterOptions, rows: list[RawRow]) 
             people[person.pseudonym] = person
             seen_in_file.add(person.pseudonym)
 
-        existing = {
-            r["pseudonym"]: r
-            for r in await conn.fetch(
-                "SELECT pseudonym, email, unit_id, start_date, end_date, active FROM people"
-            )
-        }
-        writes: list[tuple[str, str, str, date | None, date | None]] = []
+        existing = await roster_repository.all_people(conn)
+        writes: list[roster_repository.PersonWrite] = []
         for person in people.values():
             before = existing.get(person.pseudonym)
             values = (person.email, person.unit_id, person.start_date, person.end_date, True)
@@ -129,26 +124,18 @@ async def import_roster(deps: Deps, options: RosterOptions, rows: list[RawRow]) 
             ]
             active = sum(1 for r in existing.values() if r["active"])
             share = len(to_deactivate) / active if active else 0.0
-            if share > deps.settings.deactivation_guard_share and not options.force:
+            guard = deps.settings.deactivation_guard_share
+            if share > guard and not options.force:
                 raise FailedPrecondition(
-                    f"this full sync would deactivate {len(to_deactivate)} of {active} people "
-                    f"({share:.0%}, above the {deps.settings.deactivation_guard_share:.0%} guard); "
-                    "check the file or import with force"
+                    f"this full sync would deactivate {len(to_deactivate)} of {active} active "
+                    f"people, a share of {share:.0%}, above the mass-deactivation guard of "
+                    f"{guard:.0%} (PULSE_DEACTIVATION_GUARD_SHARE); nothing was written. "
+                    "Check the file; if the departures are real, re-run with --force"
                 )
         result.deactivated = len(to_deactivate)
         if options.dry_run:
             return result
-        await conn.executemany(
-            "INSERT INTO people (pseudonym, email, unit_id, start_date, end_date, active)"
-            " VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT (pseudonym) DO UPDATE SET"
-            " email = EXCLUDED.email, unit_id = EXCLUDED.unit_id,"
-            " start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, active = true,"
-            " updated_at = now()",
-            writes,
-        )
+        await roster_repository.upsert(conn, writes)
         if to_deactivate:
-            await conn.execute(
-                "UPDATE people SET active = false, updated_at = now() WHERE pseudonym = ANY($1)",
-                to_deactivate,
-            )
+            await roster_repository.deactivate(conn, to_deactivate)
     return result
