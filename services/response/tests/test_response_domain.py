@@ -185,3 +185,7 @@ def test_limits_from_env_name_the_variable() -> None:
     assert limits.max_comment_chars == 2000
     with pytest.raises(ConfigError, match="PULSE_RESPONSE_SUBMITS_PER_MINUTE"):
         load_limits({"PULSE_RESPONSE_SUBMITS_PER_MINUTE": "lots"})
+    assert limits.scope_cache_s == 30
+    assert load_limits({"PULSE_RESPONSE_SCOPE_CACHE_S": "0"}).scope_cache_s == 0
+    with pytest.raises(ConfigError, match="PULSE_RESPONSE_SCOPE_CACHE_S"):
+        load_limits({"PULSE_RESPONSE_SCOPE_CACHE_S": "-1"})

@@ -1,9 +1,5 @@
 """gRPC edge: proto in, use case, proto out. Domain errors become status codes in the
-shared interceptor.
-
-Viewer scope: requests may carry a Viewer; the org tree belongs to the survey and
-correlation services, so this service only insists that comment and recognition requests
-name one unit (never a whole organisation); subtree checks are the caller's job for now."""
+shared interceptor. Viewer scopes are checked in the service (see ``scope.py``)."""
 
 from __future__ import annotations
 

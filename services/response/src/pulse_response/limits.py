@@ -1,4 +1,4 @@
-"""Submission limits, read from ``PULSE_RESPONSE_*`` variables at start-up and validated with
+"""Limits and tunables, read from ``PULSE_RESPONSE_*`` variables at start-up and validated with
 messages that name the variable (the shared ``Settings`` keeps unknown ``PULSE_*`` variables in
 ``extra`` for exactly this)."""
 
@@ -19,6 +19,8 @@ class Limits:
     max_import_rows: int = 200_000
     import_batch_size: int = 500
     idempotency_days: int = 7
+    # Seconds a viewer scope's subtree is reused before asking the survey service again.
+    scope_cache_s: int = 30
 
 
 def load_limits(env: Mapping[str, str]) -> Limits:
@@ -44,4 +46,5 @@ def load_limits(env: Mapping[str, str]) -> Limits:
         idempotency_days=env_int(
             env, "PULSE_RESPONSE_IDEMPOTENCY_DAYS", d.idempotency_days, 1, 365
         ),
+        scope_cache_s=env_int(env, "PULSE_RESPONSE_SCOPE_CACHE_S", d.scope_cache_s, 0, 3600),
     )

@@ -228,29 +228,37 @@ async def comments_of_group(
     return [StoredComment(str(r["item_id"]), str(r["text"])) for r in rows]
 
 
-async def customer_counts_by_period(
-    conn: Conn, unit_id: str, period_from: str, period_to: str
-) -> dict[str, int]:
+async def customer_counts_by_group(
+    conn: Conn, unit_ids: list[str] | None, period_from: str, period_to: str
+) -> dict[tuple[str, str], int]:
+    """Customer responses per (unit, period) in the range, for the given units (None: all)."""
     rows = await conn.fetch(
-        "SELECT period, count(*) AS n FROM responses WHERE unit_id = $1 AND kind = $2"
-        " AND period >= $3 AND period <= $4 GROUP BY period",
-        unit_id,
+        "SELECT unit_id, period, count(*) AS n FROM responses WHERE kind = $1"
+        " AND period >= $2 AND period <= $3"
+        " AND ($4::text[] IS NULL OR unit_id = ANY($4::text[]))"
+        " GROUP BY unit_id, period",
         int(types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION),
         period_from,
         period_to,
+        unit_ids,
     )
-    return {str(r["period"]): int(r["n"]) for r in rows}
+    return {(str(r["unit_id"]), str(r["period"])): int(r["n"]) for r in rows}
 
 
 async def recognition_comments(
-    conn: Conn, unit_id: str, periods: list[str], limit: int
+    conn: Conn, groups: list[tuple[str, str]], limit: int
 ) -> list[RecognitionRow]:
+    """Consented praise from the given (unit, period) groups, newest period first."""
+    if not groups:
+        return []
     rows = await conn.fetch(
-        "SELECT unit_id, period, text, staff_treatment_score FROM comments"
-        " WHERE unit_id = $1 AND period = ANY($2::text[]) AND shared_with_team AND positive"
-        " ORDER BY period DESC, text LIMIT $3",
-        unit_id,
-        periods,
+        "SELECT c.unit_id, c.period, c.text, c.staff_treatment_score FROM comments c"
+        " JOIN unnest($1::text[], $2::text[]) AS g(unit_id, period)"
+        " ON c.unit_id = g.unit_id AND c.period = g.period"
+        " WHERE c.shared_with_team AND c.positive"
+        " ORDER BY c.period DESC, c.unit_id, c.text LIMIT $3",
+        [unit for unit, _ in groups],
+        [period for _, period in groups],
         limit,
     )
     return [

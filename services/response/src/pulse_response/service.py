@@ -34,6 +34,7 @@ from pulse_response.limits import Limits
 from pulse_response.rate_limit import SlidingWindowLimiter
 from pulse_response.redact import redact
 from pulse_response.repository import NewResponse
+from pulse_response.scope import ScopeCache, outside_scope
 from pulse_response.survey_client import SurveyClient
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class ResponseService:
         self.definitions = definitions
         self.relay = relay
         self.limiter = SlidingWindowLimiter(limits.submits_per_minute)
+        self.scopes = ScopeCache(survey.subtree, limits.scope_cache_s)
         self._last_purge = -PURGE_EVERY_S
 
     # ---- Submit -------------------------------------------------------------------------
@@ -328,16 +330,34 @@ class ResponseService:
 
     # ---- Reads (released only for groups of at least the threshold) --------------------
 
+    async def _viewer_units(self, viewer: types_pb2.Viewer) -> frozenset[str] | None:
+        """The units a viewer may see, or None for the whole organisation (empty scope)."""
+        scope = viewer.scope_unit_id
+        if not scope:
+            return None
+        _require_unit(scope, "viewer.scope_unit_id")
+        return await self.scopes.subtree(scope)
+
+    async def _require_in_scope(self, viewer: types_pb2.Viewer, unit_id: str) -> None:
+        units = await self._viewer_units(viewer)
+        if units is not None and unit_id not in units:
+            raise outside_scope(unit_id, viewer.scope_unit_id)
+
     async def count_responses(self, request: pb.CountResponsesRequest) -> pb.CountResponsesResponse:
+        if not request.wave_id and not (request.survey_id and request.period):
+            raise errors.InvalidArgument("wave_id", "give a wave_id, or a survey_id and a period")
+        visible = await self._viewer_units(request.viewer)
         if request.wave_id:
             counts, survey_id = await repository.counts_by_wave(self.pool, request.wave_id)
-        elif request.survey_id and request.period:
+        else:
             counts = await repository.counts_by_survey_period(
                 self.pool, request.survey_id, request.period
             )
             survey_id = request.survey_id
-        else:
-            raise errors.InvalidArgument("wave_id", "give a wave_id, or a survey_id and a period")
+        if visible is not None:
+            # A scoped viewer gets only its subtree's units (each unit is its own group, so
+            # dropping some releases nothing new about the others).
+            counts = [(unit, n) for unit, n in counts if unit in visible]
         k = self.settings.min_group_size
         if survey_id:
             survey_k, _ = await repository.survey_thresholds(self.pool, survey_id)
@@ -363,6 +383,7 @@ class ResponseService:
             raise errors.InvalidArgument("period", problem)
         if not request.survey_id:
             raise errors.InvalidArgument("survey_id", "is required")
+        await self._require_in_scope(request.viewer, request.unit_id)
         threshold = await self._comment_threshold(request.survey_id)
         n = await repository.group_size(
             self.pool, request.survey_id, request.unit_id, request.period
@@ -386,7 +407,10 @@ class ResponseService:
     async def list_recognition(
         self, request: pb.ListRecognitionRequest
     ) -> pb.ListRecognitionResponse:
-        _require_unit(request.unit_id, "unit_id")
+        """One unit, or (empty unit_id) every unit the viewer may see. Each unit x period
+        group is released only with at least the comment threshold of customer responses."""
+        if request.unit_id:
+            _require_unit(request.unit_id, "unit_id")
         for name, value in (("period_from", request.period_from), ("period_to", request.period_to)):
             problem = period_problem(value, self.settings.period)
             if problem is not None:
@@ -395,15 +419,21 @@ class ResponseService:
             raise errors.InvalidArgument("period_to", "must not be before period_from")
         if not 0 <= request.limit <= 500:
             raise errors.InvalidArgument("limit", "must be between 0 and 500 (0 = 50)")
+        visible = await self._viewer_units(request.viewer)
+        units: list[str] | None  # None: every unit (a viewer of the whole organisation)
+        if request.unit_id:
+            if visible is not None and request.unit_id not in visible:
+                raise outside_scope(request.unit_id, request.viewer.scope_unit_id)
+            units = [request.unit_id]
+        else:
+            units = None if visible is None else sorted(visible)
         threshold = self.settings.min_comment_group_size
-        counts = await repository.customer_counts_by_period(
-            self.pool, request.unit_id, request.period_from, request.period_to
+        counts = await repository.customer_counts_by_group(
+            self.pool, units, request.period_from, request.period_to
         )
-        released = sorted(p for p, n in counts.items() if n >= threshold)
+        released = sorted(group for group, n in counts.items() if n >= threshold)
         withheld = len(counts) - len(released)
-        rows = await repository.recognition_comments(
-            self.pool, request.unit_id, released, request.limit or 50
-        )
+        rows = await repository.recognition_comments(self.pool, released, request.limit or 50)
         reply = pb.ListRecognitionResponse(
             entries=[
                 pb.RecognitionEntry(
@@ -416,9 +446,10 @@ class ResponseService:
             ]
         )
         if withheld:
+            groups = "period(s)" if request.unit_id else "unit-period group(s)"
             reply.suppressed = True
             reply.suppression_reason = (
-                f"{withheld} period(s) had fewer than {threshold} customer responses "
+                f"{withheld} {groups} had fewer than {threshold} customer responses "
                 "and are not shown"
             )
         return reply

@@ -1,5 +1,5 @@
-"""The response service's view of the survey service: tokens and published definitions,
-each call with a deadline, errors mapped back to domain errors."""
+"""The response service's view of the survey service: tokens, published definitions and
+the org tree (for viewer scopes), each call with a deadline, errors mapped back to domain errors."""
 
 from __future__ import annotations
 
@@ -82,6 +82,19 @@ class SurveyClient:
         if reply.status != survey_pb.SURVEY_STATUS_PUBLISHED or reply.definition.version != version:
             return None
         return reply.definition
+
+    async def subtree(self, root_unit_id: str) -> frozenset[str] | None:
+        """Ids of the unit and everything under it as the org stands today, or None when
+        the survey service does not know the unit."""
+        try:
+            reply = await self._stub().ListUnits(
+                survey_pb.ListUnitsRequest(root_unit_id=root_unit_id), timeout=self._deadline_s()
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise _unavailable(error) from None
+        return frozenset(u.unit_id for u in reply.units)
 
     async def unit_name(self, unit_id: str) -> str:
         """Best effort (the form still works without it)."""

@@ -365,7 +365,9 @@ async def recognition(request: Request) -> Response:
     period_from = _clean(request.query_params.get("from"), PERIOD, "from") or default_from
     period_to = _clean(request.query_params.get("to"), PERIOD, "to") or default_to
     units = await check_scope(request, account, unit)
-    target = unit or account.scope_unit_id or (units[0].unit_id if units else "")
+    # No unit chosen: the whole visible subtree (each unit/period group is released or
+    # withheld on its own against the comment threshold by the response service).
+    target = unit
     api = state.api()
     reply = await api.call(
         api.response.ListRecognition,
@@ -383,7 +385,8 @@ async def recognition(request: Request) -> Response:
         {
             "units": units,
             "unit": target,
-            "unit_name": next((u.name for u in units if u.unit_id == target), target),
+            "unit_name": next((u.name for u in units if u.unit_id == target), target)
+            or "all teams you can see",
             "entries": list(reply.entries),
             "suppressed": reply.suppressed,
             "suppression_reason": reply.suppression_reason,
