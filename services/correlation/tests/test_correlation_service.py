@@ -215,9 +215,20 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 assert row["n"] == len(fairness)
                 assert row["s"] == pytest.approx(sum(fairness))
                 assert row["q"] == pytest.approx(sum(v * v for v in fairness))
-                assert await pool.fetchval(
-                    "SELECT count(DISTINCT respondent) FROM correlation.respondent_items"
-                ) == len(sent)
+                # Nothing per respondent is kept: r_wg(j) comes from the item aggregates.
+                assert (
+                    await pool.fetchval("SELECT to_regclass('correlation.respondent_items')")
+                    is None
+                )
+                # Each measure remembers the k its surveys promised.
+                ks = await pool.fetch("SELECT measure, k FROM correlation.measure_min_k")
+                assert {r["measure"]: r["k"] for r in ks} == {
+                    "customer:csat": 5,
+                    "customer:nps": 5,
+                    "employee:enps": 5,
+                    "employee:treatment.fairness": 5,
+                    "employee:treatment.support": 5,
+                }
 
                 # Scores: T2 (3 people a period) rolls up into A; T1 alone would let A - T1
                 # isolate T2's 3 people, so T1 is suppressed as complementary.
@@ -480,7 +491,25 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert link.disattenuated_r == pytest.approx(
                     pulse_stats.disattenuated(link.pearson.r, icc.icc2, icc_y.icc2)
                 )
-                assert 0 <= diag["treatment.fairness"].rwg_j_mean <= 1
+                # rwg(j) from the item aggregates equals rwg_j on the raw (reverse-scored)
+                # answers: unit = group, over all periods.
+                raw_groups, raw_items = [], []
+                for e in events:
+                    if e.survey_id == "emp":
+                        answer = {a.item_id: a.score for a in e.answers if a.item_id != "comment"}
+                        raw_groups.append(e.unit_id)
+                        raw_items.append([answer["fair_1"], 6 - answer["fair_2"]])
+                rwg = pulse_stats.rwg_j(raw_groups, raw_items, 5)
+                assert diag["treatment.fairness"].rwg_j_mean == pytest.approx(rwg.mean, abs=1e-12)
+                assert diag["treatment.fairness"].rwg_j_median == pytest.approx(
+                    rwg.median, abs=1e-12
+                )
+                csat_rwg = pulse_stats.rwg_j(
+                    [u for u in units for _ in csat[u]],
+                    [v / 25 + 1 for u in units for v in csat[u]],
+                    5,
+                )
+                assert diag["csat"].rwg_j_mean == pytest.approx(csat_rwg.mean, abs=1e-12)
                 # Partial correlation controlling for unit size (log employee responses).
                 size = [math.log(len(fair[u])) for u in units]
                 partial = next(p for p in link.partials if list(p.covariates) == ["unit_size"])

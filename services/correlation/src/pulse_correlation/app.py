@@ -1,4 +1,5 @@
-"""Service definition: wires the servicer and the three durable consumers."""
+"""Service definition: wires the servicer and the three durable consumers (the responses
+one with several workers)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from pulse_correlation.messaging import (
 )
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CorrelationService"].full_name
+# Response handlers in parallel on the one durable consumer: each response is its own
+# transaction, so overlapping them lets PostgreSQL group their commits.
+RESPONSE_WORKERS = 4
 
 
 async def wire(ctx: ServiceContext) -> None:
@@ -27,7 +31,8 @@ async def wire(ctx: ServiceContext) -> None:
     specs = consumer_specs(ctx.settings.max_deliver)
     ctx.consumers.append(ConsumerLoop(ctx.js, specs[SURVEYS_DURABLE], handlers.on_survey))
     ctx.consumers.append(ConsumerLoop(ctx.js, specs[ORG_DURABLE], handlers.on_org))
-    ctx.consumers.append(ConsumerLoop(ctx.js, specs[RESPONSES_DURABLE], handlers.on_response))
+    for _ in range(RESPONSE_WORKERS):
+        ctx.consumers.append(ConsumerLoop(ctx.js, specs[RESPONSES_DURABLE], handlers.on_response))
 
 
 DEFINITION = ServiceDefinition(

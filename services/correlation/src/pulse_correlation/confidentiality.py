@@ -23,6 +23,14 @@ Three rules produce the decisions:
    only if, after adding it, every atom holds 0 or at least k respondents; otherwise it is
    suppressed as ``differencing``.
 
+**k per measure.** Each survey version fixes the k its respondents were promised. A measure
+uses ``effective_k`` = max(deployment k, the largest k of any survey version that ever fed
+it). It is one k per measure, not per cell, because the ledger's atoms span cells and
+periods: a cell-level k would let a release governed by a smaller k carve a small remainder
+out of an atom holding respondents promised a larger one. Since the per-measure k only grows
+and respondents only arrive, every atom holding a respondent was checked under at least that
+respondent's k.
+
 What this guarantees, per viewer and measure: every released group has at least k
 respondents, and any set of respondents whose total can be obtained by adding and subtracting
 released totals (n, sums, sums of squares, category counts: all additive) is a union of atoms,
@@ -77,15 +85,25 @@ class Group:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def effective_k(base_k: int, measure_k: Mapping[str, int], measure: str) -> int:
+    """The k a measure is released under: the deployment's, or a larger one promised by a
+    survey version that fed the measure."""
+    return max(base_k, measure_k.get(measure, 0))
+
+
 def make_group(measure: str, counts: Mapping[str, int]) -> Group:
     return Group(measure, {c: int(v) for c, v in counts.items() if v > 0})
 
 
 class Ledger:
-    """Released groups of one viewer (all measures) and their atoms; see the module doc."""
+    """Released groups of one viewer (all measures) and their atoms; see the module doc.
+    ``measure_k`` raises k for measures fed by surveys that promised more (``effective_k``)."""
 
-    def __init__(self, k: int, released: Iterable[Group] = ()) -> None:
+    def __init__(
+        self, k: int, released: Iterable[Group] = (), measure_k: Mapping[str, int] | None = None
+    ) -> None:
         self.k = k
+        self.measure_k = dict(measure_k or {})
         self._bounds: dict[tuple[str, str], list[int]] = {}  # (measure, cell) -> breakpoints
         self._atom: dict[tuple[str, str, int], int] = {}  # element -> atom id
         self._size: dict[int, int] = {}
@@ -93,6 +111,9 @@ class Ledger:
         self.released: list[Group] = []
         for group in released:
             self._apply(group)
+
+    def k_for(self, measure: str) -> int:
+        return effective_k(self.k, self.measure_k, measure)
 
     def _plan(self, group: Group) -> tuple[list[tuple[str, int, int, int | None]], bool]:
         """Elements of ``group`` as (cell, upper bound, size, atom or None), and whether
@@ -116,7 +137,7 @@ class Ledger:
                 )
                 elements.append((cell, count, count - lower, atom_above))
                 inside[atom_above] = inside.get(atom_above, 0) + count - lower
-        k = self.k
+        k = self.k_for(group.measure)
         ok = True
         for touched, size_in in inside.items():
             outside = 0 if touched is None else self._size[touched] - size_in
@@ -125,7 +146,7 @@ class Ledger:
         return elements, ok
 
     def allows(self, group: Group) -> bool:
-        if group.n < self.k:
+        if group.n < self.k_for(group.measure):
             return False
         return self._plan(group)[1]
 
@@ -312,12 +333,13 @@ def partition_units(
     tree: Tree,
     own: Mapping[str, Mapping[str, int]],
     required: Sequence[str],
-    k: int,
+    k: int | Mapping[str, int],
 ) -> Partition:
     """Roll-up into disjoint groups for unit-level analysis: bottom-up, a unit whose own
     respondents plus those rolled into it number fewer than k on any ``required`` measure
-    (``own[unit][measure]``) joins its parent; the root then stands or is ``below_k``.
-    Units with no respondents at all are silently absorbed."""
+    (``own[unit][measure]``; ``k`` may be given per measure) joins its parent; the root then
+    stands or is ``below_k``. Units with no respondents at all are silently absorbed."""
+    need = {m: k if isinstance(k, int) else k[m] for m in required}
     kids = tree.children()
     totals: dict[str, dict[str, int]] = {}
     members: dict[str, list[str]] = {}
@@ -335,7 +357,7 @@ def partition_units(
             group_members.extend(members[child])
             people = people or has_people[child]
         totals[unit], members[unit], has_people[unit] = counts, group_members, people
-        big_enough = all(counts[m] >= k for m in required)
+        big_enough = all(counts[m] >= need[m] for m in required)
         if big_enough:
             partition.members[unit] = sorted(group_members)
         elif unit != tree.root:

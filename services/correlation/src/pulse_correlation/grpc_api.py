@@ -128,10 +128,10 @@ class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
         scope = _scope(request.scope_unit_id)
         period_from, period_to = check_periods(request.period_from, request.period_to)
         constructs = _names("constructs", list(request.constructs))
-        cells = await scores.scores(
+        cells, k_applied = await scores.scores(
             self.pool, self.k, viewer, scope, period_from, period_to, constructs
         )
-        return pb.GetScoresResponse(cells=[_cell(c) for c in cells], min_group_size=self.k)
+        return pb.GetScoresResponse(cells=[_cell(c) for c in cells], min_group_size=k_applied)
 
     async def GetTrends(  # noqa: N802
         self, request: pb.GetTrendsRequest, context: Context
@@ -140,7 +140,7 @@ class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
         unit_id = _name("unit_id", request.unit_id)
         construct = _name("construct", request.construct)
         period_from, period_to = check_periods(request.period_from, request.period_to)
-        cells = await scores.scores(
+        cells, _ = await scores.scores(
             self.pool,
             self.k,
             viewer,

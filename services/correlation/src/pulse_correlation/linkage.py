@@ -5,12 +5,14 @@ any predictor, or customers on the outcome, number fewer than k over the range j
 parent. Each released unit's predictor and outcome values are then ledgered for the viewer
 (differencing rule); a unit the ledger refuses is dropped (``differencing``). Panel cells
 (unit, period) enter lags, cross-lagged and repeated-measures estimates only when that
-period's predictor and outcome each have at least k respondents.
+period's predictor and outcome each have at least k respondents. An NPS outcome's panel
+value is the cell's NPS from its promoter/passive/detractor counts. k is per measure
+(``confidentiality.effective_k``): the deployment's, or more if a survey feeding the measure
+promised more; the report states the largest k applied.
 
-Cost: everything except r_wg(j) reads the (unit, period) aggregates, O(units x periods x
-constructs). r_wg(j) needs item-level agreement within units and reads ``respondent_items``
-of the released cells (O(respondents in scope) for that one diagnostic) because pulse_stats
-has no summary-statistics form of it yet.
+Cost: everything reads the (unit, period[, item]) aggregates, O(units x periods x items),
+independent of the number of responses; r_wg(j) comes from the per-item n, sums and sums of
+squares (``pulse_stats.rwg_j_from_summaries``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ import datetime as dt
 import math
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
-import numpy as np
 import pulse_stats
 from google.protobuf import json_format
 from pulse.correlation.v1 import correlation_service_pb2 as pb
@@ -39,6 +40,7 @@ from pulse_correlation.confidentiality import (
     Ledger,
     Tree,
     cell_id,
+    effective_k,
     make_group,
     partition_units,
 )
@@ -140,7 +142,7 @@ def _inputs(request: ReportRequest) -> dict[str, object]:
 
 
 async def _compute(
-    conn: asyncpg.Connection, k: int, request: ReportRequest
+    conn: asyncpg.Connection, base_k: int, request: ReportRequest
 ) -> tuple[pb.LinkageReport, list[Group]]:
     org = await load_org(conn, request.period_to)
     rows = await repo.construct_rows(conn, request.period_from, request.period_to, None)
@@ -168,17 +170,24 @@ async def _compute(
         notes.append("no treatment construct has data in scope")
     measures = {p: f"{EMPLOYEE}:{p}" for p in predictors}
     measures[outcome] = f"{out_pop}:{outcome}"
+    nps_construct = INTERNAL_PREFIX + "nps" if out_pop != "customer" else "nps"
+    all_measures = {*measures.values(), f"{out_pop}:{nps_construct}"}
+    measure_k = await repo.measure_ks(conn)
+    k_of = {m: effective_k(base_k, measure_k, m) for m in all_measures}
+    k_construct = {c: k_of[m] for c, m in measures.items()}
     own: dict[str, dict[str, int]] = defaultdict(dict)
     for construct, measure in measures.items():
         for (unit, _), s in stats[construct].items():
             own[unit][measure] = own[unit].get(measure, 0) + s.n
-    partition = partition_units(tree, own, sorted(set(measures.values())), k)
+    partition = partition_units(tree, own, sorted(set(measures.values())), k_of)
 
     # Ledger: every released unit point, per measure, then the scope totals.
     await repo.lock_viewer(conn, request.viewer.viewer_id)
-    nps_construct = INTERNAL_PREFIX + "nps" if out_pop != "customer" else "nps"
-    all_measures = {*measures.values(), f"{out_pop}:{nps_construct}"}
-    ledger = Ledger(k, await repo.released_groups(conn, request.viewer.viewer_id, all_measures))
+    ledger = Ledger(
+        base_k,
+        await repo.released_groups(conn, request.viewer.viewer_id, all_measures),
+        measure_k,
+    )
     already = len(ledger.released)
     periods = sorted({p for c in stats.values() for (_, p) in c})
     suppressions = dict(partition.reasons)
@@ -235,13 +244,18 @@ async def _compute(
                     total.add(s.n, s.total, s.squares)
         return total
 
-    # Item rows give NPS categories, top-2-box counts and item-level drivers.
+    # Item rows give NPS categories (per unit and per unit-period), top-2-box counts,
+    # item-level drivers and the per-item sums r_wg(j) needs.
     treatment_items: dict[str, str] = {}
     item_stats: dict[str, dict[str, _Stat]] = defaultdict(lambda: defaultdict(_Stat))
     item_scale: dict[str, tuple[int, int]] = {}
     categories: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    period_nps: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rwg_constructs = {*predictors, outcome}
+    rwg_stats: dict[str, dict[tuple[str, str], _Stat]] = defaultdict(lambda: defaultdict(_Stat))
+    rwg_options: dict[str, dict[str, int]] = defaultdict(dict)  # construct -> item -> A
     member_of = {m: u for u, ms in released.items() for m in ms}
-    wanted = sorted({*employee_constructs, outcome, nps_construct})
+    wanted = sorted({*employee_constructs, *predictors, outcome, nps_construct})
     for i in await repo.item_rows(conn, request.period_from, request.period_to, wanted):
         owner = member_of.get(org.canonical(i.unit_id))
         if owner is None:
@@ -250,6 +264,9 @@ async def _compute(
             treatment_items[i.item_id] = i.construct
             item_stats[i.item_id][owner].add(i.n, i.sum, i.sumsq)
             item_scale[i.item_id] = (i.scale_min, i.scale_max)
+        if i.construct in rwg_constructs:
+            rwg_stats[i.construct][(owner, i.item_id)].add(i.n, i.sum, i.sumsq)
+            rwg_options[i.construct][i.item_id] = i.scale_max - i.scale_min + 1
         if i.construct in (outcome, nps_construct):
             cat = categories[(i.construct, owner)]
             cat[0] += i.promoters
@@ -258,6 +275,11 @@ async def _compute(
             if (i.scale_min, i.scale_max) != (0, 10):
                 cat[3] += i.top2
                 cat[4] += i.n
+            if i.construct == outcome:
+                per_period = period_nps[(owner, i.period)]
+                per_period[0] += i.promoters
+                per_period[1] += i.passives
+                per_period[2] += i.detractors
 
     for construct in sorted(employee_constructs | set(predictors)):
         table.x[construct] = [unit_stat(construct, u).mean for u in units]
@@ -280,7 +302,16 @@ async def _compute(
         table.items[item_id] = (construct, values)
 
     await _covariates(conn, table, request, org, released, units, out_pop)
-    _panel(table, predictors, outcome, units, periods, k, unit_stat)
+
+    def outcome_cell(unit: str, period: str) -> tuple[int, float]:
+        """(respondents, value) of the outcome in one unit-period: mean, or NPS."""
+        s = unit_stat(outcome, unit, period)
+        if not is_nps_construct(outcome):
+            return s.n, s.mean
+        p, pa, d = period_nps[(unit, period)]
+        return s.n, (pulse_stats.nps_from_counts(p, pa, d).nps if p + pa + d else math.nan)
+
+    _panel(table, predictors, units, periods, k_construct, unit_stat, outcome_cell)
     for construct in [*predictors, outcome]:
         per_unit = [unit_stat(construct, u) for u in units]
         if any(s.n for s in per_unit):
@@ -289,7 +320,9 @@ async def _compute(
                 [s.total for s in per_unit if s.n],
                 [s.squares for s in per_unit if s.n],
             )
-        table.rwg_inputs[construct] = await _rwg_input(conn, construct, released, periods)
+        table.rwg_inputs[construct] = _rwg_input(
+            units, rwg_stats[construct], rwg_options[construct]
+        )
 
     # Scope-level customer metrics: the union of released units, ledgered like any group.
     outcome_total = make_group(
@@ -326,7 +359,7 @@ async def _compute(
                 if (m, p) in stats[nps_construct]
             },
         )
-        if nps_group.n >= k and ledger.release(nps_group):
+        if nps_group.n >= k_of[nps_group.measure] and ledger.release(nps_group):
             counts = [sum(categories[(nps_construct, u)][j] for u in units) for j in range(3)]
             table.nps_counts = (counts[0], counts[1], counts[2])
 
@@ -339,7 +372,7 @@ async def _compute(
     report.period_to = request.period_to
     report.max_lag = request.max_lag
     report.covariates.extend(request.covariates)
-    report.min_group_size = k
+    report.min_group_size = max(k_of.values())
     report.code_version = code_version()
     report.viewer_id = request.viewer.viewer_id
     report.options.CopyFrom(
@@ -394,49 +427,45 @@ async def _covariates(
 def _panel(
     table: UnitTable,
     predictors: Sequence[str],
-    outcome: str,
     units: Sequence[str],
     periods: Sequence[str],
-    k: int,
+    k: Mapping[str, int],
     stat: Callable[[str, str, str | None], _Stat],
+    outcome_cell: Callable[[str, str], tuple[int, float]],
 ) -> None:
-    if is_nps_construct(outcome):
-        table.notes.append(
-            "lagged, cross-lagged and repeated-measures estimates are not computed for NPS "
-            "outcomes (per-period NPS per unit is not modelled yet)"
-        )
-        return
+    """Unit-period points whose outcome and at least one predictor reach their k."""
     for u in units:
         for period in periods:
-            y = stat(outcome, u, period)
-            if y.n < k:
+            n_y, y = outcome_cell(u, period)
+            if n_y < k[table.outcome] or not math.isfinite(y):
                 continue
             xs = {}
             for p in predictors:
                 s = stat(p, u, period)
-                if s.n >= k:
+                if s.n >= k[p]:
                     xs[p] = s.mean
             if xs:
-                table.panel.append(PanelRow(u, period, period_index(period), xs, y.mean))
+                table.panel.append(PanelRow(u, period, period_index(period), xs, y))
 
 
-async def _rwg_input(
-    conn: asyncpg.Connection, construct: str, released: dict[str, list[str]], periods: list[str]
+def _rwg_input(
+    units: Sequence[str], sums: Mapping[tuple[str, str], _Stat], options: Mapping[str, int]
 ) -> RwgInput:
-    member_of = {m: u for u, ms in released.items() for m in ms}
-    cells = [(m, p) for m in member_of for p in periods]
-    rows = await repo.respondent_item_rows(conn, construct, cells)
-    if not rows:
-        return RwgInput([], [], 2)
-    options = Counter(r[4] for r in rows).most_common(1)[0][0]
-    items = sorted({r[3] for r in rows if r[4] == options})
-    position = {item: i for i, item in enumerate(items)}
-    by_respondent: dict[uuid.UUID, tuple[str, list[float]]] = {}
-    for respondent, unit_id, _, item_id, n_options, value in rows:
-        if n_options != options:
+    """Per released unit and item: answers, sum and sum of squares over the range, for the
+    items on the construct's most used scale (r_wg(j) needs one null distribution)."""
+    if not options:
+        return RwgInput([], [], [], 2)
+    answers: Counter[int] = Counter()
+    for (_, item_id), s in sums.items():
+        answers[options[item_id]] += s.n
+    n_options = answers.most_common(1)[0][0]
+    items = sorted(i for i, a in options.items() if a == n_options)
+    n, total, squares = [], [], []
+    for u in units:
+        cells = [sums.get((u, i)) for i in items]
+        if not any(c is not None and c.n for c in cells):
             continue
-        entry = by_respondent.setdefault(respondent, (member_of[unit_id], [math.nan] * len(items)))
-        entry[1][position[item_id]] = value
-    groups = [g for g, _ in by_respondent.values()]
-    matrix = [v for _, v in by_respondent.values()]
-    return RwgInput(groups, np.asarray(matrix).tolist(), options)
+        n.append([c.n if c else 0 for c in cells])
+        total.append([c.total if c else 0.0 for c in cells])
+        squares.append([c.squares if c else 0.0 for c in cells])
+    return RwgInput(n, total, squares, n_options)

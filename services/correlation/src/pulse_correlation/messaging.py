@@ -11,13 +11,20 @@ nothing. Ledger keys:
 
 A response whose survey version has not arrived yet raises an ordinary error: the consumer
 loop naks it with backoff and it is counted once the definition is known (dead-lettered only
-after ``max_deliver`` tries).
+after ``max_deliver`` tries). A response its survey version cannot explain (unknown item,
+score off the item's scale, bad period...) raises ``PermanentError`` and is dead-lettered at
+once: retrying cannot help.
+
+Each response also raises ``measure_min_k`` for the measures it feeds to the k its survey
+version promised (see ``confidentiality.effective_k``); the (measure, k) pairs already stored
+are remembered per process so the hot path does not touch that table again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 import asyncpg
 from nats.aio.msg import Msg
@@ -44,6 +51,13 @@ SURVEYS_DURABLE = "correlation-surveys"
 ORG_DURABLE = "correlation-org"
 
 
+@dataclass(frozen=True)
+class SurveySpecs:
+    kind: int
+    items: dict[str, ItemSpec]
+    min_group_size: int  # the k this survey version promised its respondents (0: unset)
+
+
 class SurveyNotYetKnown(Exception):
     """Retry later: the survey definition is still on its way."""
 
@@ -64,11 +78,12 @@ class Handlers:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         # Published survey versions are immutable, so their item specs can be cached forever.
-        self._specs: dict[tuple[str, int], tuple[int, dict[str, ItemSpec]]] = {}
+        self._specs: dict[tuple[str, int], SurveySpecs] = {}
+        self._k_stored: set[tuple[str, int]] = set()
 
     async def _specs_for(
         self, conn: asyncpg.Connection, survey_id: str, version: int
-    ) -> tuple[int, dict[str, ItemSpec]]:
+    ) -> SurveySpecs:
         key = (survey_id, version)
         cached = self._specs.get(key)
         if cached is not None:
@@ -77,7 +92,9 @@ class Handlers:
         if definition is None:
             raise SurveyNotYetKnown(f"survey {survey_id} v{version} not received yet")
         try:
-            found = (int(definition.kind), item_specs(definition))
+            found = SurveySpecs(
+                int(definition.kind), item_specs(definition), max(definition.min_group_size, 0)
+            )
         except ContractViolation as error:
             raise PermanentError(str(error)) from error
         self._specs[key] = found
@@ -87,17 +104,18 @@ class Handlers:
         event = decode(msg, events_pb2.ResponseRecorded)
         if not event.response_id:
             raise PermanentError("ResponseRecorded without response_id")
+        new_ks: set[tuple[str, int]] = set()
         async with repo.transaction(self.pool) as conn:
-            kind, specs = await self._specs_for(conn, event.survey_id, event.survey_version)
+            survey = await self._specs_for(conn, event.survey_id, event.survey_version)
             try:
-                population = population_of(event.kind or kind)
+                population = population_of(event.kind or survey.kind)
                 deltas = score_response(
                     population,
                     event.unit_id,
                     event.period,
                     event.channel,
                     answers_of(event.answers),
-                    specs,
+                    survey.items,
                 )
             except ContractViolation as error:
                 raise PermanentError(str(error)) from error
@@ -106,6 +124,12 @@ class Handlers:
             ):
                 return
             await repo.apply_response(conn, deltas)
+            if survey.min_group_size > 0:
+                measures = {f"{population}:{c.construct}" for c in deltas.constructs}
+                new_ks = {(m, survey.min_group_size) for m in measures} - self._k_stored
+                if new_ks:
+                    await repo.raise_measure_k(conn, [m for m, _ in new_ks], survey.min_group_size)
+        self._k_stored |= new_ks  # only once committed
 
     async def on_survey(self, msg: Msg) -> None:
         event = decode(msg, events_pb2.SurveyPublished)

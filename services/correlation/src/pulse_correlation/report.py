@@ -25,7 +25,7 @@ import numpy as np
 import pulse_stats
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 
-from pulse_correlation.domain import TREATMENT_PREFIX
+from pulse_correlation.domain import TREATMENT_PREFIX, is_nps_construct
 
 MIN_UNITS = 10
 ICC1_MIN = 0.05
@@ -48,8 +48,11 @@ class PanelRow:
 
 @dataclass(frozen=True)
 class RwgInput:
-    groups: list[str]
-    items: list[list[float]]
+    """Per released unit (rows) and item (columns): answers, sum and sum of squares."""
+
+    n: list[list[int]]
+    sums: list[list[float]]
+    sumsq: list[list[float]]
     n_options: int
 
 
@@ -199,10 +202,12 @@ def _diagnostic(construct: str, table: UnitTable, notes: _Notes) -> pb.Diagnosti
                 "attenuates unit-level correlations (Bliese 2000; LeBreton & Senter 2008)"
             )
     rwg_input = table.rwg_inputs.get(construct)
-    if rwg_input is not None and rwg_input.groups:
+    if rwg_input is not None and rwg_input.n:
         rwg = notes.attempt(
             f"rwg(j) for {construct}",
-            lambda: pulse_stats.rwg_j(rwg_input.groups, rwg_input.items, rwg_input.n_options),
+            lambda: pulse_stats.rwg_j_from_summaries(
+                rwg_input.n, rwg_input.sums, rwg_input.sumsq, rwg_input.n_options
+            ),
         )
         if rwg is not None:
             diag.rwg_j_mean, diag.rwg_j_median = _finite(rwg.mean), _finite(rwg.median)
@@ -365,7 +370,13 @@ def _customer_metrics(report: pb.LinkageReport, table: UnitTable, level: float) 
                 std_error=se,
             )
         )
-    if table.outcome_totals is not None and table.outcome_totals[0] >= 2:
+    # An NPS outcome is reported once, as NPS above; its 0-100 item mean under the same
+    # metric name would be a second, different "nps".
+    if (
+        table.outcome_totals is not None
+        and table.outcome_totals[0] >= 2
+        and not is_nps_construct(table.outcome)
+    ):
         from pulse_correlation.access import mean_interval
 
         n, total, squares = table.outcome_totals

@@ -101,8 +101,10 @@ async def load_org(conn: Conn) -> list[UnitVersion]:
 
 
 async def apply_response(conn: asyncpg.Connection, d: ResponseDeltas) -> None:
-    """Add one response to every aggregate. Rows are touched in a fixed order (table, then
-    key) so concurrent instances cannot deadlock."""
+    """Add one response to every aggregate, in a few pipelined statements. Rows are touched
+    in a fixed order (table, then key) so concurrent consumers cannot deadlock, and no row is
+    shared by every response (totals are sums over agg_population), so responses for
+    different cells commit in parallel."""
     await conn.execute(
         "INSERT INTO agg_population (unit_id, period, population, n) VALUES ($1, $2, $3, 1)"
         " ON CONFLICT (unit_id, period, population) DO UPDATE SET n = agg_population.n + 1",
@@ -110,49 +112,50 @@ async def apply_response(conn: asyncpg.Connection, d: ResponseDeltas) -> None:
         d.period,
         d.population,
     )
-    for c in d.constructs:
-        await conn.execute(
+    if d.constructs:
+        await conn.executemany(
             "INSERT INTO agg_construct (unit_id, period, construct, population, n, sum, sumsq)"
             " VALUES ($1, $2, $3, $4, 1, $5, $5::float8 * $5::float8)"
             " ON CONFLICT (unit_id, period, construct) DO UPDATE SET n = agg_construct.n + 1,"
             " sum = agg_construct.sum + $5, sumsq = agg_construct.sumsq + $5::float8 * $5::float8",
-            d.unit_id,
-            d.period,
-            c.construct,
-            d.population,
-            c.score,
+            [(d.unit_id, d.period, c.construct, d.population, c.score) for c in d.constructs],
         )
-    for i in d.items:
-        spec = i.item
-        await conn.execute(
+    if d.items:
+        rows = []
+        for i in d.items:
+            spec = i.item
+            position = i.value - spec.scale_min + 1  # 1-based slot of the scale point
+            counts = [0] * (spec.scale_max - spec.scale_min + 1)
+            counts[position - 1] = 1
+            rows.append(
+                (
+                    d.unit_id,
+                    d.period,
+                    spec.item_id,
+                    spec.construct,
+                    d.population,
+                    spec.scale_min,
+                    spec.scale_max,
+                    float(i.value),
+                    i.promoter,
+                    i.passive,
+                    i.detractor,
+                    i.top2,
+                    position,
+                    counts,
+                )
+            )
+        await conn.executemany(
             "INSERT INTO agg_item (unit_id, period, item_id, construct, population, scale_min,"
             " scale_max, n, sum, sumsq, counts, promoters, passives, detractors, top2)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8::float8 * $8::float8,"
-            " array_fill(0::bigint, ARRAY[$7::int - $6::int + 1]), $9, $10, $11, $12)"
+            " $14::bigint[], $9, $10, $11, $12)"
             " ON CONFLICT (unit_id, period, item_id) DO UPDATE SET n = agg_item.n + 1,"
             " sum = agg_item.sum + $8, sumsq = agg_item.sumsq + $8::float8 * $8::float8,"
+            " counts[$13::int] = agg_item.counts[$13::int] + 1,"
             " promoters = agg_item.promoters + $9, passives = agg_item.passives + $10,"
             " detractors = agg_item.detractors + $11, top2 = agg_item.top2 + $12",
-            d.unit_id,
-            d.period,
-            spec.item_id,
-            spec.construct,
-            d.population,
-            spec.scale_min,
-            spec.scale_max,
-            float(i.value),
-            i.promoter,
-            i.passive,
-            i.detractor,
-            i.top2,
-        )
-        await conn.execute(
-            "UPDATE agg_item SET counts[$4::int] = counts[$4::int] + 1"
-            " WHERE unit_id = $1 AND period = $2 AND item_id = $3",
-            d.unit_id,
-            d.period,
-            spec.item_id,
-            i.value - spec.scale_min + 1,
+            rows,
         )
     if d.population != EMPLOYEE:
         await conn.execute(
@@ -164,35 +167,13 @@ async def apply_response(conn: asyncpg.Connection, d: ResponseDeltas) -> None:
             d.population,
             d.channel or "unknown",
         )
-    respondent = uuid.uuid4()  # random, unrelated to the response id
-    if d.items:
-        await conn.executemany(
-            "INSERT INTO respondent_items (respondent, unit_id, period, construct, item_id,"
-            " n_options, value) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [
-                (
-                    respondent,
-                    d.unit_id,
-                    d.period,
-                    i.item.construct,
-                    i.item.item_id,
-                    i.item.scale_max - i.item.scale_min + 1,
-                    float(i.value),
-                )
-                for i in d.items
-            ],
-        )
-    for counter in ("responses_counted", f"{d.population}_responses"):
-        await conn.execute(
-            "INSERT INTO ingestion_counters (counter, n) VALUES ($1, 1)"
-            " ON CONFLICT (counter) DO UPDATE SET n = ingestion_counters.n + 1",
-            counter,
-        )
 
 
 async def ingestion_stats(conn: Conn) -> dict[str, int]:
-    rows = await conn.fetch("SELECT counter, n FROM ingestion_counters")
-    stats = {r["counter"]: int(r["n"]) for r in rows}
+    """Totals: responses per population are the sums of the per-cell counts."""
+    rows = await conn.fetch("SELECT population, sum(n) AS n FROM agg_population GROUP BY 1")
+    stats = {f"{r['population']}_responses": int(r["n"]) for r in rows}
+    stats["responses_counted"] = sum(stats.values())
     stats["messages_processed"] = int(
         await conn.fetchval("SELECT count(*) FROM processed_messages")
     )
@@ -313,26 +294,19 @@ async def channel_rows(
     return [(r["unit_id"], r["period"], r["channel"], int(r["n"])) for r in rows]
 
 
-async def respondent_item_rows(
-    conn: Conn, construct: str, cells: Sequence[tuple[str, str]]
-) -> list[tuple[uuid.UUID, str, str, str, int, float]]:
-    """(respondent, unit, period, item, n_options, value) for the given (unit, period) cells."""
-    if not cells:
-        return []
-    rows = await conn.fetch(
-        "SELECT r.respondent, r.unit_id, r.period, r.item_id, r.n_options, r.value"
-        " FROM respondent_items r"
-        " JOIN unnest($2::text[], $3::text[]) AS c(unit_id, period)"
-        " ON r.unit_id = c.unit_id AND r.period = c.period"
-        " WHERE r.construct = $1",
-        construct,
-        [c[0] for c in cells],
-        [c[1] for c in cells],
+async def raise_measure_k(conn: asyncpg.Connection, measures: Sequence[str], k: int) -> None:
+    """Record that answers promised ``k`` feed ``measures`` (keeps the largest k)."""
+    await conn.executemany(
+        "INSERT INTO measure_min_k (measure, k) VALUES ($1, $2) ON CONFLICT (measure)"
+        " DO UPDATE SET k = EXCLUDED.k WHERE measure_min_k.k < EXCLUDED.k",
+        [(m, k) for m in sorted(measures)],
     )
-    return [
-        (r["respondent"], r["unit_id"], r["period"], r["item_id"], r["n_options"], r["value"])
-        for r in rows
-    ]
+
+
+async def measure_ks(conn: Conn) -> dict[str, int]:
+    """Per measure, the largest k promised by a survey version that fed it."""
+    rows = await conn.fetch("SELECT measure, k FROM measure_min_k")
+    return {r["measure"]: int(r["k"]) for r in rows}
 
 
 # ---------------------------------------------------------------- differencing ledger

@@ -6,6 +6,8 @@ org stood at the end of the range). Cells go through ``confidentiality.release_h
 transaction that also records what was released. Values: constructs 0-100 with a t-interval
 of the mean; NPS constructs (nps, enps) -100..100 with their standard-error interval;
 ``<construct>.top2box`` cells the share of answers in the top two boxes with a Wilson interval.
+Each measure is released under ``confidentiality.effective_k`` (the deployment k, or more when
+a survey version feeding it promised more).
 """
 
 from __future__ import annotations
@@ -129,8 +131,9 @@ async def scores(
     constructs: Sequence[str],
     *,
     only_unit: str | None = None,
-) -> list[Cell]:
-    """Cells for every unit of the scope (or only ``only_unit``: trends), period, construct."""
+) -> tuple[list[Cell], int]:
+    """Cells for every unit of the scope (or only ``only_unit``: trends), period, construct;
+    and the largest k applied (``k`` when no survey promised more)."""
     requested = set(constructs)
     base = sorted({c.removesuffix(TOP2) for c in requested}) if requested else None
     async with repo.transaction(pool) as conn:
@@ -167,7 +170,12 @@ async def scores(
                     target.answers += i.n
         await repo.lock_viewer(conn, viewer.viewer_id)
         measures = {f"{p}:{c}" for c, p in population_of.items()}
-        ledger = Ledger(k, await repo.released_groups(conn, viewer.viewer_id, measures))
+        ledger = Ledger(
+            k,
+            await repo.released_groups(conn, viewer.viewer_id, measures),
+            await repo.measure_ks(conn),
+        )
+        k_applied = max([k, *(ledger.k_for(m) for m in measures)])
         already = len(ledger.released)
         kids = tree.children()
         cells: list[Cell] = []
@@ -178,11 +186,12 @@ async def scores(
                 for u in in_scope
                 if cell_id(u, period) in by_cell
             }
+            measure = f"{population}:{construct}"
             decision = release_hierarchy(
                 tree,
                 own,
-                f"{population}:{construct}",
-                k,
+                measure,
+                ledger.k_for(measure),
                 ledger,
                 releasable_root=scope != ORG_ROOT,
                 release_only=None if only_unit is None else {only_unit},
@@ -226,4 +235,4 @@ async def scores(
         )
     if only_unit is not None:
         cells = [c for c in cells if c.unit_id == only_unit]
-    return sorted(cells, key=lambda c: (c.period, c.unit_id, c.construct))
+    return sorted(cells, key=lambda c: (c.period, c.unit_id, c.construct)), k_applied

@@ -7,7 +7,7 @@ an array or a number. Invalid input raises ValueError naming the argument; missi
 
 from pulse_stats.correlation import Method, correlation
 from pulse_stats.customer import nps, nps_from_counts, top_box, wilson_interval
-from pulse_stats.multilevel import GroupSize, icc, icc_from_summaries, rwg_j
+from pulse_stats.multilevel import GroupSize, icc, icc_from_summaries, rwg_j, rwg_j_from_summaries
 from pulse_stats.multiple import FdrMethod, fdr
 from pulse_stats.partial import PartialMethod, partial_correlation
 from pulse_stats.power import units_needed
@@ -58,6 +58,7 @@ __all__ = [
     "permutation_correlation",
     "repeated_measures_correlation",
     "rwg_j",
+    "rwg_j_from_summaries",
     "top_box",
     "units_needed",
     "wilson_interval",

@@ -1,4 +1,5 @@
-"""Group-level reliability and agreement: ICC(1), ICC(2) and r_wg(j)."""
+"""Group-level reliability and agreement: ICC(1), ICC(2) and r_wg(j), from raw values or
+from per-group sufficient statistics."""
 
 from __future__ import annotations
 
@@ -182,6 +183,79 @@ def rwg_j(groups: ArrayLike, items: ArrayLike, n_options: int) -> RwgResult:
         raise ValueError("groups: r_wg(j) needs at least one group with two or more respondents")
     keys: list[Hashable] = [u.item() if isinstance(u, np.generic) else u for u in uniques]
     by_group = MappingProxyType(dict(zip(keys, (float(v) for v in values), strict=True)))
+    return RwgResult(
+        by_group=by_group, mean=float(defined.mean()), median=float(np.median(defined))
+    )
+
+
+def rwg_j_from_summaries(
+    n: ArrayLike, item_sums: ArrayLike, item_sumsq: ArrayLike, n_options: int
+) -> RwgResult:
+    """r_wg(j) per group from sufficient statistics (James, Demaree & Wolf 1984).
+
+    Same estimator and truncation as :func:`rwg_j` and R ``multilevel::rwg.j``:
+    r_wg(j) = J(1 - s2/sigma2) / (J(1 - s2/sigma2) + s2/sigma2) with sigma2 = (A^2 - 1)/12
+    (uniform null on A = ``n_options`` response options; J. Appl. Psychol. 69:85-98), s2 the
+    mean over the J items of the within-group item variance, here
+    s2_i = (Q_i - S_i^2 / n) / (n - 1) from the group's item sums S_i and sums of squares Q_i;
+    s2 > sigma2 is truncated to sigma2 (r_wg(j) = 0).
+
+    ``item_sums`` and ``item_sumsq`` are groups x items (1-D: one item). ``n`` is either the
+    respondents per group (1-D; every respondent answered every item, as rwg.j's complete
+    cases: then the result equals :func:`rwg_j` on the raw rows) or answers per group and item
+    (2-D, for stores that aggregate items separately): each item's variance then uses its own
+    n (available cases, unlike rwg.j's listwise deletion) and items with fewer than two
+    answers in a group are left out of that group's mean, with J counting the items kept.
+    A group without any item answered twice gets NaN. ``by_group`` is keyed by the group's
+    position (0, 1, ...). The subtraction loses about log10((mean/sd)^2) digits, negligible
+    for rating scales. Cost O(groups x items), independent of the number of respondents.
+    """
+    a = check_positive_int("n_options", n_options, minimum=2)
+    sums = as_float_matrix("item_sums", item_sums)
+    squares = as_float_matrix("item_sumsq", item_sumsq)
+    try:
+        counts = np.asarray(n, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("n must be numeric") from exc
+    if sums.shape != squares.shape:
+        raise ValueError(
+            f"item_sums and item_sumsq must have the same shape (got {sums.shape} and "
+            f"{squares.shape})"
+        )
+    if counts.ndim == 1:
+        counts = np.repeat(counts[:, np.newaxis], sums.shape[1], axis=1)
+    if counts.ndim != 2 or counts.shape != sums.shape:
+        raise ValueError(
+            f"n must have one entry per group or per group and item (got shape {counts.shape} "
+            f"for item_sums of shape {sums.shape})"
+        )
+    for name, array in (("n", counts), ("item_sums", sums), ("item_sumsq", squares)):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} must not contain missing or infinite values")
+    if (counts < 0).any() or (counts != np.round(counts)).any():
+        raise ValueError("n must contain non-negative integer counts")
+    n_groups = sums.shape[0]
+    sigma2 = (a * a - 1.0) / 12.0
+    usable = counts >= 2
+    safe_n = np.where(usable, counts, 2.0)
+    within = squares - sums * sums / safe_n
+    tolerance = 1e-9 * np.maximum(np.abs(squares), 1.0)
+    if (usable & (within < -tolerance)).any():
+        raise ValueError("item_sumsq is smaller than item_sums**2 / n for some group and item")
+    variances = np.where(usable, np.maximum(within, 0.0) / (safe_n - 1.0), 0.0)
+    j_items = usable.sum(axis=1).astype(np.float64)
+    values = np.full(n_groups, np.nan)
+    multi = j_items > 0
+    if multi.any():
+        s2 = np.minimum(variances[multi].sum(axis=1) / j_items[multi], sigma2)
+        ratio = s2 / sigma2
+        j = j_items[multi]
+        values[multi] = j * (1.0 - ratio) / (j * (1.0 - ratio) + ratio)
+    defined = values[~np.isnan(values)]
+    if defined.size == 0:
+        raise ValueError("n: r_wg(j) needs at least one group with two or more respondents")
+    positions: dict[Hashable, float] = {i: float(v) for i, v in enumerate(values)}
+    by_group = MappingProxyType(positions)
     return RwgResult(
         by_group=by_group, mean=float(defined.mean()), median=float(np.median(defined))
     )

@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""Benchmark: is a linkage report's cost independent of the number of responses? (not a test)
+
+The correlation service keeps per (unit, period[, item]) sufficient statistics, so
+``RunLinkageReport`` should cost O(units x periods x items) whatever the response volume.
+This script measures that end to end on real servers: an embedded PostgreSQL and NATS
+JetStream in a temporary directory (or the servers named by ``PULSE_DATABASE_URL`` /
+``PULSE_NATS_URL``: a fresh database is created and dropped; the NATS server must not hold a
+PULSE stream with messages), the correlation service started in-process with
+``pulse_common.runtime.start_service``, everything on 127.0.0.1.
+
+Steps (U units x P periods; R = employee and R customer responses per unit-period):
+
+1. baseline  raw JetStream publish rate: the same number of ``ResponseRecorded`` payloads
+             published (same publisher, same concurrency window) to ``pulse.bench.baseline``,
+             which no consumer reads.
+2. volume R  publish R responses per cell on ``pulse.response.recorded`` and wait until
+             ``GetIngestionStats`` counts them all: ingestion throughput = responses /
+             (first publish -> all counted).
+3. reports   ``RunLinkageReport`` (2 predictors, csat outcome, lag 1) with bootstrap and
+             permutation resamples 0 and 2000, fastest of 7 calls after one untimed warm-up
+             (the least disturbed by other load), each by a new viewer (so the differencing
+             ledger starts empty every time). Timed once right after ingestion (resamples 0)
+             and then after ``VACUUM ANALYZE`` of the aggregate tables, autovacuum's job in
+             steady state: each counted response leaves dead row versions of the rows it
+             updated, which scans read until they are vacuumed.
+4. volume 4R publish 3R more responses per cell (total 4R), wait, and time the same reports.
+
+Targets (ratios against baselines measured in the same run; nothing asserts on time; PASS
+when met, INFO otherwise; exit code 0 unless the run itself fails):
+
+* report time(4R) / time(R) <= 1.5 for each resampling setting, after vacuum (report cost
+  independent of responses; the aggregate row counts read are printed too, identical at R
+  and 4R). The ratio right after ingestion, before vacuum, is printed as INFO;
+* ingestion throughput of the first R / throughput of the 3R top-up <= 1.5 (per-response
+  ingestion cost does not grow with volume);
+* ingestion throughput vs raw publish rate: context only (INFO). Every response is its own
+  transaction (aggregates + processed-message ledger, committed before the ack) on a few
+  parallel workers, so it runs well below the raw publish rate; instances scale it.
+
+Usage: bench_report_cost.py [--quick] [--seed S]   (--quick: a small run, under a minute)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import nats
+import nats.js.errors
+from nats.js import JetStreamContext
+from pulse.correlation.v1 import correlation_service_pb2 as pb
+from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
+from pulse.events.v1 import events_pb2
+from pulse.types.v1 import types_pb2
+from pulse_common import subjects
+from pulse_common.config import load_settings
+from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
+from pulse_common.grpc_server import open_channel
+from pulse_common.logging_setup import configure_logging
+from pulse_common.messaging import publish, publish_event
+from pulse_common.runtime import start_service
+from pulse_correlation.app import DEFINITION, RESPONSE_WORKERS
+
+FLAT_MAX_GROWTH = 1.5
+BASELINE_SUBJECT = "pulse.bench.baseline"
+PUBLISH_WINDOW = 256  # publishes in flight at once (same for baseline and ingestion)
+RESAMPLES = (0, 2000)
+
+
+@dataclass(frozen=True)
+class Config:
+    units: int
+    periods: int
+    per_cell: int  # R: employee responses and customer responses per unit-period
+    repeats: int
+
+
+FULL = Config(units=40, periods=6, per_cell=8, repeats=7)
+QUICK = Config(units=16, periods=3, per_cell=6, repeats=7)
+
+L5 = types_pb2.SCALE_LIKERT_5
+
+
+def _item(item_id: str, construct: str, scale: types_pb2.Scale.ValueType) -> types_pb2.Item:
+    return types_pb2.Item(item_id=item_id, construct=construct, scale=scale)
+
+
+EMPLOYEE_SURVEY = types_pb2.SurveyDefinition(
+    survey_id="bench-emp",
+    version=1,
+    kind=types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
+    items=[
+        _item("fair_1", "treatment.fairness", L5),
+        _item("fair_2", "treatment.fairness", L5),
+        _item("sup_1", "treatment.support", L5),
+        _item("sup_2", "treatment.support", L5),
+        _item("enps_1", "enps", types_pb2.SCALE_NPS_0_10),
+    ],
+    min_group_size=5,
+)
+CUSTOMER_SURVEY = types_pb2.SurveyDefinition(
+    survey_id="bench-cust",
+    version=1,
+    kind=types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION,
+    items=[
+        _item("csat_1", "csat", types_pb2.SCALE_CSAT_1_5),
+        _item("nps_1", "nps", types_pb2.SCALE_NPS_0_10),
+    ],
+    min_group_size=5,
+)
+
+
+def units_of(config: Config) -> list[str]:
+    return [f"U{i:03d}" for i in range(config.units)]
+
+
+def periods_of(config: Config) -> list[str]:
+    return [f"2025-{m:02d}" for m in range(1, config.periods + 1)]
+
+
+def responses(config: Config, per_cell: int, rng: random.Random) -> list[bytes]:
+    """``per_cell`` employee and customer responses per unit-period; unit quality links them."""
+    out: list[bytes] = []
+    for index, unit in enumerate(units_of(config)):
+        quality = (index % 7) / 6
+        for period in periods_of(config):
+
+            def likert(spread: float, q: float = quality) -> int:
+                return 1 + round(min(4.0, max(0.0, 4 * q + rng.gauss(0, spread))))
+
+            for _ in range(per_cell):
+                answers = {
+                    "fair_1": likert(0.9),
+                    "fair_2": likert(0.9),
+                    "sup_1": likert(1.2),
+                    "sup_2": likert(1.2),
+                    "enps_1": rng.randint(0, 10),
+                }
+                out.append(_event(EMPLOYEE_SURVEY, unit, period, answers, ""))
+            for _ in range(per_cell):
+                answers = {"csat_1": likert(1.0), "nps_1": min(10, 2 * likert(1.0))}
+                out.append(
+                    _event(CUSTOMER_SURVEY, unit, period, answers, rng.choice(["call", "chat"]))
+                )
+    rng.shuffle(out)
+    return out
+
+
+def _event(
+    survey: types_pb2.SurveyDefinition,
+    unit: str,
+    period: str,
+    answers: dict[str, int],
+    channel: str,
+) -> bytes:
+    return events_pb2.ResponseRecorded(
+        response_id=str(uuid.uuid4()),
+        survey_id=survey.survey_id,
+        survey_version=survey.version,
+        kind=survey.kind,
+        unit_id=unit,
+        period=period,
+        answers=[types_pb2.Answer(item_id=i, score=s) for i, s in answers.items()],
+        channel=channel,
+        source="bench",
+    ).SerializeToString()
+
+
+async def publish_all(js: JetStreamContext, subject: str, payloads: Sequence[bytes]) -> float:
+    """Publish with a bounded window of in-flight acks; returns seconds taken."""
+    start = time.perf_counter()
+    headers = {"Pulse-Type": events_pb2.ResponseRecorded.DESCRIPTOR.full_name}
+    for first in range(0, len(payloads), PUBLISH_WINDOW):
+        chunk = payloads[first : first + PUBLISH_WINDOW]
+        await asyncio.gather(
+            *(
+                publish(js, subject, data, msg_id=f"{subject}:{uuid.uuid4()}", headers=headers)
+                for data in chunk
+            )
+        )
+    return time.perf_counter() - start
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], limit_s: float, what: str) -> None:
+    deadline = time.perf_counter() + limit_s
+    while not await check():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{what} not reached within {limit_s:.0f} s")
+        await asyncio.sleep(0.02)
+
+
+# ---------------------------------------------------------------- infrastructure
+
+
+@dataclass
+class Servers:
+    database_url: str
+    nats_url: str
+    description: str
+
+
+@asynccontextmanager
+async def servers(work_dir: Path) -> AsyncIterator[Servers]:
+    """Embedded PostgreSQL and NATS in ``work_dir`` unless PULSE_DATABASE_URL/PULSE_NATS_URL
+    name servers to use (then a fresh database is created and dropped)."""
+    external_db = os.environ.get("PULSE_DATABASE_URL")
+    external_nats = os.environ.get("PULSE_NATS_URL")
+    postgres: EmbeddedPostgres | None = None
+    nats_server: EmbeddedNats | None = None
+    database = f"pulse_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        if external_db:
+            admin_url = external_db
+        else:
+            postgres = EmbeddedPostgres(work_dir / "pg")
+            admin_url = await asyncio.to_thread(postgres.start)
+        admin = await asyncpg.connect(admin_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await admin.close()
+        if external_nats:
+            await _check_empty_stream(external_nats)
+            nats_url = external_nats
+        else:
+            nats_server = EmbeddedNats(work_dir / "nats")
+            nats_url = await asyncio.to_thread(nats_server.start)
+        description = (
+            f"PostgreSQL {'PULSE_DATABASE_URL' if external_db else 'embedded'}, "
+            f"NATS {'PULSE_NATS_URL' if external_nats else 'embedded'}"
+        )
+        url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database}"))
+        yield Servers(url, nats_url, description)
+    finally:
+        if external_db:
+            with suppress(Exception):
+                admin = await asyncpg.connect(external_db)
+                try:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                finally:
+                    await admin.close()
+        if nats_server is not None:
+            nats_server.stop()
+        if postgres is not None:
+            postgres.stop(mode="immediate")
+
+
+async def _check_empty_stream(url: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().stream_info(subjects.STREAM)
+    except nats.js.errors.NotFoundError:
+        return
+    finally:
+        await nc.close()
+    if info.state.messages:
+        raise RuntimeError(
+            f"PULSE_NATS_URL holds a {subjects.STREAM} stream with {info.state.messages} "
+            "messages; the benchmark needs an empty server (unset PULSE_NATS_URL to use an "
+            "embedded one)"
+        )
+
+
+# ---------------------------------------------------------------- measurement
+
+
+@dataclass
+class Phase:
+    responses: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.responses / self.seconds
+
+
+async def ingest(
+    js: JetStreamContext,
+    stub: pb_grpc.CorrelationServiceAsyncStub,
+    payloads: Sequence[bytes],
+    expected_total: int,
+) -> Phase:
+    async def counted() -> bool:
+        stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest(), timeout=10)
+        return stats.responses_counted >= expected_total
+
+    start = time.perf_counter()
+    await publish_all(js, subjects.RESPONSE_RECORDED, payloads)
+    await wait_until(counted, limit_s=600, what=f"{expected_total} responses counted")
+    return Phase(len(payloads), time.perf_counter() - start)
+
+
+async def time_reports(
+    stub: pb_grpc.CorrelationServiceAsyncStub, resamples: int, repeats: int
+) -> tuple[float, pb.LinkageReport]:
+    samples: list[float] = []
+    report = pb.LinkageReport()
+    for attempt in range(repeats + 1):  # the first call warms caches and is not timed
+        request = pb.RunLinkageReportRequest(
+            viewer=types_pb2.Viewer(viewer_id=f"bench-{uuid.uuid4().hex[:8]}"),
+            predictors=["treatment.fairness", "treatment.support"],
+            outcome="csat",
+            max_lag=1,
+            options=pb.LinkageOptions(
+                bootstrap_resamples=resamples,
+                permutation_resamples=resamples,
+                confidence_level=0.95,
+                random_seed=1,
+            ),
+        )
+        start = time.perf_counter()
+        reply = await stub.RunLinkageReport(request, timeout=300)
+        if attempt:
+            samples.append(time.perf_counter() - start)
+        report = reply.report
+    # The minimum is the least disturbed by other load on the machine (as timeit advises).
+    return min(samples), report
+
+
+async def aggregate_rows(database_url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {
+            table: int(await conn.fetchval(f"SELECT count(*) FROM correlation.{table}"))
+            for table in ("agg_construct", "agg_item", "agg_population")
+        }
+    finally:
+        await conn.close()
+
+
+async def vacuum(database_url: str) -> int:
+    """VACUUM ANALYZE the aggregate tables; returns the dead row versions found before.
+
+    Every counted response updates its cells' aggregate rows, leaving dead row versions
+    (PostgreSQL MVCC) that scans read until (auto)vacuum removes them. In steady state
+    autovacuum keeps up; right after a burst the scan briefly grows with the burst, which is
+    printed separately from the vacuumed timings."""
+    tables = ("agg_construct", "agg_item", "agg_population", "agg_channel")
+    conn = await asyncpg.connect(database_url)
+    try:
+        dead = 0
+        for table in tables:
+            # pg_stat_* is updated asynchronously; an approximation is enough for context.
+            dead += int(
+                await conn.fetchval(
+                    "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
+                    " WHERE schemaname = 'correlation' AND relname = $1",
+                    table,
+                )
+            )
+        await conn.execute("VACUUM (ANALYZE) " + ", ".join(f"correlation.{t}" for t in tables))
+        return dead
+    finally:
+        await conn.close()
+
+
+def line(status: str, check: str, value: str, target: str) -> None:
+    print(f"{status:<5} {check:<58} {value:>22}  {target}")
+
+
+async def run(config: Config, seed: int) -> None:
+    rng = random.Random(seed)
+    work_dir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    try:
+        async with servers(work_dir) as infra:
+            settings = load_settings(
+                {
+                    "PULSE_DATABASE_URL": infra.database_url,
+                    "PULSE_NATS_URL": infra.nats_url,
+                    "PULSE_CORRELATION_ADDR": "127.0.0.1:0",
+                    "PULSE_SHUTDOWN_GRACE_S": "0.5",
+                    "PULSE_LOG_LEVEL": "WARNING",
+                }
+            )
+            service = await start_service(DEFINITION, settings, "127.0.0.1:0")
+            nc = await nats.connect(infra.nats_url)
+            try:
+                await measure(config, rng, infra, service.address, nc.jetstream())
+            finally:
+                await nc.close()
+                await service.stop(grace_s=0.5)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+async def measure(
+    config: Config, rng: random.Random, infra: Servers, address: str, js: JetStreamContext
+) -> None:
+    units, periods = units_of(config), periods_of(config)
+    cells = len(units) * len(periods)
+    print(
+        f"bench_report_cost: {len(units)} units x {len(periods)} periods, R = "
+        f"{config.per_cell} employee + {config.per_cell} customer responses per unit-period "
+        f"({2 * config.per_cell * cells} responses), 4R = {8 * config.per_cell * cells}; "
+        f"{infra.description}; Python {platform.python_version()} on {platform.machine()}"
+    )
+    # Org: two regions, units alternating between them.
+    org = [("ROOT", ""), ("north", "ROOT"), ("south", "ROOT")]
+    org += [(u, "north" if i % 2 else "south") for i, u in enumerate(units)]
+    for version, (unit, parent) in enumerate(org, start=1):
+        await publish_event(
+            js,
+            subjects.ORG_CHANGED,
+            events_pb2.OrgChanged(
+                unit_id=unit,
+                parent_id=parent,
+                name=unit,
+                valid_from="2024-01-01",
+                change="created",
+                org_version=version,
+            ),
+            msg_id=f"bench-org:{unit}",
+        )
+    for survey in (EMPLOYEE_SURVEY, CUSTOMER_SURVEY):
+        await publish_event(
+            js,
+            subjects.SURVEY_PUBLISHED,
+            events_pb2.SurveyPublished(survey=survey),
+            msg_id=f"bench-survey:{survey.survey_id}",
+        )
+    first = responses(config, config.per_cell, rng)
+    top_up = responses(config, 3 * config.per_cell, rng)
+    async with open_channel(address) as channel:
+        stub = pb_grpc.CorrelationServiceStub(channel)
+
+        async def ready() -> bool:
+            stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest(), timeout=10)
+            return stats.surveys_known == 2 and stats.units_known == len(org)
+
+        await wait_until(ready, 60, "surveys and org known")
+
+        baseline_s = await publish_all(js, BASELINE_SUBJECT, first)
+        baseline = Phase(len(first), baseline_s)
+        phase_r = await ingest(js, stub, first, len(first))
+        rows_r = await aggregate_rows(infra.database_url)
+        fresh_r = await time_reports(stub, 0, config.repeats)
+        dead_r = await vacuum(infra.database_url)
+        times_r = {r: await time_reports(stub, r, config.repeats) for r in RESAMPLES}
+        phase_4r = await ingest(js, stub, top_up, len(first) + len(top_up))
+        rows_4r = await aggregate_rows(infra.database_url)
+        fresh_4r = await time_reports(stub, 0, config.repeats)
+        dead_4r = await vacuum(infra.database_url)
+        times_4r = {r: await time_reports(stub, r, config.repeats) for r in RESAMPLES}
+
+    print()
+    print(f"{'':<5} {'check':<58} {'value':>22}  target")
+    for resamples in RESAMPLES:
+        (t_r, rep_r), (t_4r, rep_4r) = times_r[resamples], times_4r[resamples]
+        ratio = t_4r / t_r
+        status = "PASS" if ratio <= FLAT_MAX_GROWTH else "INFO"
+        line(
+            status,
+            f"report time(4R)/time(R), resamples={resamples}",
+            f"{ratio:.2f} ({t_r * 1000:.0f}/{t_4r * 1000:.0f} ms)",
+            f"<= {FLAT_MAX_GROWTH}",
+        )
+        line(
+            "INFO",
+            f"  units reported R / 4R, resamples={resamples}",
+            f"{rep_r.units_reported} / {rep_4r.units_reported}",
+            "same units",
+        )
+    line(
+        "INFO",
+        "  same, resamples=0, right after ingestion (no vacuum yet)",
+        f"{fresh_4r[0] / fresh_r[0]:.2f} ({fresh_r[0] * 1000:.0f}/{fresh_4r[0] * 1000:.0f} ms)",
+        f"dead row versions {dead_r} / {dead_4r}",
+    )
+    line(
+        "INFO",
+        "aggregate rows (construct/item/population) R vs 4R",
+        f"{sum(rows_r.values())} vs {sum(rows_4r.values())}",
+        "what a report reads; flat in responses",
+    )
+    growth = phase_r.rate / phase_4r.rate
+    line(
+        "PASS" if growth <= FLAT_MAX_GROWTH else "INFO",
+        "ingestion rate first R / top-up 3R (per-response cost)",
+        f"{growth:.2f} ({phase_r.rate:.0f}/{phase_4r.rate:.0f} r/s)",
+        f"<= {FLAT_MAX_GROWTH}",
+    )
+    total = Phase(phase_r.responses + phase_4r.responses, phase_r.seconds + phase_4r.seconds)
+    line(
+        "INFO",
+        "ingestion responses/s vs raw JetStream publish/s",
+        f"{total.rate:.0f} vs {baseline.rate:.0f} ({total.rate / baseline.rate:.2f})",
+        f"context ({RESPONSE_WORKERS} workers, 1 tx/response)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small run (under a minute)")
+    parser.add_argument("--seed", type=int, default=20260101)
+    args = parser.parse_args(argv)
+    configure_logging("bench", "WARNING", json_output=False)
+    logging.getLogger("pulse_common").setLevel(logging.ERROR)
+    started = time.perf_counter()
+    asyncio.run(run(QUICK if args.quick else FULL, args.seed))
+    print(f"\ndone in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Report outcomes beyond a mean-scored customer construct: NPS over time (per unit-period
+NPS in repeated-measures, lagged and cross-lagged estimates) and an internal-service outcome,
+checked against pulse_stats on values computed here from the raw answers."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+import nats
+import numpy as np
+import pulse_stats
+import pytest
+from pulse.correlation.v1 import correlation_service_pb2 as pb
+from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
+from pulse.events.v1 import events_pb2
+from pulse.types.v1 import types_pb2
+from pulse_common import subjects
+from pulse_common.config import Settings
+from pulse_common.grpc_server import open_channel
+from pulse_common.messaging import publish_event
+from pulse_common.testing import inprocess_stack
+from pulse_correlation.app import DEFINITION
+
+UNITS = [f"T{i:02d}" for i in range(1, 13)]
+PERIODS = ["2026-01", "2026-02", "2026-03"]
+
+
+def definition(
+    survey_id: str,
+    kind: types_pb2.SurveyKind.ValueType,
+    item_id: str,
+    construct: str,
+    scale: types_pb2.Scale.ValueType,
+) -> types_pb2.SurveyDefinition:
+    return types_pb2.SurveyDefinition(
+        survey_id=survey_id,
+        version=1,
+        kind=kind,
+        items=[types_pb2.Item(item_id=item_id, construct=construct, scale=scale)],
+        min_group_size=5,
+    )
+
+
+EMPLOYEE = definition(
+    "emp",
+    types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
+    "f1",
+    "treatment.fairness",
+    types_pb2.SCALE_LIKERT_5,
+)
+CUSTOMER = definition(
+    "cust",
+    types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION,
+    "n1",
+    "nps",
+    types_pb2.SCALE_NPS_0_10,
+)
+INTERNAL = definition(
+    "internal", types_pb2.SURVEY_KIND_INTERNAL_SERVICE, "i1", "csat", types_pb2.SCALE_CSAT_1_5
+)
+
+
+def event(
+    survey: types_pb2.SurveyDefinition, unit: str, period: str, score: int
+) -> events_pb2.ResponseRecorded:
+    return events_pb2.ResponseRecorded(
+        response_id=str(uuid.uuid4()),
+        survey_id=survey.survey_id,
+        survey_version=1,
+        kind=survey.kind,
+        unit_id=unit,
+        period=period,
+        answers=[types_pb2.Answer(item_id=survey.items[0].item_id, score=score)],
+    )
+
+
+def simulate(rng: random.Random) -> list[events_pb2.ResponseRecorded]:
+    """Unit quality and a per-period drift move fairness, NPS and internal ratings together."""
+    events = []
+    for index, unit in enumerate(UNITS):
+        quality = (index % 6) / 5
+        for period in PERIODS:
+            drift = rng.uniform(-0.3, 0.3)
+            for _ in range(6):
+                value = 1 + round(min(4, max(0, 4 * quality + drift + rng.gauss(0, 0.9))))
+                events.append(event(EMPLOYEE, unit, period, value))
+            for _ in range(7):
+                value = round(min(10, max(0, 10 * quality + 3 * drift + rng.gauss(0, 2.5))))
+                events.append(event(CUSTOMER, unit, period, value))
+            for _ in range(5):
+                value = 1 + round(min(4, max(0, 4 * quality + rng.gauss(0, 1.2))))
+                events.append(event(INTERNAL, unit, period, value))
+    return events
+
+
+def nps(scores: list[int]) -> float:
+    return 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+def same(estimate: pb.Estimate, expected: pulse_stats.CorrelationResult) -> None:
+    assert estimate.r == pytest.approx(expected.r, abs=1e-9)
+    assert estimate.p_value == pytest.approx(expected.p_value, abs=1e-9)
+    assert estimate.ci_low == pytest.approx(expected.ci_low, abs=1e-9)
+    assert estimate.ci_high == pytest.approx(expected.ci_high, abs=1e-9)
+    assert estimate.n == expected.n
+
+
+async def test_nps_over_time_and_internal_service_outcome(settings: Settings) -> None:
+    events = simulate(random.Random(5))
+    raw: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # (survey, unit, period)
+    for e in events:
+        raw[(e.survey_id, e.unit_id, e.period)].append(e.answers[0].score)
+    async with inprocess_stack(settings, [DEFINITION]) as stack:
+        assert stack.settings.nats_url is not None
+        nc = await nats.connect(stack.settings.nats_url)
+        js = nc.jetstream()
+        try:
+            org = [("R", ""), ("A", "R"), ("B", "R")]
+            org += [(u, "A" if i < 6 else "B") for i, u in enumerate(UNITS)]
+            for version, (unit, parent) in enumerate(org, start=1):
+                await publish_event(
+                    js,
+                    subjects.ORG_CHANGED,
+                    events_pb2.OrgChanged(
+                        unit_id=unit,
+                        parent_id=parent,
+                        valid_from="2025-01-01",
+                        change="created",
+                        org_version=version,
+                    ),
+                    msg_id=f"org:{unit}",
+                )
+            for survey in (EMPLOYEE, CUSTOMER, INTERNAL):
+                await publish_event(
+                    js,
+                    subjects.SURVEY_PUBLISHED,
+                    events_pb2.SurveyPublished(survey=survey),
+                    msg_id=f"survey:{survey.survey_id}",
+                )
+            for e in events:
+                await publish_event(js, subjects.RESPONSE_RECORDED, e, msg_id=e.response_id)
+            async with open_channel(stack.address("correlation")) as channel:
+                stub = pb_grpc.CorrelationServiceStub(channel)
+
+                async def counted() -> bool:
+                    stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
+                    return stats.responses_counted == len(events)
+
+                await eventually(counted)
+                stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
+                assert stats.internal_service_responses == len(UNITS) * len(PERIODS) * 5
+
+                def fairness(unit: str, period: str | None = None) -> float:
+                    periods = [period] if period else PERIODS
+                    values = [v for p in periods for v in raw[("emp", unit, p)]]
+                    return float(np.mean([(v - 1) / 4 * 100 for v in values]))
+
+                # --- NPS outcome: unit points and the per-period panel are NPS values.
+                report = (
+                    await stub.RunLinkageReport(
+                        pb.RunLinkageReportRequest(
+                            viewer=types_pb2.Viewer(viewer_id="ceo"),
+                            predictors=["treatment.fairness"],
+                            outcome="nps",
+                            max_lag=1,
+                            options=pb.LinkageOptions(
+                                bootstrap_resamples=0, permutation_resamples=0
+                            ),
+                        )
+                    )
+                ).report
+                link = report.linkages[0]
+                assert [p.unit_id for p in link.points] == UNITS
+                unit_nps = [nps([v for p in PERIODS for v in raw[("cust", u, p)]]) for u in UNITS]
+                assert [p.outcome for p in link.points] == pytest.approx(unit_nps)
+                panel = [(u, p) for u in UNITS for p in PERIODS]
+                subject = [u for u, _ in panel]
+                index = [int(p[-2:]) for _, p in panel]
+                px = [fairness(u, p) for u, p in panel]
+                py = [nps(raw[("cust", u, p)]) for u, p in panel]
+                same(
+                    link.repeated_measures,
+                    pulse_stats.repeated_measures_correlation(subject, px, py),
+                )
+                lags = pulse_stats.lagged_correlations(subject, index, px, py, 1)
+                assert [lag.lag for lag in link.lags] == [-1, 0, 1]
+                for got, want in zip(link.lags, lags, strict=True):
+                    same(got.estimate, want)
+                cl = pulse_stats.cross_lagged(subject, index, px, py)
+                forward = next(c for c in link.cross_lagged if c.path == "predictor->outcome")
+                assert forward.estimate == pytest.approx(cl.predictor_to_outcome.estimate)
+                assert forward.std_error == pytest.approx(cl.predictor_to_outcome.se)
+                caveats = " ".join(report.verdict.caveats)
+                assert "not computed for NPS" not in caveats
+                assert "repeated-measures correlation not computed" not in caveats
+                metrics = {m.metric: m for m in report.customer_metrics}
+                all_nps = [v for u in UNITS for p in PERIODS for v in raw[("cust", u, p)]]
+                assert metrics["nps"].value == pytest.approx(nps(all_nps))
+
+                # --- Internal-service outcome: its own population, never mixed with customers.
+                internal = (
+                    await stub.RunLinkageReport(
+                        pb.RunLinkageReportRequest(
+                            viewer=types_pb2.Viewer(viewer_id="ceo"),
+                            predictors=["treatment.fairness"],
+                            outcome="internal.csat",
+                            options=pb.LinkageOptions(
+                                bootstrap_resamples=0, permutation_resamples=0
+                            ),
+                        )
+                    )
+                ).report
+                assert internal.outcome == "internal.csat"
+                link = internal.linkages[0]
+                assert [p.unit_id for p in link.points] == UNITS
+                ratings = {u: [v for p in PERIODS for v in raw[("internal", u, p)]] for u in UNITS}
+                y = [float(np.mean([(v - 1) / 4 * 100 for v in ratings[u]])) for u in UNITS]
+                x = [fairness(u) for u in UNITS]
+                assert [p.outcome for p in link.points] == pytest.approx(y)
+                assert [p.n_customers for p in link.points] == [15] * len(UNITS)
+                same(link.pearson, pulse_stats.correlation(x, y, "pearson", 0.95))
+                diag = {d.construct: d for d in internal.diagnostics}
+                icc = pulse_stats.icc(
+                    [u for u in UNITS for p in PERIODS for _ in raw[("internal", u, p)]],
+                    [v for u in UNITS for p in PERIODS for v in raw[("internal", u, p)]],
+                )
+                assert diag["internal.csat"].icc1 == pytest.approx(icc.icc1, abs=1e-9)
+                metrics = {m.metric: m for m in internal.customer_metrics}
+                assert metrics["internal.csat"].value == pytest.approx(float(np.mean(y)))
+                assert "nps" not in metrics  # no internal NPS item; customer NPS not mixed in
+        finally:
+            await nc.close()
