@@ -1,15 +1,18 @@
-"""Pure rules: periods, cadences, rotation balance, suppression, tokens and pseudonyms."""
+"""Pure rules: periods, cadences, rotation balance, suppression, tokens and pseudonyms,
+per-channel sampling, delivery settings and the delivery log line."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pulse.events.v1 import events_pb2
+from pulse_common.config import ConfigError
 from pulse_common.errors import InvalidArgument
-from pulse_survey import domain, tokens
+from pulse_survey import delivery_log, domain, sampling, tokens
 
 
 def test_periods() -> None:
@@ -93,3 +96,53 @@ def test_tokens_and_pseudonyms() -> None:
     draws = [tokens.sample_draw(secret, f"i{n}") for n in range(2000)]
     assert all(0 <= d < 1 for d in draws)
     assert 0.45 < sum(d < 0.5 for d in draws) / len(draws) < 0.55
+
+
+def test_sampling_per_channel_is_parsed_and_deterministic() -> None:
+    policy = sampling.parse_sampling(" Call=0.5, ticket=1.0 ,*=0.25", default=1.0)
+    assert (policy.rate_for("call"), policy.rate_for("TICKET"), policy.rate_for("chat")) == (
+        0.5,
+        1.0,
+        0.25,
+    )
+    assert sampling.parse_sampling("", default=0.3).rate_for("call") == 0.3
+    secret = "s" * 40
+    half = [policy.invites(secret, f"i{n}", "call") for n in range(2000)]
+    assert 0.45 < sum(half) / len(half) < 0.55
+    # Retries agree: the same interaction id always takes the same decision.
+    assert half == [policy.invites(secret, f"i{n}", "call") for n in range(2000)]
+    never = sampling.parse_sampling("call=0")
+    always = sampling.parse_sampling("call=1")
+    assert not any(never.invites(secret, f"i{n}", "call") for n in range(200))
+    assert all(always.invites(secret, f"i{n}", "call") for n in range(200))
+    # PULSE_CUSTOMER_SAMPLE_RATE stays the default for "*"; "*" in PULSE_SAMPLING wins.
+    env = {"PULSE_CUSTOMER_SAMPLE_RATE": "0.4", "PULSE_SAMPLING": "call=0.1"}
+    assert sampling.sampling_from_env(env).rate_for("visit") == 0.4
+    env["PULSE_SAMPLING"] = "call=0.1,*=0.9"
+    assert sampling.sampling_from_env(env).rate_for("visit") == 0.9
+
+
+@pytest.mark.parametrize(
+    "raw", ["call", "call=2", "call=-0.1", "call=x", "call=0.5,call=1", "bad channel=1", "=1"]
+)
+def test_bad_sampling_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="PULSE_SAMPLING"):
+        sampling.sampling_from_env({"PULSE_SAMPLING": raw})
+
+
+def test_delivery_settings_and_log_line() -> None:
+    default = delivery_log.delivery_config({})
+    assert (default.enabled, default.public_url) == (True, "http://127.0.0.1:8080")
+    custom = delivery_log.delivery_config(
+        {"PULSE_DELIVERY": "none", "PULSE_PUBLIC_URL": "https://pulse.example/"}
+    )
+    assert (custom.enabled, custom.public_url) == (False, "https://pulse.example")
+    with pytest.raises(ConfigError, match="PULSE_DELIVERY"):
+        delivery_log.delivery_config({"PULSE_DELIVERY": "smtp"})
+    with pytest.raises(ConfigError, match="PULSE_PUBLIC_URL"):
+        delivery_log.delivery_config({"PULSE_PUBLIC_URL": "ftp://x"})
+    event = events_pb2.InvitationIssued(
+        contact="a\tb\n@x.io", link_path="/s/tok", survey_id="s-1", reminder=True
+    )
+    line = delivery_log.log_line(datetime(2026, 3, 1, 9, 30, 5, 123, UTC), event, "http://h")
+    assert line == "2026-03-01T09:30:05Z\ta b @x.io\thttp://h/s/tok\ts-1\treminder\n"

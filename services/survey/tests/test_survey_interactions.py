@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import nats
@@ -21,6 +22,7 @@ from pulse_survey.testkit import (
     make_org,
     published_survey,
     rpc_error,
+    running_survey,
 )
 
 CUSTOMER = t.SURVEY_KIND_CUSTOMER_POST_INTERACTION
@@ -155,3 +157,133 @@ async def test_interaction_events_are_handled_once_and_poison_is_dead_lettered(
     assert await survey.pool.fetchval("SELECT count(*) FROM survey.invitations") == 1
     [issued] = await invitation_events(survey, 1)
     assert issued.interaction_id == "crm-1"
+
+
+async def wait_for_messages(survey: Survey, msg_ids: list[str]) -> None:
+    """Until the interaction consumer has committed these messages (its ledger rows)."""
+    for _ in range(100):
+        done = await survey.pool.fetchval(
+            "SELECT count(*) FROM survey.processed_messages WHERE msg_id = ANY($1)", msg_ids
+        )
+        if done == len(msg_ids):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"messages {msg_ids} were not handled")
+
+
+def completed(iid: str, contact: str, channel: str = "ticket") -> events_pb2.InteractionCompleted:
+    return events_pb2.InteractionCompleted(
+        interaction_id=iid,
+        unit_id="n1",
+        occurred_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        channel=channel,
+        customer_contact=contact,
+    )
+
+
+async def test_a_resent_interaction_gets_one_invitation_via_event_and_rpc(survey: Survey) -> None:
+    stub = survey.stub
+    await make_org(stub)
+    await published_survey(stub, CUSTOMER, CUSTOMER_ITEMS)
+    nc = await nats.connect(survey.nats_url)
+    try:
+        js = nc.jetstream()
+        # Event first, then the same interaction by RPC.
+        await publish_event(
+            js, "pulse.interaction.completed", completed("ev-1", "a@x.io"), msg_id="a"
+        )
+        await wait_for_messages(survey, ["a"])
+        first = await survey.pool.fetchval(
+            "SELECT invitation_id FROM survey.interactions WHERE interaction_id = 'ev-1'"
+        )
+        again = await stub.RecordInteraction(
+            pb.RecordInteractionRequest(interaction=interaction("ev-1", "a@x.io", unit="n1"))
+        )
+        assert again.duplicate
+        assert again.invitation_id == str(first)
+        # RPC first, then the event twice (a CRM retry with a new message id).
+        rpc = await stub.RecordInteraction(
+            pb.RecordInteractionRequest(interaction=interaction("rpc-1", "b@x.io", unit="n1"))
+        )
+        assert (rpc.decision, rpc.duplicate) == (pb.INTERACTION_DECISION_INVITED, False)
+        for msg_id in ("b", "c"):
+            await publish_event(
+                js, "pulse.interaction.completed", completed("rpc-1", "b@x.io"), msg_id=msg_id
+            )
+        # Both at once: five RPCs racing the event for one interaction id.
+        await publish_event(
+            js, "pulse.interaction.completed", completed("race-1", "c@x.io"), msg_id="d"
+        )
+        racing = await asyncio.gather(
+            *(
+                stub.RecordInteraction(
+                    pb.RecordInteractionRequest(
+                        interaction=interaction("race-1", "c@x.io", unit="n1")
+                    )
+                )
+                for _ in range(5)
+            )
+        )
+        await wait_for_messages(survey, ["b", "c", "d"])
+    finally:
+        await nc.close()
+    assert len({r.invitation_id for r in racing}) == 1
+    issued = await invitation_events(survey, 3)
+    assert sorted(e.interaction_id for e in issued) == ["ev-1", "race-1", "rpc-1"]
+    assert await survey.pool.fetchval("SELECT count(*) FROM survey.invitations") == 3
+
+
+async def test_a_channel_sampled_at_zero_is_suppressed_and_recorded(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    async with running_survey(
+        database_url, nats_url, tmp_path, PULSE_SAMPLING="call=0,ticket=1.0,*=1"
+    ) as survey:
+        stub = survey.stub
+        await make_org(stub)
+        await published_survey(stub, CUSTOMER, CUSTOMER_ITEMS)
+        calls = [
+            await stub.RecordInteraction(
+                pb.RecordInteractionRequest(interaction=interaction(f"c{n}", f"c{n}@x.io"))
+            )
+            for n in range(5)
+        ]
+        assert {(c.decision, c.suppression_reason) for c in calls} == {
+            (pb.INTERACTION_DECISION_SUPPRESSED, "sampled_out")
+        }
+        ticket = pb.Interaction(
+            interaction_id="t1",
+            unit_id="n1",
+            occurred_at=datetime.now(UTC).isoformat(),
+            channel="ticket",
+            customer_contact="t1@x.io",
+        )
+        invited = await stub.RecordInteraction(pb.RecordInteractionRequest(interaction=ticket))
+        assert invited.decision == pb.INTERACTION_DECISION_INVITED
+        # The event path samples the same way; a retry keeps the decision.
+        nc = await nats.connect(survey.nats_url)
+        try:
+            await publish_event(
+                nc.jetstream(),
+                "pulse.interaction.completed",
+                completed("ev-call", "e@x.io", channel="CALL"),
+                msg_id="m-call",
+            )
+            await wait_for_messages(survey, ["m-call"])
+        finally:
+            await nc.close()
+        retry = await stub.RecordInteraction(
+            pb.RecordInteractionRequest(interaction=interaction("c0", "c0@x.io"))
+        )
+        assert (retry.duplicate, retry.suppression_reason) == (True, "sampled_out")
+        recorded = await survey.pool.fetch(
+            "SELECT interaction_id, channel, suppression_reason, invitation_id"
+            " FROM survey.interactions ORDER BY interaction_id"
+        )
+        assert [(r["interaction_id"], r["suppression_reason"]) for r in recorded] == [
+            *((f"c{n}", "sampled_out") for n in range(5)),
+            ("ev-call", "sampled_out"),
+            ("t1", ""),
+        ]
+        assert all(r["invitation_id"] is None for r in recorded if r["suppression_reason"])
+        assert await survey.pool.fetchval("SELECT count(*) FROM survey.invitations") == 1

@@ -64,7 +64,9 @@ async def test_full_sync_guard_dry_run_and_force(survey: Survey) -> None:
     # Dropping 3 of 10 (30 %) trips the default 20 % guard: nothing is written.
     error = await rpc_error(import_roster(survey.stub, rows({"n1": 7}), full_sync=True))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "3 of 10" in (error.details() or "")
+    details = error.details() or ""
+    for says in ("3 of 10", "30%", "guard of 20%", "PULSE_DEACTIVATION_GUARD_SHARE", "--force"):
+        assert says in details
     dry = await import_roster(
         survey.stub, rows({"n1": 7}), full_sync=True, force=True, dry_run=True
     )

@@ -119,22 +119,32 @@ async def start_service(
         lock_timeout_ms=settings.db_lock_timeout_ms,
         max_size=settings.db_pool_max,
     )
-    await apply_migrations(pool, definition.schema, definition.migrations())
-    nc = await connect_nats(nats_url, f"pulse-{definition.name}")
-    js = nc.jetstream()
-    await ensure_stream(js, settings.stream_replicas)
-    grpc_server = GrpcServer(definition.grpc_service_names)
-    port = grpc_server.bind(bind_address or settings.address_of(definition.name))
-    ctx = ServiceContext(
-        name=definition.name,
-        settings=settings,
-        pool=pool,
-        nats=nc,
-        js=js,
-        relay=OutboxRelay(pool, js),
-        grpc=grpc_server,
-    )
-    await definition.wire(ctx)
+    try:
+        await apply_migrations(pool, definition.schema, definition.migrations())
+        nc = await connect_nats(nats_url, f"pulse-{definition.name}")
+    except BaseException:
+        await pool.close()
+        raise
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, settings.stream_replicas)
+        grpc_server = GrpcServer(definition.grpc_service_names)
+        port = grpc_server.bind(bind_address or settings.address_of(definition.name))
+        ctx = ServiceContext(
+            name=definition.name,
+            settings=settings,
+            pool=pool,
+            nats=nc,
+            js=js,
+            relay=OutboxRelay(pool, js),
+            grpc=grpc_server,
+        )
+        await definition.wire(ctx)
+    except BaseException:
+        # A wiring or configuration error must not leak connections (tests start many).
+        await nc.close()
+        await pool.close()
+        raise
     tasks = [asyncio.create_task(ctx.relay.run(), name=f"{definition.name}-outbox")]
     tasks += [
         asyncio.create_task(c.run(), name=f"{definition.name}-{c.spec.durable}")

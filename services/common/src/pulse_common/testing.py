@@ -102,6 +102,8 @@ async def nats_url(pulse_infra: Infrastructure, request: pytest.FixtureRequest) 
 
 def test_settings(database_url: str, nats_url: str, **overrides: str) -> Settings:
     env = {
+        # Files services write (e.g. the invitation log) go to a private folder.
+        "PULSE_DATA_DIR": tempfile.mkdtemp(prefix="pulse-test-data-"),
         "PULSE_DATABASE_URL": database_url,
         "PULSE_NATS_URL": nats_url,
         "PULSE_SURVEY_ADDR": "127.0.0.1:0",

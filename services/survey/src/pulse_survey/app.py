@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse_common.config import env_float
 from pulse_common.messaging import ConsumerLoop
@@ -9,7 +11,9 @@ from pulse_common.runtime import ServiceContext, ServiceDefinition
 
 from pulse_survey import items, messaging, waves
 from pulse_survey.context import Deps
+from pulse_survey.delivery_log import LOG_NAME, DeliveryLog, delivery_config
 from pulse_survey.grpc_api import SurveyServicer
+from pulse_survey.sampling import sampling_from_env
 
 SERVICE_NAME = "pulse.survey.v1.SurveyService"
 
@@ -19,12 +23,15 @@ def deps_for(ctx: ServiceContext) -> Deps:
         pool=ctx.pool,
         settings=ctx.settings,
         notify=ctx.relay.notify,
-        sample_rate=env_float(ctx.settings.extra, "PULSE_CUSTOMER_SAMPLE_RATE", 1.0, 0.0, 1.0),
+        sampling=sampling_from_env(ctx.settings.extra),
     )
 
 
 async def wire(ctx: ServiceContext) -> None:
+    # Validate every service-specific PULSE_* variable before starting anything.
     deps = deps_for(ctx)
+    delivery = delivery_config(ctx.settings.extra)
+    interval = env_float(ctx.settings.extra, "PULSE_WAVE_SCHEDULER_INTERVAL_S", 30.0, 0.0, 3600.0)
     await items.seed_bank(ctx.pool)
     pb_grpc.add_SurveyServiceServicer_to_server(SurveyServicer(deps), ctx.grpc.server)
     ctx.consumers.append(
@@ -34,7 +41,11 @@ async def wire(ctx: ServiceContext) -> None:
             messaging.interaction_handler(deps),
         )
     )
-    interval = env_float(ctx.settings.extra, "PULSE_WAVE_SCHEDULER_INTERVAL_S", 30.0, 0.0, 3600.0)
+    if delivery.enabled:
+        adapter = DeliveryLog(ctx.pool, Path(ctx.settings.data_dir) / LOG_NAME, delivery.public_url)
+        ctx.consumers.append(
+            ConsumerLoop(ctx.js, adapter.spec(ctx.settings.max_deliver), adapter.handle)
+        )
     if interval > 0:
         ctx.background.append(lambda: waves.run_scheduler(deps, interval))
 

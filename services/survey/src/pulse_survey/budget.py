@@ -50,9 +50,12 @@ async def customer_keys(
 async def recently_contacted(
     conn: Connection, keys: Sequence[str], today: date, budget_days: int
 ) -> set[str]:
-    """Which of ``keys`` were stamped within the last ``budget_days`` days."""
+    """Which of ``keys`` were stamped within the last ``budget_days`` days. Takes the
+    budget lock until the caller commits, so two concurrent invitations (a wave opening
+    while an interaction arrives) cannot both find the same person within budget."""
     if budget_days <= 0 or not keys:
         return set()
+    await invitation_repository.lock_contact_log(conn)
     return await invitation_repository.contacted_since(
         conn, keys, today - timedelta(days=budget_days)
     )

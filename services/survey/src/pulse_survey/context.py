@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+
 import asyncpg
 from pulse_common.config import Settings
 from pulse_common.db import Connection

@@ -208,8 +208,18 @@ class Rate:
 
 
 def response_rates(counts: dict[str, tuple[int, int]], k: int) -> list[Rate]:
-    """Per-unit (invited, responded) -> released rates; groups invited below k are
-    withheld entirely (both counts zeroed), so nothing about them can be derived."""
+    """Per-unit (invited, responded) -> released rates. The rule:
+
+    - ``responded`` counts redeemed invitations: a token is redeemed only when the response
+      service records an answer, and says *that* someone answered, never what or who.
+    - A unit is released only when at least ``k`` people were invited in it (``k`` locked
+      when the wave opened). Below that, both counts are zeroed and the unit is marked
+      suppressed; no responded total of the wave is released anywhere, so a small group's
+      participation cannot be derived by subtraction either.
+    - A released unit shows its responded count even when it is below ``k``: a head count
+      of a group of at least ``k`` invitees does not tell who answered, and scores are
+      released by the correlation service under its own ``k`` rule.
+    """
     rates = []
     for unit_id in sorted(counts):
         invited, responded = counts[unit_id]

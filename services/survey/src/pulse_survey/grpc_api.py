@@ -28,9 +28,9 @@ from pulse_survey.context import Deps
 
 Context = grpc.aio.ServicerContext[Any, Any]
 WAVE_STATUS = {
-    waves.SCHEDULED: pb.WAVE_STATUS_SCHEDULED,
-    waves.OPEN: pb.WAVE_STATUS_OPEN,
-    waves.CLOSED: pb.WAVE_STATUS_CLOSED,
+    domain.SCHEDULED: pb.WAVE_STATUS_SCHEDULED,
+    domain.OPEN: pb.WAVE_STATUS_OPEN,
+    domain.CLOSED: pb.WAVE_STATUS_CLOSED,
 }
 STATUS_NAMES = {value: name for name, value in WAVE_STATUS.items()}
 SURVEY_STATUS = {
@@ -40,7 +40,7 @@ SURVEY_STATUS = {
 MAX_LIST = 1000
 
 
-def unit_message(unit: org.UnitVersion) -> pb.Unit:
+def unit_message(unit: domain.UnitVersion) -> pb.Unit:
     return pb.Unit(
         unit_id=unit.unit_id,
         name=unit.name,
@@ -52,7 +52,7 @@ def unit_message(unit: org.UnitVersion) -> pb.Unit:
     )
 
 
-def wave_message(wave: waves.Wave) -> pb.Wave:
+def wave_message(wave: domain.Wave) -> pb.Wave:
     return pb.Wave(
         wave_id=wave.wave_id,
         survey_id=wave.survey_id,
@@ -391,6 +391,9 @@ class SurveyServicer(pb_grpc.SurveyServiceServicer):
     async def GetResponseRates(  # noqa: N802
         self, request: pb.GetResponseRatesRequest, context: Context
     ) -> pb.GetResponseRatesResponse:
+        """Per-unit participation of a wave, released only for units where at least k people
+        were invited (k locked at opening); smaller units come back suppressed with zeros.
+        ``responded`` counts redeemed tokens. The full rule is ``domain.response_rates``."""
         wave_id = waves.parse_wave_id("wave_id", request.wave_id)
         scope = request.viewer.scope_unit_id
         if scope:
@@ -442,6 +445,8 @@ class SurveyServicer(pb_grpc.SurveyServiceServicer):
     async def ListInvitations(  # noqa: N802
         self, request: pb.ListInvitationsRequest, context: Context
     ) -> pb.ListInvitationsResponse:
+        """Delivery facts only: no person, no contact, no token, nothing that changes when
+        an invitation is redeemed (``reminders_sent`` is the wave's count of reminder rounds)."""
         wave_id = _optional_uuid("wave_id", request.wave_id)
         survey_id = (
             uuid.UUID(surveys.parse_survey_id("survey_id", request.survey_id))

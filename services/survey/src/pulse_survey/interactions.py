@@ -1,6 +1,9 @@
 """Customer interactions (gRPC RecordInteraction or the pulse.interaction.completed event):
-sample, apply the contact budget, and invite the customer to the unit's survey for the
-period the interaction happened in. Recording an interaction id twice changes nothing."""
+sample per channel (``sampling``), apply the contact budget (``budget``), and invite the
+customer to the unit's survey for the period the interaction happened in, attributed to the
+unit as the org stood on that day. Recording an interaction id twice (the event and the RPC,
+or a CRM retry) changes nothing: the first decision is recorded and returned again. Every
+suppression is recorded with its reason in ``interactions``."""
 
 from __future__ import annotations
 
@@ -8,14 +11,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
+from pulse_common.db import Connection
 from pulse_common.errors import FailedPrecondition, InvalidArgument
 
-from pulse_survey import domain, invitations
+from pulse_survey import budget, domain, invitations, survey_repository
+from pulse_survey import invitation_repository as repo
 from pulse_survey.context import Deps
+from pulse_survey.domain import NewInvitation
 from pulse_survey.org import units_as_of
 from pulse_survey.surveys import published_version
-from pulse_survey.tokens import contact_pseudonym, pseudonym, sample_draw
 
 INVITED, SUPPRESSED = 1, 2  # pulse.survey.v1.InteractionDecision values
 
@@ -62,31 +66,24 @@ def parse_interaction(
     )
 
 
-async def _survey_for(conn: asyncpg.Connection, survey_id: str) -> str:
+async def _survey_for(conn: Connection, survey_id: str) -> str:
     if survey_id:
-        kind = await conn.fetchval(
-            "SELECT kind FROM surveys WHERE survey_id = $1", uuid.UUID(survey_id)
-        )
+        kind = await survey_repository.kind_of(conn, uuid.UUID(survey_id))
         if kind is None:
             raise InvalidArgument("survey_id", "no such survey")
         if kind != domain.CUSTOMER:
             raise InvalidArgument("survey_id", "is not a customer post-interaction survey")
         return survey_id
-    latest = await conn.fetchval(
-        "SELECT v.survey_id FROM survey_versions v JOIN surveys s USING (survey_id)"
-        " WHERE s.kind = $1 AND v.status = 'published' ORDER BY v.published_at DESC LIMIT 1",
-        domain.CUSTOMER,
-    )
+    latest = await survey_repository.latest_published_of_kind(conn, domain.CUSTOMER)
     return "" if latest is None else str(latest)
 
 
 async def record(
-    conn: asyncpg.Connection, deps: Deps, interaction: InteractionInput, survey_id: str
+    conn: Connection, deps: Deps, interaction: InteractionInput, survey_id: str
 ) -> Decision:
     """Inside the caller's transaction (the consumer adds its ledger row to it)."""
-    previous = await conn.fetchrow(
-        "SELECT * FROM interactions WHERE interaction_id = $1", interaction.interaction_id
-    )
+    await repo.lock_interaction(conn, interaction.interaction_id)
+    previous = await repo.interaction(conn, interaction.interaction_id)
     if previous is not None:
         invitation = previous["invitation_id"]
         return Decision(
@@ -101,22 +98,21 @@ async def record(
             "interaction.unit_id", f"unit {interaction.unit_id} did not exist on {day.isoformat()}"
         )
     decision = await _decide(conn, deps, interaction, survey_id)
-    await conn.execute(
-        "INSERT INTO interactions (interaction_id, unit_id, occurred_on, channel, decision,"
-        " suppression_reason, invitation_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    await repo.insert_interaction(
+        conn,
         interaction.interaction_id,
         interaction.unit_id,
         day,
         interaction.channel,
         decision.decision,
         decision.reason,
-        uuid.UUID(decision.invitation_id) if decision.invitation_id else None,
+        decision.invitation_id,
     )
     return decision
 
 
 async def _decide(
-    conn: asyncpg.Connection, deps: Deps, interaction: InteractionInput, survey_id: str
+    conn: Connection, deps: Deps, interaction: InteractionInput, survey_id: str
 ) -> Decision:
     def suppressed(reason: str) -> Decision:
         return Decision(SUPPRESSED, reason, "", duplicate=False)
@@ -133,19 +129,19 @@ async def _decide(
         return suppressed("stale")  # a replayed backlog must not mail old customers
     if not interaction.customer_contact:
         return suppressed("no_contact")
-    if sample_draw(deps.settings.hmac_secret, interaction.interaction_id) >= deps.sample_rate:
+    secret = deps.settings.hmac_secret
+    if not deps.sampling.invites(secret, interaction.interaction_id, interaction.channel):
         return suppressed("sampled_out")
-    keys = [contact_pseudonym(deps.settings.hmac_secret, interaction.customer_contact)]
-    if interaction.customer_key:
-        keys.append(pseudonym(deps.settings.hmac_secret, "customer", interaction.customer_key))
+    keys = await budget.customer_keys(
+        conn, secret, interaction.customer_contact, interaction.customer_key
+    )
     today = deps.today()
-    budget = deps.settings.contact_budget_days
-    if await invitations.recently_contacted(conn, keys, today, budget):
+    if await budget.recently_contacted(conn, keys, today, deps.settings.contact_budget_days):
         return suppressed("contact_budget")
     [invitation_id] = await invitations.issue(
         conn,
         [
-            invitations.NewInvitation(
+            NewInvitation(
                 survey_id=chosen,
                 survey_version=definition.version,
                 kind=domain.CUSTOMER,
@@ -161,7 +157,7 @@ async def _decide(
             )
         ],
     )
-    await invitations.record_contacts(conn, keys, today)
+    await budget.stamp(conn, keys, today)
     return Decision(INVITED, "", invitation_id, duplicate=False)
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import asyncpg
 import yaml
+from pulse_common.db import Connection
 from pulse_common.errors import InvalidArgument
 
 from pulse_survey import domain
+from pulse_survey import survey_repository as repo
 from pulse_survey.context import Deps
 
 SCALES = {
@@ -22,7 +24,6 @@ SCALES = {
     "ces_1_7": domain.CES_1_7,
     "free_text": domain.FREE_TEXT,
 }
-_ITEM_LOCK = 0x5055_4C53_4954_4D  # serialises version numbering of one bank
 
 
 @dataclass(frozen=True)
@@ -54,15 +55,7 @@ def bank_seed() -> list[domain.ItemSpec]:
 async def seed_bank(pool: asyncpg.Pool) -> None:
     """Insert version 1 of every bank item that is missing (idempotent across restarts)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.executemany(
-            "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
-            " reverse_scored, required) VALUES ($1, 1, $2, $3, $4, $5, $6, $7)"
-            " ON CONFLICT DO NOTHING",
-            [
-                (s.item_id, s.construct, s.text, s.language, s.scale, s.reverse_scored, s.required)
-                for s in bank_seed()
-            ],
-        )
+        await repo.seed_items(conn, bank_seed())
 
 
 def _item(row: asyncpg.Record) -> BankItem:
@@ -78,11 +71,8 @@ def _item(row: asyncpg.Record) -> BankItem:
     return BankItem(spec, row["item_version"])
 
 
-_LATEST = "SELECT DISTINCT ON (item_id) * FROM items ORDER BY item_id, item_version DESC"
-
-
-async def latest_items(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, BankItem]:
-    return {row["item_id"]: _item(row) for row in await conn.fetch(_LATEST)}
+async def latest_items(conn: Connection | asyncpg.Pool) -> dict[str, BankItem]:
+    return {row["item_id"]: _item(row) for row in await repo.latest_items(conn)}
 
 
 async def list_items(deps: Deps, construct: str, language: str, kind: int) -> list[BankItem]:
@@ -104,7 +94,7 @@ async def create_item(deps: Deps, spec: domain.ItemSpec) -> BankItem:
     current version (safe retries)."""
     domain.validate_item(spec)
     async with deps.transaction() as conn:
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _ITEM_LOCK)
+        await repo.lock_items(conn)
         current = (await latest_items(conn)).get(spec.item_id)
         if current is not None:
             if current.spec == spec:
@@ -113,16 +103,5 @@ async def create_item(deps: Deps, spec: domain.ItemSpec) -> BankItem:
                 # Aggregates are keyed by item and construct: an item cannot change meaning.
                 raise InvalidArgument("item.construct", "cannot change for an existing item")
         version = 1 if current is None else current.item_version + 1
-        await conn.execute(
-            "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
-            " reverse_scored, required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            spec.item_id,
-            version,
-            spec.construct,
-            spec.text,
-            spec.language,
-            spec.scale,
-            spec.reverse_scored,
-            spec.required,
-        )
+        await repo.insert_item(conn, spec, version)
     return BankItem(spec, version)

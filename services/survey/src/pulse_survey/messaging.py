@@ -14,6 +14,9 @@ from pulse_survey import interactions
 from pulse_survey.context import Deps
 
 DURABLE = "survey-interactions"
+# A stopping consumer notices only when its fetch returns: keep shutdown (SIGTERM, and
+# every test) within half a second; an idle long-poll twice a second costs NATS little.
+FETCH_TIMEOUT_S = 0.5
 
 
 def interaction_spec(max_deliver: int) -> ConsumerSpec:
@@ -21,6 +24,7 @@ def interaction_spec(max_deliver: int) -> ConsumerSpec:
         durable=DURABLE,
         filter_subjects=(subjects.INTERACTION_COMPLETED,),
         max_deliver=max_deliver,
+        fetch_timeout_s=FETCH_TIMEOUT_S,
     )
 
 

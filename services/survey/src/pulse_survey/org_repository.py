@@ -80,9 +80,7 @@ async def close(conn: Connection, unit: UnitVersion, valid_to: date) -> None:
     )
 
 
-async def stamp_change(
-    conn: Connection, unit: UnitVersion, change: str, merged_into: str
-) -> int:
+async def stamp_change(conn: Connection, unit: UnitVersion, change: str, merged_into: str) -> int:
     """Give the version the next org version number and record what changed."""
     org_version = int(await conn.fetchval("SELECT nextval('org_version_seq')"))
     await conn.execute(

@@ -12,6 +12,7 @@ import asyncpg
 from pulse_common.errors import FailedPrecondition, invalid_token
 
 from pulse_survey import domain
+from pulse_survey import invitation_repository as repo
 from pulse_survey.context import Deps
 from pulse_survey.invitations import redemption_key_hash
 from pulse_survey.tokens import token_hash, well_formed
@@ -44,13 +45,6 @@ def _grant(row: asyncpg.Record) -> Grant:
     )
 
 
-_LOOKUP = (
-    "SELECT i.*, w.status AS wave_status FROM invitation_tokens t"
-    " JOIN invitations i ON i.invitation_id = t.invitation_id"
-    " LEFT JOIN waves w ON w.wave_id = i.wave_id WHERE t.token_hash = $1"
-)
-
-
 def _check_usable(row: asyncpg.Record | None, now: datetime) -> asyncpg.Record:
     if row is None or row["redeemed"] or row["expires_at"] <= now:
         raise invalid_token()
@@ -62,7 +56,7 @@ def _check_usable(row: asyncpg.Record | None, now: datetime) -> asyncpg.Record:
 async def inspect(deps: Deps, token: str) -> Grant:
     if not well_formed(token):
         raise invalid_token()
-    row = await deps.pool.fetchrow(_LOOKUP, token_hash(token))
+    row = await repo.by_token(deps.pool, token_hash(token))
     return _grant(_check_usable(row, deps.now()))
 
 
@@ -70,7 +64,7 @@ async def redeem(deps: Deps, token: str, key: str) -> Grant:
     if not well_formed(token):
         raise invalid_token()
     async with deps.transaction() as conn:
-        row = await conn.fetchrow(_LOOKUP + " FOR UPDATE OF i", token_hash(token))
+        row = await repo.by_token(conn, token_hash(token), for_update=True)
         if row is not None and row["redeemed"]:
             expected = redemption_key_hash(
                 deps.settings.hmac_secret, str(row["invitation_id"]), key
@@ -79,9 +73,8 @@ async def redeem(deps: Deps, token: str, key: str) -> Grant:
                 return _grant(row)  # the same caller retrying: same answer
             raise invalid_token()
         row = _check_usable(row, deps.now())
-        await conn.execute(
-            "UPDATE invitations SET redeemed = true, redemption_key_hash = $2"
-            " WHERE invitation_id = $1",
+        await repo.mark_redeemed(
+            conn,
             row["invitation_id"],
             redemption_key_hash(deps.settings.hmac_secret, str(row["invitation_id"]), key),
         )

@@ -47,8 +47,7 @@ def parse_sampling(raw: str, default: float = 1.0) -> SamplingPolicy:
         channel = channel.lower()
         if not sep or not (channel == ANY_CHANNEL or _CHANNEL.match(channel)):
             raise ConfigError(
-                f"{VARIABLE} entries must look like channel=rate (e.g. call=0.5,*=1), "
-                f"got {entry!r}"
+                f"{VARIABLE} entries must look like channel=rate (e.g. call=0.5,*=1), got {entry!r}"
             )
         try:
             rate = float(value)

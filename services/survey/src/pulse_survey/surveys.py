@@ -1,5 +1,6 @@
 """Surveys: a draft is freely rewritten; publishing freezes it as an immutable version
-(a serialized SurveyDefinition) and announces ``pulse.survey.published``."""
+(a serialized SurveyDefinition) and announces ``pulse.survey.published``. SQL lives in
+``survey_repository``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import asyncpg
 from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import outbox, subjects
+from pulse_common.db import Connection
 from pulse_common.errors import FailedPrecondition, InvalidArgument, NotFound
 
 from pulse_survey import domain
+from pulse_survey import survey_repository as repo
 from pulse_survey.context import Deps
 from pulse_survey.items import latest_items
 from pulse_survey.org import units_as_of
@@ -54,9 +57,7 @@ def _definition(row: asyncpg.Record) -> types_pb2.SurveyDefinition:
     return definition
 
 
-async def _check_draft(
-    conn: asyncpg.Connection, deps: Deps, draft: SurveyDraft
-) -> list[types_pb2.Item]:
+async def _check_draft(conn: Connection, deps: Deps, draft: SurveyDraft) -> list[types_pb2.Item]:
     if draft.min_group_size < deps.settings.min_group_size:
         raise InvalidArgument(
             "min_group_size",
@@ -108,35 +109,18 @@ async def create_survey(deps: Deps, draft: SurveyDraft) -> Summary:
     async with deps.transaction() as conn:
         items = await _check_draft(conn, deps, draft)
         if draft.survey_id:
-            survey = await conn.fetchrow(
-                "SELECT * FROM surveys WHERE survey_id = $1 FOR UPDATE", uuid.UUID(draft.survey_id)
-            )
+            survey = await repo.survey_for_update(conn, uuid.UUID(draft.survey_id))
             if survey is None:
                 raise NotFound(f"survey {draft.survey_id} does not exist")
             if survey["kind"] != draft.kind:
                 raise InvalidArgument("kind", "a revision must keep the survey's kind")
             survey_id = draft.survey_id
-            await conn.execute(
-                "UPDATE surveys SET name = $2 WHERE survey_id = $1", survey["survey_id"], draft.name
-            )
+            await repo.rename_survey(conn, survey["survey_id"], draft.name)
         else:
             survey_id = str(uuid.uuid4())
-            await conn.execute(
-                "INSERT INTO surveys (survey_id, name, kind) VALUES ($1, $2, $3)",
-                uuid.UUID(survey_id),
-                draft.name,
-                draft.kind,
-            )
+            await repo.insert_survey(conn, uuid.UUID(survey_id), draft.name, draft.kind)
         sid = uuid.UUID(survey_id)
-        existing_draft = await conn.fetchval(
-            "SELECT version FROM survey_versions WHERE survey_id = $1 AND status = 'draft'", sid
-        )
-        version = existing_draft or int(
-            await conn.fetchval(
-                "SELECT coalesce(max(version), 0) + 1 FROM survey_versions WHERE survey_id = $1",
-                sid,
-            )
-        )
+        version = await repo.draft_version(conn, sid) or await repo.next_version(conn, sid)
         definition = types_pb2.SurveyDefinition(
             survey_id=survey_id,
             version=version,
@@ -147,15 +131,8 @@ async def create_survey(deps: Deps, draft: SurveyDraft) -> Summary:
             min_comment_group_size=draft.min_comment_group_size,
             language=draft.language,
         )
-        await conn.execute(
-            "INSERT INTO survey_versions (survey_id, version, status, definition, rated_unit_id)"
-            " VALUES ($1, $2, 'draft', $3, NULLIF($4, '')) ON CONFLICT (survey_id, version)"
-            " DO UPDATE SET definition = EXCLUDED.definition,"
-            " rated_unit_id = EXCLUDED.rated_unit_id",
-            sid,
-            version,
-            definition.SerializeToString(),
-            draft.rated_unit_id,
+        await repo.save_draft(
+            conn, sid, version, definition.SerializeToString(), draft.rated_unit_id
         )
     return Summary(survey_id, draft.name, draft.kind, DRAFT, version)
 
@@ -164,25 +141,15 @@ async def publish_survey(deps: Deps, survey_id: str) -> types_pb2.SurveyDefiniti
     now = deps.now()
     async with deps.transaction() as conn:
         sid = uuid.UUID(survey_id)
-        if (
-            await conn.fetchval("SELECT 1 FROM surveys WHERE survey_id = $1 FOR UPDATE", sid)
-            is None
-        ):
+        if await repo.kind_of(conn, sid, for_update=True) is None:
             raise NotFound(f"survey {survey_id} does not exist")
-        row = await conn.fetchrow(
-            "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'draft'", sid
-        )
+        row = await repo.draft(conn, sid)
         if row is None:
             raise FailedPrecondition("the survey has no draft to publish")
         definition = _definition(row)
         definition.published_at = domain.rfc3339(now)
-        await conn.execute(
-            "UPDATE survey_versions SET status = 'published', definition = $3, published_at = $4"
-            " WHERE survey_id = $1 AND version = $2",
-            sid,
-            definition.version,
-            definition.SerializeToString(),
-            now,
+        await repo.mark_published(
+            conn, sid, definition.version, definition.SerializeToString(), now
         )
         await outbox.enqueue(
             conn,
@@ -195,15 +162,10 @@ async def publish_survey(deps: Deps, survey_id: str) -> types_pb2.SurveyDefiniti
 
 
 async def published_version(
-    conn: asyncpg.Connection | asyncpg.Pool, survey_id: str, version: int = 0
+    conn: Connection | asyncpg.Pool, survey_id: str, version: int = 0
 ) -> tuple[types_pb2.SurveyDefinition, str]:
     """A published definition (latest when ``version`` is 0) and its rated unit."""
-    row = await conn.fetchrow(
-        "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'published'"
-        " AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
-        uuid.UUID(survey_id),
-        version,
-    )
+    row = await repo.published(conn, uuid.UUID(survey_id), version)
     if row is None:
         raise FailedPrecondition(f"survey {survey_id} has no published version")
     return _definition(row), row["rated_unit_id"] or ""
@@ -213,12 +175,7 @@ async def get_survey(
     deps: Deps, survey_id: str, version: int
 ) -> tuple[types_pb2.SurveyDefinition, str]:
     sid = uuid.UUID(survey_id)
-    row = await deps.pool.fetchrow(
-        "SELECT * FROM survey_versions WHERE survey_id = $1 AND (($2 = 0 AND status = 'published')"
-        " OR version = $2) ORDER BY version DESC LIMIT 1",
-        sid,
-        version,
-    )
+    row = await repo.version_or_latest_published(deps.pool, sid, version)
     if row is None:
         what = "a published version" if version == 0 else f"version {version}"
         raise NotFound(f"survey {survey_id} has no {what}")
@@ -226,13 +183,7 @@ async def get_survey(
 
 
 async def list_surveys(deps: Deps, kind: int) -> list[Summary]:
-    rows = await deps.pool.fetch(
-        "SELECT s.survey_id, s.name, s.kind, v.version, v.status FROM surveys s"
-        " JOIN LATERAL (SELECT version, status FROM survey_versions sv"
-        "  WHERE sv.survey_id = s.survey_id ORDER BY version DESC LIMIT 1) v ON true"
-        " WHERE $1 = 0 OR s.kind = $1 ORDER BY s.created_at, s.survey_id",
-        kind,
-    )
+    rows = await repo.summaries(deps.pool, kind)
     return [
         Summary(str(r["survey_id"]), r["name"], r["kind"], r["status"], r["version"]) for r in rows
     ]

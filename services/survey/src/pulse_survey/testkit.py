@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -19,7 +21,12 @@ from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common.config import Settings
+from pulse_common.grpc_server import open_channel
 from pulse_common.subjects import STREAM
+from pulse_common.testing import inprocess_stack, test_settings
+
+from pulse_survey.app import DEFINITION
+from pulse_survey.delivery_log import LOG_NAME
 
 M = TypeVar("M", bound=Message)
 TODAY = date.today()
@@ -33,6 +40,43 @@ class Survey:
     pool: asyncpg.Pool
     settings: Settings
     nats_url: str
+    # Durable consumers the service runs (e.g. "delivery-log").
+    durables: list[str] = field(default_factory=list)
+
+    @property
+    def delivery_log(self) -> Path:
+        return Path(self.settings.data_dir) / LOG_NAME
+
+
+@asynccontextmanager
+async def running_survey(
+    database_url: str, nats_url: str, data_dir: Path, **env: str
+) -> AsyncIterator[Survey]:
+    """A real survey service (its own PostgreSQL schema, NATS, gRPC) with ``env`` on top of
+    the test settings. The wave scheduler is off: tests open and close waves explicitly."""
+    settings = test_settings(
+        database_url,
+        nats_url,
+        **{
+            "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
+            "PULSE_CONTACT_BUDGET_DAYS": "14",
+            "PULSE_DATA_DIR": str(data_dir),
+            **env,
+        },
+    )
+    async with inprocess_stack(settings, [DEFINITION]) as stack:
+        channel = open_channel(stack.address("survey"))
+        service = stack.services["survey"]
+        try:
+            yield Survey(
+                pb_grpc.SurveyServiceStub(channel),
+                service.context.pool,
+                stack.settings,
+                nats_url,
+                [consumer.spec.durable for consumer in service.context.consumers],
+            )
+        finally:
+            await channel.close()
 
 
 async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:

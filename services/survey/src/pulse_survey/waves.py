@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import asyncpg
 from pulse.events.v1 import events_pb2
 from pulse_common import outbox, subjects
+from pulse_common.db import Connection
 from pulse_common.errors import (
     AlreadyExists,
     DomainError,
@@ -23,51 +23,24 @@ from pulse_common.errors import (
     PermissionDenied,
 )
 
-from pulse_survey import domain, invitations
+from pulse_survey import (
+    budget,
+    domain,
+    invitation_repository,
+    invitations,
+    roster_repository,
+    survey_repository,
+)
+from pulse_survey import wave_repository as repo
 from pulse_survey.context import Deps
-from pulse_survey.org import subtree, units_as_of
+from pulse_survey.domain import CLOSED, OPEN, SCHEDULED, NewInvitation, Wave, subtree
+from pulse_survey.org import units_as_of
 from pulse_survey.surveys import published_version
-from pulse_survey.tokens import contact_pseudonym
 
 log = logging.getLogger(__name__)
 
-SCHEDULED, OPEN, CLOSED = "scheduled", "open", "closed"
 MAX_REMINDERS = 3
 REMINDER_SPACING = timedelta(hours=20)
-
-
-@dataclass(frozen=True)
-class Wave:
-    wave_id: str
-    survey_id: str
-    survey_version: int
-    audience_unit_id: str
-    period: str
-    opens_on: date
-    closes_on: date
-    status: str
-    invited: int
-    cadence: int
-    rotation: int
-    min_group_size: int | None
-
-
-def _wave(row: asyncpg.Record | None) -> Wave:
-    assert row is not None  # callers pass rows they just locked or wrote
-    return Wave(
-        wave_id=str(row["wave_id"]),
-        survey_id=str(row["survey_id"]),
-        survey_version=row["survey_version"],
-        audience_unit_id=row["audience_unit_id"],
-        period=row["period"],
-        opens_on=row["opens_on"],
-        closes_on=row["closes_on"],
-        status=row["status"],
-        invited=row["invited"],
-        cadence=row["cadence"],
-        rotation=row["rotation"],
-        min_group_size=row["min_group_size"],
-    )
 
 
 def parse_wave_id(field: str, value: str) -> uuid.UUID:
@@ -100,7 +73,7 @@ async def schedule(deps: Deps, request: ScheduleRequest) -> list[Wave]:
         )
     async with deps.transaction() as conn:
         sid = uuid.UUID(request.survey_id)
-        kind = await conn.fetchval("SELECT kind FROM surveys WHERE survey_id = $1 FOR UPDATE", sid)
+        kind = await survey_repository.kind_of(conn, sid, for_update=True)
         if kind is None:
             raise NotFound(f"survey {request.survey_id} does not exist")
         if kind == domain.CUSTOMER:
@@ -114,41 +87,30 @@ async def schedule(deps: Deps, request: ScheduleRequest) -> list[Wave]:
             )
         if request.audience_unit_id not in await units_as_of(conn, request.first_opens_on):
             raise NotFound(f"audience_unit_id: unit {request.audience_unit_id} does not exist")
-        clash = await conn.fetchval(
-            "SELECT period FROM waves WHERE survey_id = $1 AND audience_unit_id = $2"
-            " AND period = ANY($3) LIMIT 1",
-            sid,
-            request.audience_unit_id,
-            periods,
-        )
+        clash = await repo.period_taken(conn, sid, request.audience_unit_id, periods)
         if clash is not None:
             raise AlreadyExists(f"this survey already has a wave for this audience in {clash}")
-        rows = []
-        for (opens, closes), period in zip(dates, periods, strict=True):
-            rows.append(
-                await conn.fetchrow(
-                    "INSERT INTO waves (wave_id, survey_id, survey_version, audience_unit_id,"
-                    " period, opens_on, closes_on, status, cadence, rotation)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8, $9) RETURNING *",
-                    uuid.uuid4(),
-                    sid,
-                    definition.version,
-                    request.audience_unit_id,
-                    period,
-                    opens,
-                    closes,
-                    request.cadence,
-                    request.rotation,
-                )
+        return [
+            await repo.insert(
+                conn,
+                sid,
+                definition.version,
+                request.audience_unit_id,
+                period,
+                opens,
+                closes,
+                request.cadence,
+                request.rotation,
             )
-    return [_wave(row) for row in rows]
+            for (opens, closes), period in zip(dates, periods, strict=True)
+        ]
 
 
-async def _locked(conn: asyncpg.Connection, wave_id: uuid.UUID) -> Wave:
-    row = await conn.fetchrow("SELECT * FROM waves WHERE wave_id = $1 FOR UPDATE", wave_id)
-    if row is None:
+async def _locked(conn: Connection, wave_id: uuid.UUID) -> Wave:
+    wave = await repo.get(conn, wave_id, for_update=True)
+    if wave is None:
         raise NotFound(f"wave {wave_id} does not exist")
-    return _wave(row)
+    return wave
 
 
 @dataclass(frozen=True)
@@ -173,34 +135,28 @@ async def open_wave(deps: Deps, wave_id: uuid.UUID) -> Opened:
         if wave.audience_unit_id not in units:
             raise FailedPrecondition(f"audience unit {wave.audience_unit_id} no longer exists")
         audience = subtree(units, wave.audience_unit_id) - ({rated_unit} if rated_unit else set())
-        people = await conn.fetch(
-            "SELECT pseudonym, email, unit_id FROM people WHERE active AND unit_id = ANY($1)"
-            " AND (start_date IS NULL OR start_date <= $2)"
-            " AND (end_date IS NULL OR end_date >= $2)",
-            list(audience),
-            wave.opens_on,
-        )
-        people = list(people)
+        people = await roster_repository.active_in(conn, sorted(audience), wave.opens_on)
         # Random order: invitation ids and rotation slots say nothing about who is who.
         random.SystemRandom().shuffle(people)
-        contacts = [contact_pseudonym(deps.settings.hmac_secret, p["email"]) for p in people]
-        budget = deps.settings.contact_budget_days
-        recent = await invitations.recently_contacted(conn, contacts, today, budget)
+        # One budget key per employee (see ``budget``): their normalised email.
+        contacts = [budget.employee_keys(deps.settings.hmac_secret, p["email"])[0] for p in people]
+        budget_days = deps.settings.contact_budget_days
+        recent = await budget.recently_contacted(conn, contacts, today, budget_days)
         rotatable = [item.item_id for item in definition.items if not item.required]
         all_items = [item.item_id for item in definition.items]
         expires_at = domain.start_of(wave.closes_on)
-        batch: list[invitations.NewInvitation] = []
+        batch: list[NewInvitation] = []
         asked: list[str] = []
         suppressed = 0
         for person, contact in zip(people, contacts, strict=True):
             if contact in recent:
                 suppressed += 1
                 continue
-            if budget > 0:
+            if budget_days > 0:
                 recent.add(contact)  # a shared mailbox is asked once
             asked.append(contact)
             batch.append(
-                invitations.NewInvitation(
+                NewInvitation(
                     survey_id=wave.survey_id,
                     survey_version=definition.version,
                     kind=int(definition.kind),
@@ -216,19 +172,11 @@ async def open_wave(deps: Deps, wave_id: uuid.UUID) -> Opened:
                 )
             )
         await invitations.issue(conn, batch)
-        await invitations.record_contacts(conn, asked, today)
+        await budget.stamp(conn, asked, today)
         invited_by_unit: dict[str, int] = {}
         for new in batch:
             invited_by_unit[new.unit_id] = invited_by_unit.get(new.unit_id, 0) + 1
-        row = await conn.fetchrow(
-            "UPDATE waves SET status = 'open', survey_version = $2, min_group_size = $3,"
-            " invited = $4 WHERE wave_id = $1 RETURNING *",
-            wave_id,
-            definition.version,
-            k,
-            len(batch),
-        )
-        opened = _wave(row)
+        opened = await repo.mark_open(conn, wave_id, definition.version, k, len(batch))
         await outbox.enqueue(
             conn,
             subjects.WAVE_OPENED,
@@ -253,9 +201,7 @@ async def close_wave(deps: Deps, wave_id: uuid.UUID) -> Wave:
         wave = await _locked(conn, wave_id)
         if wave.status == CLOSED:
             raise FailedPrecondition("wave is already closed")
-        row = await conn.fetchrow(
-            "UPDATE waves SET status = 'closed' WHERE wave_id = $1 RETURNING *", wave_id
-        )
+        closed = await repo.mark_closed(conn, wave_id)
         await outbox.enqueue(
             conn,
             subjects.WAVE_CLOSED,
@@ -265,17 +211,11 @@ async def close_wave(deps: Deps, wave_id: uuid.UUID) -> Wave:
             msg_id=f"wave-closed:{wave.wave_id}",
         )
     deps.notify()
-    return _wave(row)
+    return closed
 
 
 async def list_waves(deps: Deps, survey_id: str, status: str) -> list[Wave]:
-    rows = await deps.pool.fetch(
-        "SELECT * FROM waves WHERE ($1::uuid IS NULL OR survey_id = $1)"
-        " AND ($2 = '' OR status = $2) ORDER BY opens_on, wave_id",
-        uuid.UUID(survey_id) if survey_id else None,
-        status,
-    )
-    return [_wave(row) for row in rows]
+    return await repo.find(deps.pool, uuid.UUID(survey_id) if survey_id else None, status)
 
 
 async def send_reminders(deps: Deps, wave_id: uuid.UUID) -> int:
@@ -286,19 +226,12 @@ async def send_reminders(deps: Deps, wave_id: uuid.UUID) -> int:
         wave = await _locked(conn, wave_id)
         if wave.status != OPEN:
             raise FailedPrecondition(f"wave is {wave.status}; reminders need an open wave")
-        rows = await conn.fetch(
-            "SELECT i.*, p.email FROM invitations i JOIN people p"
-            " ON p.pseudonym = i.person_pseudonym AND p.active"
-            " WHERE i.wave_id = $1 AND NOT i.redeemed AND i.expires_at > $2"
-            " AND i.reminders_sent < $3 AND i.last_sent_at <= $4",
-            wave_id,
-            now,
-            MAX_REMINDERS,
-            now - REMINDER_SPACING,
+        rows = await invitation_repository.due_for_reminder(
+            conn, wave_id, now, MAX_REMINDERS, now - REMINDER_SPACING
         )
         for row in rows:
             number = row["reminders_sent"] + 1
-            new = invitations.NewInvitation(
+            new = NewInvitation(
                 survey_id=str(row["survey_id"]),
                 survey_version=row["survey_version"],
                 kind=row["kind"],
@@ -313,12 +246,7 @@ async def send_reminders(deps: Deps, wave_id: uuid.UUID) -> int:
                 contact=row["email"],
             )
             await invitations.remind(conn, str(row["invitation_id"]), new, number)
-        await conn.execute(
-            "UPDATE invitations SET reminders_sent = reminders_sent + 1, last_sent_at = $2"
-            " WHERE invitation_id = ANY($1)",
-            [row["invitation_id"] for row in rows],
-            now,
-        )
+        await invitation_repository.mark_reminded(conn, [row["invitation_id"] for row in rows], now)
     deps.notify()
     return len(rows)
 
@@ -326,19 +254,15 @@ async def send_reminders(deps: Deps, wave_id: uuid.UUID) -> int:
 async def response_rates(
     deps: Deps, wave_id: uuid.UUID, scope_unit_id: str
 ) -> tuple[list[domain.Rate], int]:
+    """Per-unit participation of a wave under the rule of ``domain.response_rates``, for
+    the units inside the viewer's scope (the org as it stood when the wave opened)."""
     async with deps.connection() as conn:
-        row = await conn.fetchrow("SELECT * FROM waves WHERE wave_id = $1", wave_id)
-        if row is None:
+        wave = await repo.get(conn, wave_id)
+        if wave is None:
             raise NotFound(f"wave {wave_id} does not exist")
-        wave = _wave(row)
         if wave.min_group_size is None:
             raise FailedPrecondition("the wave has not opened yet")
-        rows = await conn.fetch(
-            "SELECT unit_id, count(*) AS invited, count(*) FILTER (WHERE redeemed) AS responded"
-            " FROM invitations WHERE wave_id = $1 GROUP BY unit_id",
-            wave_id,
-        )
-        counts = {r["unit_id"]: (int(r["invited"]), int(r["responded"])) for r in rows}
+        counts = await invitation_repository.counts_by_unit(conn, wave_id)
         if scope_unit_id:
             units = await units_as_of(conn, wave.opens_on)
             if scope_unit_id not in units:
@@ -360,21 +284,13 @@ async def run_scheduler(deps: Deps, interval_s: float = 30.0) -> None:
 
 async def tick(deps: Deps) -> None:
     today = deps.today()
-    due = await deps.pool.fetch(
-        "SELECT wave_id FROM waves WHERE status = 'scheduled' AND opens_on <= $1"
-        " AND closes_on > $1",
-        today,
-    )
-    for row in due:
+    for wave_id in await repo.due_to_open(deps.pool, today):
         try:
-            await open_wave(deps, row["wave_id"])
+            await open_wave(deps, wave_id)
         except DomainError as error:  # e.g. opened by hand meanwhile, or no audience unit
-            log.warning("cannot open wave %s: %s", row["wave_id"], error.message)
-    ended = await deps.pool.fetch(
-        "SELECT wave_id FROM waves WHERE status <> 'closed' AND closes_on <= $1", today
-    )
-    for row in ended:
+            log.warning("cannot open wave %s: %s", wave_id, error.message)
+    for wave_id in await repo.due_to_close(deps.pool, today):
         try:
-            await close_wave(deps, row["wave_id"])
+            await close_wave(deps, wave_id)
         except DomainError as error:
-            log.warning("cannot close wave %s: %s", row["wave_id"], error.message)
+            log.warning("cannot close wave %s: %s", wave_id, error.message)

@@ -1,0 +1,128 @@
+"""SQL of waves (table ``waves``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+import asyncpg
+from pulse_common.db import Connection
+
+from pulse_survey.domain import Wave
+
+
+def _wave(row: asyncpg.Record) -> Wave:
+    return Wave(
+        wave_id=str(row["wave_id"]),
+        survey_id=str(row["survey_id"]),
+        survey_version=row["survey_version"],
+        audience_unit_id=row["audience_unit_id"],
+        period=row["period"],
+        opens_on=row["opens_on"],
+        closes_on=row["closes_on"],
+        status=row["status"],
+        invited=row["invited"],
+        cadence=row["cadence"],
+        rotation=row["rotation"],
+        min_group_size=row["min_group_size"],
+    )
+
+
+async def get(conn: Connection, wave_id: uuid.UUID, *, for_update: bool = False) -> Wave | None:
+    query = "SELECT * FROM waves WHERE wave_id = $1" + (" FOR UPDATE" if for_update else "")
+    row = await conn.fetchrow(query, wave_id)
+    return None if row is None else _wave(row)
+
+
+async def period_taken(
+    conn: Connection, survey_id: uuid.UUID, audience_unit_id: str, periods: Sequence[str]
+) -> str | None:
+    """A period among ``periods`` in which this survey already has a wave for this audience."""
+    period: str | None = await conn.fetchval(
+        "SELECT period FROM waves WHERE survey_id = $1 AND audience_unit_id = $2"
+        " AND period = ANY($3) LIMIT 1",
+        survey_id,
+        audience_unit_id,
+        list(periods),
+    )
+    return period
+
+
+async def insert(
+    conn: Connection,
+    survey_id: uuid.UUID,
+    survey_version: int,
+    audience_unit_id: str,
+    period: str,
+    opens_on: date,
+    closes_on: date,
+    cadence: int,
+    rotation: int,
+) -> Wave:
+    row = await conn.fetchrow(
+        "INSERT INTO waves (wave_id, survey_id, survey_version, audience_unit_id,"
+        " period, opens_on, closes_on, status, cadence, rotation)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8, $9) RETURNING *",
+        uuid.uuid4(),
+        survey_id,
+        survey_version,
+        audience_unit_id,
+        period,
+        opens_on,
+        closes_on,
+        cadence,
+        rotation,
+    )
+    assert row is not None  # RETURNING always yields the row
+    return _wave(row)
+
+
+async def mark_open(
+    conn: Connection, wave_id: uuid.UUID, survey_version: int, min_group_size: int, invited: int
+) -> Wave:
+    """Open the wave, pinning the survey version asked and locking k (DESIGN §3)."""
+    row = await conn.fetchrow(
+        "UPDATE waves SET status = 'open', survey_version = $2, min_group_size = $3,"
+        " invited = $4 WHERE wave_id = $1 RETURNING *",
+        wave_id,
+        survey_version,
+        min_group_size,
+        invited,
+    )
+    assert row is not None  # the caller holds the row lock
+    return _wave(row)
+
+
+async def mark_closed(conn: Connection, wave_id: uuid.UUID) -> Wave:
+    row = await conn.fetchrow(
+        "UPDATE waves SET status = 'closed' WHERE wave_id = $1 RETURNING *", wave_id
+    )
+    assert row is not None  # the caller holds the row lock
+    return _wave(row)
+
+
+async def find(pool: asyncpg.Pool, survey_id: uuid.UUID | None, status: str) -> list[Wave]:
+    rows = await pool.fetch(
+        "SELECT * FROM waves WHERE ($1::uuid IS NULL OR survey_id = $1)"
+        " AND ($2 = '' OR status = $2) ORDER BY opens_on, wave_id",
+        survey_id,
+        status,
+    )
+    return [_wave(row) for row in rows]
+
+
+async def due_to_open(pool: asyncpg.Pool, today: date) -> list[uuid.UUID]:
+    rows = await pool.fetch(
+        "SELECT wave_id FROM waves WHERE status = 'scheduled' AND opens_on <= $1"
+        " AND closes_on > $1",
+        today,
+    )
+    return [row["wave_id"] for row in rows]
+
+
+async def due_to_close(pool: asyncpg.Pool, today: date) -> list[uuid.UUID]:
+    rows = await pool.fetch(
+        "SELECT wave_id FROM waves WHERE status <> 'closed' AND closes_on <= $1", today
+    )
+    return [row["wave_id"] for row in rows]
