@@ -16,12 +16,15 @@ from pathlib import Path
 
 import click
 import grpc.aio
+from pulse_common.config import ConfigError, load_settings
+from pulse_common.messaging import connect_nats
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -32,16 +35,14 @@ from rich.text import Text
 from pulse_cli import stack
 from pulse_cli.context import connect, explain_rpc_error
 from pulse_cli.demo.driver import (
-    DEMO_ENV,
     DemoFailed,
     DemoResult,
     Progress,
+    demo_env,
     demo_start_month,
     run_demo,
 )
 from pulse_cli.demo.generator import DemoConfig
-from pulse_common.config import ConfigError, load_settings
-from pulse_common.messaging import connect_nats
 
 console = Console(stderr=True)
 
@@ -57,7 +58,7 @@ class RichDemoProgress(Progress):
 
     def __init__(self, bars: RichProgress) -> None:
         self.bars = bars
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def stage(self, name: str, done: int, total: int) -> None:
         if name not in self.tasks:
@@ -74,13 +75,13 @@ def demo_data_dir() -> Path:
     return (base / "demo").resolve()
 
 
-def _start_stack(data_dir: Path) -> stack.StackState:
+def _start_stack(data_dir: Path, config: DemoConfig) -> stack.StackState:
     if stack.load_state(data_dir) is not None:
         console.print("stopping the previous demo stack")
         stack.down(data_dir, progress=lambda line: console.print(f"  {line}"))
     shutil.rmtree(data_dir, ignore_errors=True)  # a fresh org every run
     # The services inherit this process's environment.
-    os.environ.update(DEMO_ENV)
+    os.environ.update(demo_env(config))
     os.environ["PULSE_DATA_DIR"] = str(data_dir)
     for name in ("SURVEY", "RESPONSE", "CORRELATION", "WEB"):
         os.environ.pop(f"PULSE_{name}_ADDR", None)  # free ports, never a dev stack's
@@ -89,7 +90,9 @@ def _start_stack(data_dir: Path) -> stack.StackState:
     return stack.up(settings, progress=lambda line: console.print(f"  {line}"))
 
 
-async def _drive(state: stack.StackState, config: DemoConfig, seed: int) -> DemoResult:
+async def _drive(
+    state: stack.StackState, config: DemoConfig, seed: int, interactions: str
+) -> DemoResult:
     settings = load_settings({**os.environ, **state.env()})
     nc = await connect_nats(state.nats_url, "pulse-demo")
     try:
@@ -102,7 +105,14 @@ async def _drive(state: stack.StackState, config: DemoConfig, seed: int) -> Demo
         )
         with RichProgress(*columns, console=console) as bars:
             async with connect(settings) as stubs:
-                return await run_demo(stubs, nc.jetstream(), config, seed, RichDemoProgress(bars))
+                return await run_demo(
+                    stubs,
+                    nc.jetstream(),
+                    config,
+                    seed,
+                    RichDemoProgress(bars),
+                    interactions=interactions,
+                )
     finally:
         await nc.close()
 
@@ -113,16 +123,16 @@ def _verdict(result: DemoResult, web_url: str | None) -> None:
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("planted latent correlation", f"{result.true_latent_r:.3f}")
-    table.add_row(
-        "expected after attenuation (Monte Carlo)", f"{result.expected_observed_r:.3f}"
-    )
+    table.add_row("expected after attenuation (Monte Carlo)", f"{result.expected_observed_r:.3f}")
     table.add_row(
         f"estimate r ({result.predictor} vs {result.outcome})",
         f"{e.r:.3f}  [{e.ci_low:.3f}, {e.ci_high:.3f}]",
     )
     table.add_row("disattenuated estimate", f"{e.disattenuated_r:.3f}")
     table.add_row("r of the generated answers (oracle)", f"{result.generated_r:.3f}")
-    table.add_row("units reported / suppressed", f"{result.units_reported} / {result.units_suppressed}")
+    table.add_row(
+        "units reported / suppressed", f"{result.units_reported} / {result.units_suppressed}"
+    )
     table.add_row(
         "responses submitted / counted",
         f"{result.responses_submitted:,} / {result.responses_counted:,}",
@@ -140,7 +150,8 @@ def _verdict(result: DemoResult, web_url: str | None) -> None:
         )
     console.print(f"Report {result.report_id}")
     if web_url:
-        console.print(f"Dashboard: [bold]{web_url}[/]  (report: {web_url}/reports/{result.report_id})")
+        console.print(f"Dashboard: [bold]{web_url}[/]")
+        console.print(f"This report: {web_url}/reports/{result.report_id}")
 
 
 def _wait_for_ctrl_c() -> None:
@@ -155,21 +166,26 @@ def _wait_for_ctrl_c() -> None:
 
 
 def run_demo_command(
-    size: str = "medium", seed: int = 1, as_json: bool = False, keep_running: bool = True
+    size: str = "medium",
+    seed: int = 1,
+    as_json: bool = False,
+    keep_running: bool = True,
+    interactions: str = "nats",
 ) -> None:
-    """Entry point of ``pulse demo`` (and ``make demo``)."""
+    """Entry point of ``pulse demo`` (and ``make demo``): ``size`` in SIZES, ``interactions``
+    "nats" (events) or "grpc" (RecordInteraction), ``keep_running`` waits for Ctrl-C."""
     try:
         config = DemoConfig(size=size, start_month=demo_start_month())
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     data_dir = demo_data_dir()
     try:
-        state = _start_stack(data_dir)
+        state = _start_stack(data_dir, config)
     except (stack.StackError, ConfigError) as error:
         raise click.ClickException(f"could not start the stack: {error}") from None
     try:
         try:
-            result = asyncio.run(_drive(state, config, seed))
+            result = asyncio.run(_drive(state, config, seed, interactions))
         except grpc.aio.AioRpcError as error:
             raise click.ClickException(explain_rpc_error(error)) from None
         except DemoFailed as error:
@@ -184,4 +200,3 @@ def run_demo_command(
     finally:
         console.print("stopping the demo stack")
         stack.down(data_dir, progress=lambda line: console.print(f"  {line}"))
-

@@ -30,6 +30,8 @@ from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2 as resp_pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
+from pulse_common.messaging import publish_event
+from pulse_common.subjects import INTERACTION_COMPLETED, STREAM
 
 from pulse_cli.context import Stubs
 from pulse_cli.demo.generator import (
@@ -42,18 +44,23 @@ from pulse_cli.demo.generator import (
 )
 from pulse_cli.demo.items import TREATMENT_CONSTRUCTS, BankEntry, ItemBank, bank_from_entries
 from pulse_cli.demo.mailbox import Mailbox
-from pulse_common.messaging import publish_event
-from pulse_common.subjects import INTERACTION_COMPLETED, STREAM
 
 # Environment of a stack the demo starts: every monthly wave and every repeat customer is
 # asked (the default 14-day contact budget would suppress them; see the module docstring),
 # every interaction is invited, and the simulated respondents are not rate limited.
 DEMO_ENV = {
     "PULSE_CONTACT_BUDGET_DAYS": "0",
-    "PULSE_CUSTOMER_SAMPLE_RATE": "1.0",
     "PULSE_RESPONSE_SUBMITS_PER_MINUTE": "1000000",
     "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
 }
+TRANSPORTS = ("nats", "grpc")
+
+
+def demo_env(config: DemoConfig) -> dict[str, str]:
+    """``DEMO_ENV`` plus the customer sampling the generator expects."""
+    return {**DEMO_ENV, "PULSE_CUSTOMER_SAMPLE_RATE": str(config.customer_sample_rate)}
+
+
 SURVEY_INTERACTION_CONSUMER = "survey-interactions"  # pulse_survey.messaging.DURABLE
 CONCURRENCY = 32
 PUBLISH_CHUNK = 200
@@ -196,9 +203,9 @@ async def load_bank(stubs: Stubs) -> ItemBank:
     # Put the preferred comment item first so bank_from_entries picks it.
     chosen = []
     for e in entries:
-        if e.construct == "comment" and PREFERRED_COMMENTS[e.kind] in comments[e.kind]:
-            if e.item_id != PREFERRED_COMMENTS[e.kind]:
-                continue
+        preferred = PREFERRED_COMMENTS[e.kind]
+        if e.construct == "comment" and preferred in comments[e.kind] and e.item_id != preferred:
+            continue
         chosen.append(e)
     return bank_from_entries(chosen)
 
@@ -208,9 +215,9 @@ def _client_id(contact: str) -> str:
     return hashlib.sha256(f"demo-client:{contact}".encode()).hexdigest()[:32]
 
 
-def _answers(slots_ids: list[str], scores: Iterable[int], comment_item: str, comment: str) -> list[
-    types_pb2.Answer
-]:
+def _answers(
+    slots_ids: list[str], scores: Iterable[int], comment_item: str, comment: str
+) -> list[types_pb2.Answer]:
     answers = [
         types_pb2.Answer(item_id=item_id, score=score)
         for item_id, score in zip(slots_ids, scores, strict=True)
@@ -277,8 +284,16 @@ async def _gather_bounded(coroutines: Iterable[Awaitable[bool]]) -> int:
 
 class _Run:
     def __init__(
-        self, stubs: Stubs, js: JetStreamContext, org: Organisation, progress: Progress
+        self,
+        stubs: Stubs,
+        js: JetStreamContext,
+        org: Organisation,
+        progress: Progress,
+        transport: str,
     ) -> None:
+        self.transport = transport
+        self.recorded_invited = 0  # gRPC transport: invitations the replies announced
+        self.invited_ids: set[str] = set()
         self.stubs = stubs
         self.js = js
         self.org = org
@@ -290,7 +305,7 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.employee_survey = ""
         self.customer_survey = ""
-        self.customer_expected = sum(i.responds for i in org.interactions)
+        self.customer_expected = org.counts()["customer_responses_expected"]
         self.customer_done = 0
 
     @property
@@ -457,12 +472,39 @@ class _Run:
 
     async def publish_interactions(self) -> None:
         interactions = self.org.interactions
+        send = self._publish if self.transport == "nats" else self._record
+        slots = asyncio.Semaphore(CONCURRENCY)
+
+        async def bounded(interaction: Interaction) -> None:
+            async with slots:
+                await send(interaction)
+
         done = 0
         for start in range(0, len(interactions), PUBLISH_CHUNK):
             chunk = interactions[start : start + PUBLISH_CHUNK]
-            await asyncio.gather(*(self._publish(i) for i in chunk))
+            await asyncio.gather(*(bounded(i) for i in chunk))
             done += len(chunk)
             self.progress.stage("interactions published", done, len(interactions))
+
+    async def _record(self, interaction: Interaction) -> None:
+        reply = await _retrying(
+            lambda: self.stubs.survey.RecordInteraction(
+                survey_pb.RecordInteractionRequest(
+                    interaction=survey_pb.Interaction(
+                        interaction_id=interaction.interaction_id,
+                        unit_id=interaction.unit_id,
+                        occurred_at=interaction.occurred_at,
+                        channel=interaction.channel,
+                        customer_key=interaction.customer_key,
+                        customer_contact=interaction.contact,
+                    ),
+                    survey_id=self.customer_survey,
+                ),
+                timeout=self.deadline,
+            )
+        )
+        if reply.decision == survey_pb.INTERACTION_DECISION_INVITED:
+            self.recorded_invited += 1
 
     async def _publish(self, interaction: Interaction) -> None:
         event = events_pb2.InteractionCompleted(
@@ -474,7 +516,10 @@ class _Run:
             customer_contact=interaction.contact,
         )
         await publish_event(
-            self.js, INTERACTION_COMPLETED, event, msg_id=f"interaction:{interaction.interaction_id}"
+            self.js,
+            INTERACTION_COMPLETED,
+            event,
+            msg_id=f"interaction:{interaction.interaction_id}",
         )
 
     async def answer_customers(self, published: asyncio.Event) -> None:
@@ -511,6 +556,7 @@ class _Run:
                 if interaction is None:
                     continue
                 invited += 1
+                self.invited_ids.add(interaction_id)
                 if interaction.responds:
                     task = asyncio.create_task(answer(interaction, token))
                     in_flight.add(task)
@@ -518,11 +564,9 @@ class _Run:
 
         while True:
             await drain_queue()
-            if published.is_set() and await self._interactions_decided():
-                total = await self._customer_invitations()
-                if self.mailbox.customer_received >= total:
-                    await drain_queue()
-                    break
+            if published.is_set() and await self._all_invitations_read():
+                await drain_queue()
+                break
             await self.mailbox.wait_changed(timeout_s=0.5)
         if in_flight:
             await asyncio.gather(*in_flight)
@@ -531,13 +575,20 @@ class _Run:
         # Re-base the bar's total on the invitations the survey service actually sent.
         self.progress.stage("customer answers", self.customer_done, self.customer_done)
 
+    async def _all_invitations_read(self) -> bool:
+        if self.transport == "grpc":
+            return self.mailbox.customer_received >= self.recorded_invited
+        if not await self._interactions_decided():
+            return False
+        return self.mailbox.customer_received >= await self._customer_invitations()
+
     async def _interactions_decided(self) -> bool:
         """The survey service has handled every interaction event (its consumer is empty)."""
         try:
             info = await self.js.consumer_info(STREAM, SURVEY_INTERACTION_CONSUMER)
         except nats.js.errors.NotFoundError:
             return False
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
     async def _customer_invitations(self) -> int:
         listed = await self.stubs.survey.ListInvitations(
@@ -607,12 +658,23 @@ async def run_demo(
     seed: int,
     progress: Progress | None = None,
     *,
+    interactions: str = "nats",
     count_timeout_s: float = 300.0,
-    replicates: int = 200,
+    replicates: int | None = None,
 ) -> DemoResult:
     """Generate ``config`` for ``seed``, drive it through the services behind ``stubs`` and
-    ``js``, and return the verdict beside the planted truth."""
+    ``js``, and return the verdict beside the planted truth.
+
+    ``interactions``: "nats" publishes ``pulse.interaction.completed`` events (the CRM
+    path); "grpc" calls ``RecordInteraction`` with bounded concurrency (same use case in
+    the survey service, faster while its event consumer handles one message at a time).
+    ``replicates`` of the Monte Carlo default to about 12,000 simulated units in all.
+    The stack must run with ``demo_env(config)``."""
+    if interactions not in TRANSPORTS:
+        raise ValueError(f"interactions must be one of {', '.join(TRANSPORTS)}")
     progress = progress or Progress()
+    if replicates is None:
+        replicates = max(40, math.ceil(12_000 / config.preset.front_line_teams))
     started = time.monotonic()
     bank = await load_bank(stubs)
     org = await asyncio.to_thread(generate, config, seed, bank)
@@ -631,7 +693,7 @@ async def run_demo(
             )
         ).responses_counted
     )
-    run = _Run(stubs, js, org, progress)
+    run = _Run(stubs, js, org, progress, interactions)
     await run.mailbox.start()
     try:
         mark = time.monotonic()
@@ -646,9 +708,7 @@ async def run_demo(
             await run.publish_interactions()
             published.set()
 
-        await asyncio.gather(
-            run.employee_waves(), publish(), run.answer_customers(published)
-        )
+        await asyncio.gather(run.employee_waves(), publish(), run.answer_customers(published))
         run.timings["drive"] = time.monotonic() - mark
         mark = time.monotonic()
         counted = await run.wait_counted(baseline, count_timeout_s)
@@ -698,7 +758,7 @@ async def run_demo(
         outcome=config.outcome,
         lag_periods=config.lag_periods,
         periods=[p.label for p in org.periods],
-        generated_r=org.observed().correlation(),
+        generated_r=org.observed(invited=run.invited_ids).correlation(),
         verdict_level=report.verdict.level,
         verdict_text=report.verdict.text,
         interval_covers_expected=estimate.ci_low <= expected <= estimate.ci_high,
@@ -706,4 +766,3 @@ async def run_demo(
         counts=counts,
         timings_s={k: round(v, 2) for k, v in run.timings.items()},
     )
-

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -58,7 +58,6 @@ CHANNEL_MIX = (
 DIVISION_NAMES = ("Stores", "Contact Centre", "Field Service", "Online", "Partners")
 REGIONS = ("North", "South", "East", "West", "Central", "Coast", "Valley", "Metro")
 WORKLOAD_INTENSITY = 0.25
-PERSON_STABILITY = 0.7  # share of a person's tendency that persists from month to month
 
 
 @dataclass(frozen=True)
@@ -93,10 +92,20 @@ class DemoConfig:
     icc_customer: float = 0.10
     employee_response_rate: float = 0.75
     customer_response_rate: float = 0.30
+    # Share of interactions the survey service invites (PULSE_CUSTOMER_SAMPLE_RATE of the
+    # stack the demo starts); the response rate applies to those invited. The service's own
+    # draw (a keyed hash of the interaction id) decides which; the Monte Carlo models it as
+    # an independent draw with this probability.
+    customer_sample_rate: float = 0.5
     workload_confounding: float = 0.2
     stability: float = 0.6
     autocorrelation: float = 0.5
     person_share: float = 0.6
+    # Share of a person's general tendency that persists from month to month. Above zero,
+    # the same people's lasting tendencies sit in their team's mean over the range, ICC(2)
+    # counts them as team variance and the disattenuated r under-corrects (about -0.06 at
+    # 0.7); 0 keeps ICC(2) an honest reliability so the disattenuated r centres on the truth.
+    person_persistence: float = 0.0
     monthly_turnover: float = 0.012
     reorg_share: float = 0.15
     # Period index of the reorganisation; None = half-way.
@@ -118,10 +127,16 @@ class DemoConfig:
             raise ValueError("lag_periods must be 0 or 1")
         if self.lag_periods >= self.periods:
             raise ValueError("lag_periods must be below the number of periods")
-        for name in ("icc_treatment", "icc_customer", "stability", "person_share"):
+        for name in (
+            "icc_treatment",
+            "icc_customer",
+            "stability",
+            "person_share",
+            "person_persistence",
+        ):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1)")
-        for name in ("employee_response_rate", "customer_response_rate"):
+        for name in ("employee_response_rate", "customer_response_rate", "customer_sample_rate"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
         if not 0.0 <= self.workload_confounding < 1.0:
@@ -253,19 +268,20 @@ class _Core:
     int_channel: IntArray
     int_customer: IntArray
     int_responds: BoolArray
+    int_sampled: BoolArray  # the Monte Carlo's stand-in for the service's sampling
     int_scores: NDArray[np.int16]
 
 
-def _process(rng: np.random.Generator, n: int, cols: int, stability: float, phi: float) -> FloatArray:
+def _process(
+    rng: np.random.Generator, n: int, cols: int, stability: float, phi: float
+) -> FloatArray:
     stable = rng.standard_normal(n)
     monthly = np.empty((n, cols))
     monthly[:, 0] = rng.standard_normal(n)
     innovation = math.sqrt(1.0 - phi * phi)
     for t in range(1, cols):
         monthly[:, t] = phi * monthly[:, t - 1] + innovation * rng.standard_normal(n)
-    return np.asarray(
-        math.sqrt(stability) * stable[:, None] + math.sqrt(1.0 - stability) * monthly
-    )
+    return np.asarray(math.sqrt(stability) * stable[:, None] + math.sqrt(1.0 - stability) * monthly)
 
 
 def simulate_latent(rng: np.random.Generator, config: DemoConfig, n_teams: int) -> Latent:
@@ -290,7 +306,11 @@ def _team_sizes(rng: np.random.Generator, n: int, mean: float) -> IntArray:
 
 
 def _scores(
-    latent: FloatArray, person: FloatArray, slots: Sequence[ItemSlot], icc: float, h: float,
+    latent: FloatArray,
+    person: FloatArray,
+    slots: Sequence[ItemSlot],
+    icc: float,
+    h: float,
     rng: np.random.Generator,
 ) -> NDArray[np.int16]:
     """Scores (rows x items) from each row's unit latent and individual tendency."""
@@ -352,8 +372,9 @@ def _simulate(config: DemoConfig, seed: int, bank: ItemBank) -> _Core:
     for period in periods:
         opens = period.first_day.toordinal()
         eligible = np.flatnonzero((emp_start <= opens) & ((emp_end < 0) | (emp_end >= opens)))
-        person = math.sqrt(PERSON_STABILITY) * trait[eligible] + math.sqrt(
-            1.0 - PERSON_STABILITY
+        persistence = config.person_persistence
+        person = math.sqrt(persistence) * trait[eligible] + math.sqrt(
+            1.0 - persistence
         ) * ans_rng.standard_normal(eligible.size)
         unit = latent.treatment_in(period.index)[emp_team[eligible]]
         a_scores.append(
@@ -388,9 +409,12 @@ def _simulate(config: DemoConfig, seed: int, bank: ItemBank) -> _Core:
         channel[mask] = np.minimum(np.searchsorted(cumulative, draws[mask]), len(CHANNELS) - 1)
     customer = int_rng.integers(0, preset.customers, team_of.size)
     responds = int_rng.random(team_of.size) < config.customer_response_rate
+    sampled = int_rng.random(team_of.size) < config.customer_sample_rate
     mood = cus_rng.standard_normal(team_of.size)
     outcome = latent.outcome[team_of, period_of]
-    scores = _scores(outcome, mood, bank.customer, config.icc_customer, config.person_share, cus_rng)
+    scores = _scores(
+        outcome, mood, bank.customer, config.icc_customer, config.person_share, cus_rng
+    )
     return _Core(
         team_size=sizes,
         team_front=front,
@@ -408,6 +432,7 @@ def _simulate(config: DemoConfig, seed: int, bank: ItemBank) -> _Core:
         int_channel=channel,
         int_customer=customer,
         int_responds=responds,
+        int_sampled=sampled,
         int_scores=scores,
     )
 
@@ -438,7 +463,9 @@ class UnitMeans:
         return float(np.corrcoef(self.predictor, self.outcome)[0, 1])
 
 
-def _construct_scores(scores: NDArray[np.int16], slots: Sequence[ItemSlot], construct: str) -> FloatArray:
+def _construct_scores(
+    scores: NDArray[np.int16], slots: Sequence[ItemSlot], construct: str
+) -> FloatArray:
     """Per-respondent construct score on 0-100 (reverse items scored back), as the
     correlation service computes it."""
     cols = [k for k, s in enumerate(slots) if s.construct == construct]
@@ -451,14 +478,22 @@ def _construct_scores(scores: NDArray[np.int16], slots: Sequence[ItemSlot], cons
     return np.asarray(np.mean(values, axis=0))
 
 
-def _unit_means(core: _Core, config: DemoConfig, bank: ItemBank, lag: int) -> UnitMeans:
-    """Predictor over periods [0, P - 1 - lag] against outcome over [lag, P - 1]."""
+def _unit_means(
+    core: _Core,
+    config: DemoConfig,
+    bank: ItemBank,
+    lag: int,
+    invited: BoolArray | None = None,
+) -> UnitMeans:
+    """Predictor over periods [0, P - 1 - lag] against outcome over [lag, P - 1]; customers
+    count when invited (``invited``, else the sampling stand-in) and responding."""
     periods = config.periods
     n_teams = core.team_size.size
     emp = core.ans_responds & (core.ans_period <= periods - 1 - lag)
     x = _construct_scores(core.ans_scores[emp], bank.employee, config.predictor)
     x_team = core.emp_team[core.ans_emp[emp]]
-    cus = core.int_responds & (core.int_period >= lag)
+    asked = core.int_sampled if invited is None else invited
+    cus = core.int_responds & asked & (core.int_period >= lag)
     y = _construct_scores(core.int_scores[cus], bank.customer, config.outcome)
     y_team = core.int_team[cus]
     nx = np.bincount(x_team, minlength=n_teams)
@@ -480,21 +515,44 @@ def expected_observed_r(
     seed: int,
     replicates: int = 200,
     bank: ItemBank = DEFAULT_BANK,
-    lag: int | None = None,
+    lag: int = 0,
 ) -> float:
     """Monte Carlo of the population correlation of observed unit means (the parameter a
     report's Pearson r estimates): ``replicates`` fresh organisations of this config, units
-    pooled. ``lag`` defaults to the configured one (the report's headline pairing)."""
+    pooled. ``lag`` = 0 pairs both sides over the whole range, as the report's headline
+    estimate does; ``lag`` = L pairs predictor months [0, P - 1 - L] with outcome months
+    [L, P - 1]."""
     if replicates < 1:
         raise ValueError("replicates must be >= 1")
-    use_lag = config.lag_periods if lag is None else lag
-    children = np.random.SeedSequence([seed, 0x5EED]).spawn(replicates)
     xs, ys = [], []
-    for child in children:
+    for child in np.random.SeedSequence([seed, 0x5EED]).spawn(replicates):
         core = _simulate(config, int(child.generate_state(1)[0]), bank)
-        means = _unit_means(core, config, bank, use_lag)
+        means = _unit_means(core, config, bank, lag)
         xs.append(means.predictor - means.predictor.mean())
         ys.append(means.outcome - means.outcome.mean())
+    return _pooled_r(xs, ys)
+
+
+def expected_latent_r(config: DemoConfig, seed: int, replicates: int = 200, lag: int = 0) -> float:
+    """The latent correlation of unit means under the same pairing as
+    ``expected_observed_r``: equal to ``true_latent_r`` when ``lag`` is the planted lag, and
+    slightly below it when the report pairs months concurrently under a planted lag of one
+    (a month's shift of the treatment window)."""
+    xs, ys = [], []
+    n_front = config.preset.front_line_teams
+    periods, shift = config.periods, config.lag_periods - lag
+    for child in np.random.SeedSequence([seed, 0x1A7E]).spawn(replicates):
+        latent = simulate_latent(np.random.default_rng(child), config, n_front)
+        # Outcome months [lag, P - 1]; treatment months [0, P - 1 - lag], i.e. columns
+        # shifted by the planted lag (column c of ``treatment`` is month c - planted lag).
+        t = latent.treatment[:, shift + lag : shift + periods].mean(axis=1)
+        o = latent.outcome[:, lag:].mean(axis=1)
+        xs.append(t - t.mean())
+        ys.append(o - o.mean())
+    return _pooled_r(xs, ys)
+
+
+def _pooled_r(xs: list[FloatArray], ys: list[FloatArray]) -> float:
     x, y = np.concatenate(xs), np.concatenate(ys)
     return float((x @ y) / math.sqrt((x @ x) * (y @ y)))
 
@@ -580,11 +638,28 @@ class Organisation:
     def wave_opens_on(self, period: int) -> date:
         return self.periods[period].first_day
 
-    def observed(self, lag: int | None = None) -> UnitMeans:
-        """Unit means of exactly the answers generated (what the report should reproduce
-        when every generated response is submitted and counted)."""
-        use_lag = self.config.lag_periods if lag is None else lag
-        return _unit_means(self._core, self.config, self.bank, use_lag)
+    def observed(self, lag: int = 0, invited: Collection[str] | None = None) -> UnitMeans:
+        """Unit means of the generated answers (``lag`` as in ``expected_observed_r``).
+        Pass the interaction ids the survey service invited to get exactly what the report
+        computes once every response is counted; without them the sampling stand-in
+        decides."""
+        mask = None
+        if invited is not None:
+            chosen = set(invited)
+            mask = np.array([i.interaction_id in chosen for i in self.interactions], dtype=bool)
+        return _unit_means(self._core, self.config, self.bank, lag, mask)
+
+    def respondent_scores(self, construct: str, lag: int = 0) -> tuple[IntArray, FloatArray]:
+        """(team row, 0-100 construct score) of every respondent in the analysis window of
+        ``observed(lag)``: the input of ICC(1)/ICC(2) over the range."""
+        core, periods = self._core, self.config.periods
+        if construct in {s.construct for s in self.bank.employee}:
+            rows = core.ans_responds & (core.ans_period <= periods - 1 - lag)
+            scores = _construct_scores(core.ans_scores[rows], self.bank.employee, construct)
+            return core.emp_team[core.ans_emp[rows]], scores
+        rows = core.int_responds & core.int_sampled & (core.int_period >= lag)
+        scores = _construct_scores(core.int_scores[rows], self.bank.customer, construct)
+        return core.int_team[rows], scores
 
     def counts(self) -> dict[str, int]:
         return {
@@ -597,6 +672,9 @@ class Organisation:
             "employee_responses": len(self.answers),
             "interactions": len(self.interactions),
             "customer_responses_if_all_invited": sum(i.responds for i in self.interactions),
+            "customer_responses_expected": int(
+                (self._core.int_responds & self._core.int_sampled).sum()
+            ),
         }
 
 
@@ -625,7 +703,9 @@ def _hierarchy(preset: SizePreset) -> tuple[list[Unit], list[str], list[str]]:
     first) and each front-line department's division id."""
     units = [Unit("ORG", "Pulse Demo Company", "", "management")]
     for d in range(preset.front_line_divisions):
-        units.append(Unit(f"D-{d + 1}", DIVISION_NAMES[d % len(DIVISION_NAMES)], "ORG", "management"))
+        units.append(
+            Unit(f"D-{d + 1}", DIVISION_NAMES[d % len(DIVISION_NAMES)], "ORG", "management")
+        )
     units.append(Unit("D-BO", "Operations", "ORG", "management"))
     teams: list[str] = []
     department_division: list[str] = []
@@ -650,12 +730,18 @@ def _hierarchy(preset: SizePreset) -> tuple[list[Unit], list[str], list[str]]:
         department = departments[t // per]
         team_id = f"T-{t + 1:03d}"
         teams.append(team_id)
-        units.append(Unit(team_id, f"{department.name} team {t % per + 1}", department.unit_id, "front_line"))
+        units.append(
+            Unit(team_id, f"{department.name} team {t % per + 1}", department.unit_id, "front_line")
+        )
     for b in range(preset.back_office_teams):
         department = departments[n_front_departments + b // per]
         team_id = f"T-{preset.front_line_teams + b + 1:03d}"
         teams.append(team_id)
-        units.append(Unit(team_id, f"{department.name} team {b % per + 1}", department.unit_id, "back_office"))
+        units.append(
+            Unit(
+                team_id, f"{department.name} team {b % per + 1}", department.unit_id, "back_office"
+            )
+        )
     return units, teams, department_division
 
 
@@ -672,7 +758,8 @@ def _reorg(
         team = front[index]
         division = departments[team.parent_id].parent_id
         same_division = [
-            d for d in front_departments
+            d
+            for d in front_departments
             if d != team.parent_id and departments[d].parent_id == division
         ]
         options = same_division or [d for d in front_departments if d != team.parent_id]

@@ -13,7 +13,6 @@ import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pulse.events.v1 import events_pb2
-
 from pulse_common.subjects import INVITATION_ISSUED, STREAM
 
 
