@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pulse_cli.demo.cli import run_demo_command
+from pulse_cli.demo.generator import SIZES
 from pulse_cli.dev_commands import dev
 from pulse_cli.org_commands import org
 from pulse_cli.report_commands import report, scores, trends
@@ -35,6 +37,26 @@ for command in (
     report,
 ):
     cli.add_command(command)
+
+
+@cli.command("demo")
+@click.option("--size", type=click.Choice(list(SIZES)), default="medium", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object as the last line.")
+@click.option(
+    "--interactions",
+    type=click.Choice(["nats", "grpc"]),
+    default="nats",
+    show_default=True,
+    help="Send customer interactions as NATS events (as a CRM would) or RecordInteraction.",
+)
+@click.option("--no-wait", is_flag=True, help="Stop the stack at the end instead of waiting.")
+def demo(size: str, seed: int, as_json: bool, interactions: str, no_wait: bool) -> None:
+    """Generate an organisation with a planted truth, drive it through the real services on
+    a private embedded stack, print the verdict beside the truth; Ctrl-C stops everything."""
+    run_demo_command(
+        size=size, seed=seed, as_json=as_json, keep_running=not no_wait, interactions=interactions
+    )
 
 
 def main() -> None:
