@@ -1,0 +1,75 @@
+"""`pulse demo` as a user runs it: a separate process that starts its own embedded stack,
+prints the JSON contract, keeps the stack up until Ctrl-C, and then leaves no process and no
+open port behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pulse_common.embedded import pid_alive, port_open
+
+READY_MARKER = "press Ctrl-C"
+
+
+def test_demo_counts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
+    env["PULSE_DATA_DIR"] = str(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulse_cli", "demo", "--size", "tiny", "--seed", "3", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    stderr_seen = ""
+    state: dict[str, object] = {}
+    deadline = time.monotonic() + 300
+    try:
+        while READY_MARKER not in stderr_seen:
+            assert process.poll() is None, f"demo exited early:\n{stderr_seen}"
+            assert time.monotonic() < deadline, f"demo did not finish:\n{stderr_seen[-3000:]}"
+            if selector.select(timeout=1.0):
+                stderr_seen += process.stderr.readline()
+            state_file = tmp_path / "demo" / "stack.json"
+            if not state and state_file.exists():
+                state = json.loads(state_file.read_text())
+        # The stack the demo started, as recorded while it runs.
+        state = json.loads((tmp_path / "demo" / "stack.json").read_text())
+        process.send_signal(signal.SIGINT)
+        stdout, rest = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert result["responses_submitted"] > 0
+    assert result["responses_counted"] == result["responses_submitted"]
+    for key in (
+        "true_latent_r",
+        "expected_observed_r",
+        "units_reported",
+        "units_suppressed",
+        "report_id",
+        "elapsed_s",
+    ):
+        assert key in result
+    for key in ("r", "ci_low", "ci_high", "disattenuated_r"):
+        assert key in result["estimate"]
+    assert result["estimate"]["ci_low"] <= result["estimate"]["r"] <= result["estimate"]["ci_high"]
+
+    pids = [*state["pids"].values(), state["nats_pid"]]  # type: ignore[attr-defined]
+    assert not [pid for pid in pids if pid and pid_alive(pid)], rest
+    ports = [int(a.rsplit(":", 1)[1]) for a in state["addresses"].values()]  # type: ignore[attr-defined]
+    ports += [state["nats_port"], state["postgres_port"]]  # type: ignore[list-item]
+    assert not [port for port in ports if port and port_open(int(port))]
+    assert not (tmp_path / "demo" / "stack.json").exists()
