@@ -31,7 +31,7 @@ $(RUNTIME_STAMP): $(VENV)/bin/python requirements.txt $(PYPROJECTS)
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: buf lint will be skipped"; fi
 	@touch $@
 
