@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from pulse_cli import stack
 from pulse_common.embedded import pid_alive, port_open
 
 READY_MARKER = "press Ctrl-C"
@@ -49,8 +50,13 @@ def test_demo_counts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> Non
         process.send_signal(signal.SIGINT)
         stdout, rest = process.communicate(timeout=120)
     finally:
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # a failed run: stop the demo and everything it started
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            stack.down(tmp_path / "demo")
     result = json.loads(stdout.strip().splitlines()[-1])
     assert result["responses_submitted"] > 0
     assert result["responses_counted"] == result["responses_submitted"]

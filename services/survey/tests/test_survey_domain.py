@@ -1,10 +1,11 @@
 """Pure rules: periods, cadences, rotation balance, suppression, tokens and pseudonyms,
-per-channel sampling, delivery settings and the delivery log line."""
+per-channel sampling, delivery settings and the delivery log line, the interaction
+workers setting and the in-memory caches."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from pulse.events.v1 import events_pb2
 from pulse_common.config import ConfigError
 from pulse_common.errors import InvalidArgument
-from pulse_survey import delivery_log, domain, sampling, tokens
+from pulse_survey import delivery_log, domain, messaging, sampling, tokens
+from pulse_survey.caches import Span, TtlCache, existed_on
 
 
 def test_periods() -> None:
@@ -146,3 +148,67 @@ def test_delivery_settings_and_log_line() -> None:
     )
     line = delivery_log.log_line(datetime(2026, 3, 1, 9, 30, 5, 123, UTC), event, "http://h")
     assert line == "2026-03-01T09:30:05Z\ta b @x.io\thttp://h/s/tok\ts-1\treminder\n"
+
+
+def test_interaction_workers_setting() -> None:
+    assert messaging.interaction_workers({}) == 4
+    assert messaging.interaction_workers({"PULSE_SURVEY_INTERACTION_WORKERS": "8"}) == 8
+    for raw in ("0", "-1", "x", "65", "1.5"):
+        with pytest.raises(ConfigError, match="PULSE_SURVEY_INTERACTION_WORKERS"):
+            messaging.interaction_workers({"PULSE_SURVEY_INTERACTION_WORKERS": raw})
+    # Each worker keeps a connection: the pool must have room for them and the rest.
+    env = {"PULSE_SURVEY_INTERACTION_WORKERS": "7"}
+    assert messaging.interaction_workers(env, pool_max=10) == 7
+    with pytest.raises(ConfigError, match=r"PULSE_SURVEY_INTERACTION_WORKERS.*PULSE_DB_POOL_MAX"):
+        messaging.interaction_workers(env, pool_max=9)
+
+
+async def test_caches_expire_and_never_keep_a_load_that_raced_a_change() -> None:
+    now = [0.0]
+    cache: TtlCache[str, int] = TtlCache(max_age_s=2.0, clock=lambda: now[0])
+    counter = iter(range(100))
+
+    async def load() -> int:
+        return next(counter)
+
+    assert [await cache.get("", load), await cache.get("", load)] == [0, 0]
+    assert await cache.get("other key", load) == 1
+    now[0] = 1.9
+    assert await cache.get("", load) == 0  # still fresh
+    now[0] = 2.0
+    assert await cache.get("", load) == 2  # expired: loaded again
+    cache.invalidate()
+    assert await cache.get("", load) == 3
+
+    async def racing() -> int:
+        cache.invalidate()  # a change commits while this load runs
+        return 99
+
+    now[0] = 10.0
+    assert await cache.get("", racing) == 99
+    assert await cache.get("", load) == 4  # 99 was not kept
+
+    nothing: TtlCache[str, int | None] = TtlCache(clock=lambda: now[0])
+    calls = 0
+
+    async def not_found() -> int | None:
+        nonlocal calls
+        calls += 1
+        return None
+
+    assert [await nothing.get("", not_found), await nothing.get("", not_found)] == [None, None]
+    assert calls == 2  # "nothing found" is asked again every time
+
+
+def test_unit_spans_answer_as_of_a_day() -> None:
+    day = date(2026, 1, 10)
+    spans = {
+        "a": [Span(day, day + timedelta(5)), Span(day + timedelta(5), None)],
+        "b": [Span(day, day + timedelta(1))],
+    }
+    assert existed_on(spans, "a", day)
+    assert existed_on(spans, "a", day + timedelta(400))
+    assert not existed_on(spans, "a", day - timedelta(1))
+    assert existed_on(spans, "b", day)
+    assert not existed_on(spans, "b", day + timedelta(1))
+    assert not existed_on(spans, "ghost", day)

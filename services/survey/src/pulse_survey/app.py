@@ -10,7 +10,7 @@ from pulse_common.messaging import ConsumerLoop
 from pulse_common.runtime import ServiceContext, ServiceDefinition
 
 from pulse_survey import items, messaging, waves
-from pulse_survey.context import Deps
+from pulse_survey.context import Deps, HeldConnection
 from pulse_survey.delivery_log import LOG_NAME, DeliveryLog, delivery_config
 from pulse_survey.grpc_api import SurveyServicer
 from pulse_survey.sampling import sampling_from_env
@@ -32,17 +32,24 @@ async def wire(ctx: ServiceContext) -> None:
     deps = deps_for(ctx)
     delivery = delivery_config(ctx.settings.extra)
     interval = env_float(ctx.settings.extra, "PULSE_WAVE_SCHEDULER_INTERVAL_S", 30.0, 0.0, 3600.0)
+    workers = messaging.interaction_workers(ctx.settings.extra, ctx.settings.db_pool_max)
     await items.seed_bank(ctx.pool)
     pb_grpc.add_SurveyServiceServicer_to_server(SurveyServicer(deps), ctx.grpc.server)
-    ctx.consumers.append(
-        ConsumerLoop(
-            ctx.js,
-            messaging.interaction_spec(ctx.settings.max_deliver),
-            messaging.interaction_handler(deps),
-        )
-    )
+    # Several loops bound to the one durable consumer: NATS hands each message to one of
+    # them, so interactions are handled concurrently, each in its own transaction on the
+    # loop's own connection.
+    spec = messaging.interaction_spec(ctx.settings.max_deliver)
+    for _ in range(workers):
+        held = HeldConnection(ctx.pool)
+        ctx.on_stop.append(held.close)
+        handler = messaging.interaction_handler(deps, held)
+        ctx.consumers.append(ConsumerLoop(ctx.js, spec, handler))
     if delivery.enabled:
-        adapter = DeliveryLog(ctx.pool, Path(ctx.settings.data_dir) / LOG_NAME, delivery.public_url)
+        held = HeldConnection(ctx.pool)
+        ctx.on_stop.append(held.close)
+        adapter = DeliveryLog(
+            ctx.pool, Path(ctx.settings.data_dir) / LOG_NAME, delivery.public_url, held=held
+        )
         ctx.consumers.append(
             ConsumerLoop(ctx.js, adapter.spec(ctx.settings.max_deliver), adapter.handle)
         )

@@ -14,7 +14,18 @@ Budget keys are HMAC-SHA256 pseudonyms under the deployment secret (never revers
 
 A person is within budget when none of their keys was stamped in the last N days; an
 invitation stamps all of them with the day it was issued. A customer without a contact is
-never invited (``no_contact``), so a customer always has at least the contact key."""
+never invited (``no_contact``), so a customer always has at least the contact key.
+
+Checks and stamps are serialised per person, and every transaction takes its locks in one
+order, so none can wait on another that waits on it:
+
+1. a customer interaction: the lock of its interaction id;
+2. the budget lock: exclusive for a wave opening (it checks and stamps everyone at once),
+   shared for an interaction, which then takes
+3. one lock per contact key, ascending (``take_interaction_locks``, migration 0002).
+
+Interactions for different people therefore run side by side; two for the same person
+(or one racing a wave) queue, and the later one reads the earlier one's stamps."""
 
 from __future__ import annotations
 
@@ -23,7 +34,7 @@ from datetime import date, timedelta
 
 from pulse_common.db import Connection
 
-from pulse_survey import domain, invitation_repository, roster_repository
+from pulse_survey import domain, invitation_repository
 from pulse_survey.tokens import contact_pseudonym, employee_pseudonym, pseudonym
 
 
@@ -31,28 +42,56 @@ def employee_keys(secret: str, email: str) -> list[str]:
     return [contact_pseudonym(secret, email)]
 
 
-async def customer_keys(
-    conn: Connection, secret: str, contact: str, customer_key: str
-) -> list[str]:
+def customer_key_parts(secret: str, contact: str, customer_key: str) -> tuple[list[str], str]:
+    """The customer's keys known without the roster, and the employee pseudonym whose
+    roster email is one more key ("" when the customer key cannot be an employee id)."""
     keys = [contact_pseudonym(secret, contact)]
     key = customer_key.strip()
+    employee = ""
     if key:
         if domain.EMAIL.match(key):
             keys.append(contact_pseudonym(secret, key))
         else:
             keys.append(pseudonym(secret, "customer", key))
-            email = await roster_repository.person_email(conn, employee_pseudonym(secret, key))
-            if email is not None:
-                keys.append(contact_pseudonym(secret, email))
-    return list(dict.fromkeys(keys))
+            employee = employee_pseudonym(secret, key)
+    return list(dict.fromkeys(keys)), employee
+
+
+async def lock_customer(
+    conn: Connection,
+    secret: str,
+    interaction_id: str,
+    contact: str,
+    customer_key: str,
+    budget_days: int,
+) -> list[str]:
+    """Take an interaction's locks (steps 1 and, with the budget on, 2 and 3 above) and
+    return the customer's keys. Until the caller commits, no other transaction records
+    this interaction or checks or stamps any of these keys."""
+    keys, employee = customer_key_parts(secret, contact, customer_key)
+    budget_on = budget_days > 0
+    if not employee:
+        await invitation_repository.take_interaction_locks(
+            conn, interaction_id, keys if budget_on else None
+        )
+        return keys
+    # The roster email is read with the interaction's lock; its key is locked next.
+    email = await invitation_repository.take_interaction_locks(
+        conn, interaction_id, None, email_of=employee
+    )
+    if email is not None:
+        keys = list(dict.fromkeys([*keys, contact_pseudonym(secret, email)]))
+    if budget_on:
+        await invitation_repository.take_interaction_locks(conn, None, keys)
+    return keys
 
 
 async def recently_contacted(
     conn: Connection, keys: Sequence[str], today: date, budget_days: int
 ) -> set[str]:
     """Which of ``keys`` were stamped within the last ``budget_days`` days. Takes the
-    budget lock until the caller commits, so two concurrent invitations (a wave opening
-    while an interaction arrives) cannot both find the same person within budget."""
+    budget lock exclusively until the caller commits (a wave opening), so no interaction
+    can find one of these people within budget meanwhile."""
     if budget_days <= 0 or not keys:
         return set()
     await invitation_repository.lock_contact_log(conn)

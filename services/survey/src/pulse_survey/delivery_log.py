@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,10 +28,12 @@ from nats.aio.msg import Msg
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
 from pulse_common.config import ConfigError, env_url
+from pulse_common.db import Connection
 from pulse_common.ledger import claim_message
 from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
 
 from pulse_survey import domain
+from pulse_survey.context import HeldConnection
 from pulse_survey.messaging import FETCH_TIMEOUT_S
 
 DURABLE = "delivery-log"
@@ -86,12 +89,16 @@ class DeliveryLog:
         *,
         durable: str = DURABLE,
         clock: Callable[[], datetime] = _utc_now,
+        held: HeldConnection | None = None,
     ) -> None:
         self.pool = pool
         self.path = path
         self.public_url = public_url
         self.durable = durable
         self.clock = clock
+        # The consumer loop's own connection (closed by the service at shutdown); without
+        # one, each message borrows one from the pool.
+        self.held = held
 
     def spec(self, max_deliver: int) -> ConsumerSpec:
         return ConsumerSpec(
@@ -106,10 +113,19 @@ class DeliveryLog:
         if not event.link_path.startswith("/") or not event.contact:
             raise PermanentError("an invitation needs a contact and a link path")
         line = log_line(self.clock(), event, self.public_url)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._transaction() as conn:
             if not await claim_message(conn, f"{self.durable}:{message_id(msg)}", msg.subject):
                 return  # already logged
             await asyncio.to_thread(self._append, line)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
+        if self.held is not None:
+            async with self.held.transaction() as conn:
+                yield conn
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield conn
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,14 @@ sample per channel (``sampling``), apply the contact budget (``budget``), and in
 customer to the unit's survey for the period the interaction happened in, attributed to the
 unit as the org stood on that day. Recording an interaction id twice (the event and the RPC,
 or a CRM retry) changes nothing: the first decision is recorded and returned again. Every
-suppression is recorded with its reason in ``interactions``."""
+suppression is recorded with its reason in ``interactions``.
+
+Interactions arrive by the tens of thousands, so the common cases cost few statements: the
+dated org and the survey come from in-memory caches (``caches``); a suppression is one
+statement that locks the interaction id and records it unless it was recorded before; an
+invitation takes its locks (``budget``: interaction id, budget, contact keys) in one or two
+statements, then checks the budget and records the invitation, its token, the stamps and
+the decision in one more, and enqueues its event."""
 
 from __future__ import annotations
 
@@ -11,15 +18,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import asyncpg
 from pulse_common.db import Connection
-from pulse_common.errors import FailedPrecondition, InvalidArgument
+from pulse_common.errors import InvalidArgument
 
-from pulse_survey import budget, domain, invitations, survey_repository
+from pulse_survey import budget, domain, invitations, org_repository, survey_repository
 from pulse_survey import invitation_repository as repo
+from pulse_survey.caches import PublishedSurvey, existed_on
 from pulse_survey.context import Deps
 from pulse_survey.domain import NewInvitation
-from pulse_survey.org import units_as_of
-from pulse_survey.surveys import published_version
+from pulse_survey.tokens import new_token, token_hash
 
 INVITED, SUPPRESSED = 1, 2  # pulse.survey.v1.InteractionDecision values
 
@@ -40,6 +48,12 @@ class Decision:
     reason: str
     invitation_id: str
     duplicate: bool
+
+    @property
+    def enqueued(self) -> bool:
+        """An invitation event went to the outbox: ring the relay after the commit (most
+        interactions are suppressed, and a relay woken for nothing costs a transaction)."""
+        return self.decision == INVITED and not self.duplicate
 
 
 def parse_interaction(
@@ -66,103 +80,155 @@ def parse_interaction(
     )
 
 
-async def _survey_for(conn: Connection, survey_id: str) -> str:
+async def _load_customer_survey(conn: Connection, survey_id: str) -> PublishedSurvey | None:
+    """The survey asked (or the customer survey published last when none is named) and its
+    latest published version; None when it has none."""
     if survey_id:
-        kind = await survey_repository.kind_of(conn, uuid.UUID(survey_id))
-        if kind is None:
+        found = await survey_repository.kind_and_published_version(conn, uuid.UUID(survey_id))
+        if found is None:
             raise InvalidArgument("survey_id", "no such survey")
+        kind, version = found
         if kind != domain.CUSTOMER:
             raise InvalidArgument("survey_id", "is not a customer post-interaction survey")
-        return survey_id
-    latest = await survey_repository.latest_published_of_kind(conn, domain.CUSTOMER)
-    return "" if latest is None else str(latest)
+        return None if version is None else PublishedSurvey(survey_id, version)
+    latest = await survey_repository.latest_published_version_of_kind(conn, domain.CUSTOMER)
+    return None if latest is None else PublishedSurvey(str(latest[0]), latest[1])
+
+
+def _duplicate(previous: asyncpg.Record) -> Decision:
+    invitation = previous["invitation_id"]
+    return Decision(
+        previous["decision"],
+        previous["suppression_reason"],
+        str(invitation) if invitation else "",
+        duplicate=True,
+    )
+
+
+async def _previous(conn: Connection, interaction_id: str) -> Decision | None:
+    """The decision recorded for a re-sent interaction, holding its lock (then none can be
+    recorded concurrently)."""
+    await repo.lock_interaction(conn, interaction_id)
+    previous = await repo.interaction(conn, interaction_id)
+    return None if previous is None else _duplicate(previous)
 
 
 async def record(
     conn: Connection, deps: Deps, interaction: InteractionInput, survey_id: str
 ) -> Decision:
-    """Inside the caller's transaction (the consumer adds its ledger row to it)."""
-    await repo.lock_interaction(conn, interaction.interaction_id)
-    previous = await repo.interaction(conn, interaction.interaction_id)
-    if previous is not None:
-        invitation = previous["invitation_id"]
-        return Decision(
-            previous["decision"],
-            previous["suppression_reason"],
-            str(invitation) if invitation else "",
-            duplicate=True,
-        )
+    """Inside the caller's transaction (the consumer adds its ledger row to it). A re-sent
+    interaction gets its first decision back, even when its unit or survey would now be
+    refused. The dated org and the published surveys come from ``deps.caches``."""
     day = interaction.occurred_at.date()
-    if interaction.unit_id not in await units_as_of(conn, day):
-        raise InvalidArgument(
-            "interaction.unit_id", f"unit {interaction.unit_id} did not exist on {day.isoformat()}"
+    spans = await deps.caches.org.get("", lambda: org_repository.spans(conn))
+    if not existed_on(spans, interaction.unit_id, day):
+        # Refused only after the database agrees: the cache may predate a new unit.
+        if previous := await _previous(conn, interaction.interaction_id):
+            return previous
+        if not await org_repository.existed_on(conn, interaction.unit_id, day):
+            raise InvalidArgument(
+                "interaction.unit_id",
+                f"unit {interaction.unit_id} did not exist on {day.isoformat()}",
+            )
+    try:
+        survey = await deps.caches.customer_surveys.get(
+            survey_id, lambda: _load_customer_survey(conn, survey_id)
         )
-    decision = await _decide(conn, deps, interaction, survey_id)
-    await repo.insert_interaction(
+    except InvalidArgument:
+        if previous := await _previous(conn, interaction.interaction_id):
+            return previous
+        raise
+    reason = _suppression(deps, interaction, survey)
+    if reason or survey is None:
+        return await _suppress(conn, interaction, reason)
+    return await _invite_within_budget(conn, deps, interaction, survey)
+
+
+def _suppression(deps: Deps, interaction: InteractionInput, survey: PublishedSurvey | None) -> str:
+    """Why the interaction is not invited, as far as the database need not be asked."""
+    if survey is None:
+        return "no_survey"
+    if deps.now() - interaction.occurred_at > timedelta(days=deps.settings.token_ttl_days):
+        return "stale"  # a replayed backlog must not mail old customers
+    if not interaction.customer_contact:
+        return "no_contact"
+    if not deps.sampling.invites(
+        deps.settings.hmac_secret, interaction.interaction_id, interaction.channel
+    ):
+        return "sampled_out"
+    return ""
+
+
+async def _suppress(conn: Connection, interaction: InteractionInput, reason: str) -> Decision:
+    recorded = await repo.record_suppressed(
         conn,
         interaction.interaction_id,
         interaction.unit_id,
-        day,
+        interaction.occurred_at.date(),
         interaction.channel,
-        decision.decision,
-        decision.reason,
-        decision.invitation_id,
+        SUPPRESSED,
+        reason,
     )
-    return decision
-
-
-async def _decide(
-    conn: Connection, deps: Deps, interaction: InteractionInput, survey_id: str
-) -> Decision:
-    def suppressed(reason: str) -> Decision:
+    if recorded:
         return Decision(SUPPRESSED, reason, "", duplicate=False)
+    previous = await repo.interaction(conn, interaction.interaction_id)
+    assert previous is not None  # recorded earlier, committed before we got its lock
+    return _duplicate(previous)
 
-    chosen = await _survey_for(conn, survey_id)
-    if not chosen:
-        return suppressed("no_survey")
-    try:
-        definition, _ = await published_version(conn, chosen)
-    except FailedPrecondition:
-        return suppressed("no_survey")
-    now = deps.now()
-    if now - interaction.occurred_at > timedelta(days=deps.settings.token_ttl_days):
-        return suppressed("stale")  # a replayed backlog must not mail old customers
-    if not interaction.customer_contact:
-        return suppressed("no_contact")
-    secret = deps.settings.hmac_secret
-    if not deps.sampling.invites(secret, interaction.interaction_id, interaction.channel):
-        return suppressed("sampled_out")
-    keys = await budget.customer_keys(
-        conn, secret, interaction.customer_contact, interaction.customer_key
-    )
-    today = deps.today()
-    if await budget.recently_contacted(conn, keys, today, deps.settings.contact_budget_days):
-        return suppressed("contact_budget")
-    [invitation_id] = await invitations.issue(
+
+async def _invite_within_budget(
+    conn: Connection, deps: Deps, interaction: InteractionInput, survey: PublishedSurvey
+) -> Decision:
+    budget_days = deps.settings.contact_budget_days
+    keys = await budget.lock_customer(
         conn,
-        [
-            NewInvitation(
-                survey_id=chosen,
-                survey_version=definition.version,
-                kind=domain.CUSTOMER,
-                wave_id="",
-                person_pseudonym="",
-                interaction_id=interaction.interaction_id,
-                unit_id=interaction.unit_id,
-                period=domain.period_of(interaction.occurred_at.date(), deps.settings.period),
-                channel=interaction.channel,
-                item_ids=[],
-                expires_at=now + timedelta(days=deps.settings.token_ttl_days),
-                contact=interaction.customer_contact,
-            )
-        ],
+        deps.settings.hmac_secret,
+        interaction.interaction_id,
+        interaction.customer_contact,
+        interaction.customer_key,
+        budget_days,
     )
-    await budget.stamp(conn, keys, today)
+    now, today = deps.now(), deps.today()
+    day = interaction.occurred_at.date()
+    new = NewInvitation(
+        survey_id=survey.survey_id,
+        survey_version=survey.version,
+        kind=domain.CUSTOMER,
+        wave_id="",
+        person_pseudonym="",
+        interaction_id=interaction.interaction_id,
+        unit_id=interaction.unit_id,
+        period=domain.period_of(day, deps.settings.period),
+        channel=interaction.channel,
+        item_ids=[],
+        expires_at=now + timedelta(days=deps.settings.token_ttl_days),
+        contact=interaction.customer_contact,
+    )
+    invitation_id, token = str(uuid.uuid4()), new_token()
+    outcome = await repo.record_if_within_budget(
+        conn,
+        day,
+        (INVITED, SUPPRESSED, "contact_budget"),
+        repo.BudgetedInvitation(
+            invitation_id=invitation_id,
+            new=new,
+            token_hash=token_hash(token),
+            contact_keys=keys,
+            stamped_after=today - timedelta(days=budget_days) if budget_days > 0 else None,
+            today=today,
+        ),
+    )
+    if not outcome["fresh"]:
+        return _duplicate(outcome)
+    if not outcome["within"]:
+        return Decision(SUPPRESSED, "contact_budget", "", duplicate=False)
+    await invitations.enqueue_issued(conn, invitation_id, new, token)
     return Decision(INVITED, "", invitation_id, duplicate=False)
 
 
 async def record_interaction(deps: Deps, interaction: InteractionInput, survey_id: str) -> Decision:
     async with deps.transaction() as conn:
         decision = await record(conn, deps, interaction, survey_id)
-    deps.notify()
+    if decision.enqueued:
+        deps.notify()
     return decision

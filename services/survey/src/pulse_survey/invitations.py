@@ -53,13 +53,20 @@ async def issue(conn: Connection, batch: Sequence[NewInvitation]) -> list[str]:
     await repo.insert_invitations(conn, ids, batch)
     await repo.insert_tokens(conn, [(token_hash(t), i) for t, i in zip(tokens, ids, strict=True)])
     for invitation_id, new, token in zip(ids, batch, tokens, strict=True):
-        await outbox.enqueue(
-            conn,
-            subjects.INVITATION_ISSUED,
-            _event(invitation_id, new, token, reminder=False),
-            msg_id=issued_msg_id(invitation_id, 0),
-        )
+        await enqueue_issued(conn, invitation_id, new, token)
     return ids
+
+
+async def enqueue_issued(
+    conn: Connection, invitation_id: str, new: NewInvitation, token: str
+) -> None:
+    """The ``pulse.invitation.issued`` event of a new invitation (its first mailing)."""
+    await outbox.enqueue(
+        conn,
+        subjects.INVITATION_ISSUED,
+        _event(invitation_id, new, token, reminder=False),
+        msg_id=issued_msg_id(invitation_id, 0),
+    )
 
 
 async def remind(

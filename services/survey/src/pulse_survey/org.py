@@ -75,6 +75,7 @@ async def create_unit(
         await repo.insert(conn, unit, "created")
         await _announce(conn, unit, "created")
         result = (await units_as_of(conn, effective_from))[unit_id]
+    deps.caches.org.invalidate()
     deps.notify()
     return result
 
@@ -131,6 +132,7 @@ async def update_unit(
         if change:
             await _new_version(conn, current, changed, change)
         result = (await units_as_of(conn, effective_from))[unit_id]
+    deps.caches.org.invalidate()
     deps.notify()
     return result
 
@@ -160,6 +162,7 @@ async def merge_units(
             )
         moved = await roster_repository.move_unit(conn, source_id, target_id)
         target = (await units_as_of(conn, day))[target_id]
+    deps.caches.org.invalidate()
     deps.notify()
     return target, moved
 

@@ -7,6 +7,7 @@ from datetime import date
 import asyncpg
 from pulse_common.db import Connection
 
+from pulse_survey.caches import Span
 from pulse_survey.domain import UnitVersion
 
 # Org writes are serialised: cycle checks and version numbering need a stable picture.
@@ -35,6 +36,25 @@ async def versions_on(conn: Connection | asyncpg.Pool, day: date) -> dict[str, U
         day,
     )
     return {row["unit_id"]: _version(row) for row in rows}
+
+
+async def spans(conn: Connection | asyncpg.Pool) -> dict[str, list[Span]]:
+    """When each unit existed: every version's dates (what the interaction cache keeps)."""
+    found: dict[str, list[Span]] = {}
+    for row in await conn.fetch("SELECT unit_id, valid_from, valid_to FROM org_versions"):
+        found.setdefault(row["unit_id"], []).append(Span(row["valid_from"], row["valid_to"]))
+    return found
+
+
+async def existed_on(conn: Connection, unit_id: str, day: date) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM org_versions WHERE unit_id = $1 AND valid_from <= $2"
+            " AND (valid_to IS NULL OR valid_to > $2))",
+            unit_id,
+            day,
+        )
+    )
 
 
 async def latest(conn: Connection, unit_id: str) -> UnitVersion | None:

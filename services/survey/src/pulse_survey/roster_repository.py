@@ -58,10 +58,3 @@ async def active_in(conn: Connection, unit_ids: Sequence[str], day: date) -> lis
         day,
     )
     return list(rows)
-
-
-async def person_email(conn: Connection, pseudonym: str) -> str | None:
-    email: str | None = await conn.fetchval(
-        "SELECT email FROM people WHERE pseudonym = $1", pseudonym
-    )
-    return email

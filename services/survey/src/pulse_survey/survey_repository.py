@@ -162,13 +162,35 @@ async def version_or_latest_published(
     return row
 
 
-async def latest_published_of_kind(conn: Connection, kind: int) -> uuid.UUID | None:
-    survey_id: uuid.UUID | None = await conn.fetchval(
-        "SELECT v.survey_id FROM survey_versions v JOIN surveys s USING (survey_id)"
-        " WHERE s.kind = $1 AND v.status = 'published' ORDER BY v.published_at DESC LIMIT 1",
+_LATEST_PUBLISHED = (
+    "(SELECT max(p.version) FROM survey_versions p"
+    " WHERE p.survey_id = s.survey_id AND p.status = 'published')"
+)
+
+
+async def kind_and_published_version(
+    conn: Connection, survey_id: uuid.UUID
+) -> tuple[int, int | None] | None:
+    """A survey's kind and its latest published version (None: none published yet);
+    None when there is no such survey."""
+    row = await conn.fetchrow(
+        f"SELECT s.kind, {_LATEST_PUBLISHED} AS version FROM surveys s WHERE s.survey_id = $1",
+        survey_id,
+    )
+    return None if row is None else (row["kind"], row["version"])
+
+
+async def latest_published_version_of_kind(
+    conn: Connection, kind: int
+) -> tuple[uuid.UUID, int] | None:
+    """The survey of ``kind`` published last, with its latest published version."""
+    row = await conn.fetchrow(
+        f"SELECT s.survey_id, {_LATEST_PUBLISHED} AS version FROM survey_versions v"
+        " JOIN surveys s USING (survey_id) WHERE s.kind = $1 AND v.status = 'published'"
+        " ORDER BY v.published_at DESC LIMIT 1",
         kind,
     )
-    return survey_id
+    return None if row is None else (row["survey_id"], row["version"])
 
 
 async def summaries(pool: asyncpg.Pool, kind: int) -> list[asyncpg.Record]:

@@ -157,6 +157,7 @@ async def publish_survey(deps: Deps, survey_id: str) -> types_pb2.SurveyDefiniti
             events_pb2.SurveyPublished(survey=definition),
             msg_id=f"survey:{survey_id}:{definition.version}",
         )
+    deps.caches.customer_surveys.invalidate()
     deps.notify()
     return definition
 
