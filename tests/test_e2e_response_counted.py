@@ -41,7 +41,7 @@ async def invitations(nats_url: str, expected: int) -> AsyncIterator[events_pb2.
             while seen < expected:
                 try:
                     batch = await sub.fetch(expected - seen, timeout=1)
-                except nats.errors.TimeoutError:
+                except (TimeoutError, nats.errors.TimeoutError):
                     continue
                 for msg in batch:
                     await msg.ack()

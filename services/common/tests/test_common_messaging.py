@@ -48,13 +48,13 @@ async def read_subject(js: JetStreamContext, subject: str, expected: int) -> lis
     while len(messages) < expected and asyncio.get_running_loop().time() < deadline:
         try:
             batch = await sub.fetch(100, timeout=0.5)
-        except nats.errors.TimeoutError:
+        except (TimeoutError, nats.errors.TimeoutError):  # nats-py raises either
             continue
         for msg in batch:
             await msg.ack()
         messages.extend(batch)
     # Anything beyond the expected count would show up within a short extra wait.
-    with contextlib.suppress(nats.errors.TimeoutError):
+    with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
         messages.extend(await sub.fetch(100, timeout=0.5))
     await sub.unsubscribe()
     return messages

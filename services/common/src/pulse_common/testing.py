@@ -4,24 +4,28 @@ through the same embedded mechanism as ``pulse dev up`` (or the servers named by
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import grpc.aio
 import nats
+import nats.errors
 import nats.js.errors
 import pytest
 
 from pulse_common.config import Settings, load_settings
 from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
+from pulse_common.grpc_errors import FIELD_METADATA_KEY
 from pulse_common.runtime import RunningService, ServiceDefinition, start_service
 from pulse_common.subjects import STREAM
 
@@ -174,3 +178,47 @@ async def inprocess_stack(
     finally:
         for running in reversed(list(stack.services.values())):
             await running.stop(grace_s=0.2)
+
+
+async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    """Await a call that must fail and return its error."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error
+    raise AssertionError("the call succeeded")
+
+
+def field_of(error: grpc.aio.AioRpcError) -> str:
+    """The field an INVALID_ARGUMENT names (trailing metadata ``pulse-field``)."""
+    for key, value in error.trailing_metadata() or ():
+        if key == FIELD_METADATA_KEY:
+            return str(value)
+    return ""
+
+
+async def stream_messages(
+    nats_url: str, subject: str, at_least: int = 0, timeout_s: float = 10.0
+) -> list[tuple[str, bytes]]:
+    """(Nats-Msg-Id, payload) of every message on ``subject`` in the PULSE stream, waiting
+    until ``at_least`` are there, then draining what else is already stored (so tests can
+    assert exact counts)."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(subject, durable=f"t{uuid.uuid4().hex[:8]}", stream=STREAM)
+        found: list[tuple[str, bytes]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                batch = await sub.fetch(1000, timeout=0.3)
+            except (TimeoutError, nats.errors.TimeoutError):
+                batch = []
+            for msg in batch:
+                found.append(((msg.headers or {}).get("Nats-Msg-Id", ""), msg.data))
+                await msg.ack()
+            if not batch and (len(found) >= at_least or loop.time() > deadline):
+                return found
+    finally:
+        await nc.close()

@@ -5,22 +5,31 @@ helpers that read what they publish. Imports the survey service lazily."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
 import grpc
 import grpc.aio
-import nats
-import nats.errors
 from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
-from pulse_common.subjects import STREAM
-from pulse_common.testing import InProcessStack, inprocess_stack, test_settings
+from pulse_common.testing import (
+    InProcessStack,
+    inprocess_stack,
+    test_settings,
+)
+from pulse_common.testing import (
+    field_of as field_of,
+)
+from pulse_common.testing import (
+    rpc_error as rpc_error,
+)
+from pulse_common.testing import (
+    stream_messages as stream_messages,
+)
 
 
 @dataclass
@@ -65,48 +74,6 @@ async def running_harness(database_url: str, nats_url: str, **env: str) -> Async
         finally:
             await survey_channel.close()
             await response_channel.close()
-
-
-async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
-    """Await a call that must fail and return its error."""
-    try:
-        await call
-    except grpc.aio.AioRpcError as error:
-        return error
-    raise AssertionError("the call succeeded")
-
-
-def field_of(error: grpc.aio.AioRpcError) -> str:
-    for key, value in error.trailing_metadata() or ():
-        if key == "pulse-field":
-            return str(value)
-    return ""
-
-
-async def stream_messages(
-    nats_url: str, subject: str, at_least: int = 0, timeout_s: float = 10.0
-) -> list[tuple[str, bytes]]:
-    """(Nats-Msg-Id, payload) of every message on ``subject`` in the stream, waiting until
-    ``at_least`` are there."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        sub = await js.pull_subscribe(subject, durable=f"t{uuid.uuid4().hex[:8]}", stream=STREAM)
-        found: list[tuple[str, bytes]] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            try:
-                batch = await sub.fetch(1000, timeout=0.3)
-            except (TimeoutError, nats.errors.TimeoutError):
-                batch = []
-            for msg in batch:
-                found.append(((msg.headers or {}).get("Nats-Msg-Id", ""), msg.data))
-                await msg.ack()
-            if not batch and (len(found) >= at_least or loop.time() > deadline):
-                return found
-    finally:
-        await nc.close()
 
 
 async def invitation_tokens(nats_url: str, at_least: int) -> list[str]:

@@ -3,8 +3,7 @@ that drive a real service through gRPC and read the events it publishes."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -12,9 +11,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
-import grpc
-import grpc.aio
-import nats
 from google.protobuf.message import Message
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
@@ -22,8 +18,19 @@ from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common.config import Settings
 from pulse_common.grpc_server import open_channel
-from pulse_common.subjects import STREAM
-from pulse_common.testing import inprocess_stack, test_settings
+from pulse_common.testing import (
+    field_of as field_of,
+)
+from pulse_common.testing import (
+    inprocess_stack,
+    test_settings,
+)
+from pulse_common.testing import (
+    rpc_error as rpc_error,
+)
+from pulse_common.testing import (
+    stream_messages as stream_messages,
+)
 
 from pulse_survey.app import DEFINITION
 from pulse_survey.delivery_log import LOG_NAME
@@ -79,55 +86,16 @@ async def running_survey(
             await channel.close()
 
 
-async def rpc_error(call: Awaitable[object]) -> grpc.aio.AioRpcError:
-    """Await a call that must fail and return its error."""
-    try:
-        await call
-    except grpc.aio.AioRpcError as error:
-        return error
-    raise AssertionError("the call succeeded")
-
-
-def field_of(error: grpc.aio.AioRpcError) -> str:
-    """The field an INVALID_ARGUMENT names (trailing metadata ``pulse-field``)."""
-    for key, value in error.trailing_metadata() or ():
-        if key == "pulse-field":
-            return str(value)
-    return ""
-
-
 async def read_events(
     nats_url: str, subject: str, message_type: type[M], at_least: int, timeout_s: float = 5.0
 ) -> list[M]:
-    """Everything on ``subject`` in the stream, waiting until ``at_least`` arrived."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        sub = await js.pull_subscribe(subject, durable=f"t{uuid.uuid4().hex[:8]}", stream=STREAM)
-        found: list[M] = []
-        deadline = timeout_s
-        while len(found) < at_least and deadline > 0:
-            try:
-                batch = await sub.fetch(1000, timeout=0.5)
-            except (TimeoutError, nats.errors.TimeoutError):
-                deadline -= 0.5
-                continue
-            for msg in batch:
-                event = message_type()
-                event.ParseFromString(msg.data)
-                found.append(event)
-                await msg.ack()
-        # Drain whatever else is already there (to assert on exact counts).
-        try:
-            for msg in await sub.fetch(1000, timeout=0.3):
-                event = message_type()
-                event.ParseFromString(msg.data)
-                found.append(event)
-        except (TimeoutError, nats.errors.TimeoutError):
-            pass
-        return found
-    finally:
-        await nc.close()
+    """Everything on ``subject`` in the stream, parsed, waiting until ``at_least`` arrived."""
+    found: list[M] = []
+    for _, data in await stream_messages(nats_url, subject, at_least, timeout_s):
+        event = message_type()
+        event.ParseFromString(data)
+        found.append(event)
+    return found
 
 
 async def make_org(stub: pb_grpc.SurveyServiceAsyncStub, since: date | None = None) -> None:

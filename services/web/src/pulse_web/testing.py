@@ -211,7 +211,7 @@ async def invitation_tokens(
         while len(tokens) < at_least and loop.time() < deadline:
             try:
                 batch = await sub.fetch(1000, timeout=0.3)
-            except nats.errors.TimeoutError:
+            except (TimeoutError, nats.errors.TimeoutError):
                 continue
             for msg in batch:
                 event = events_pb2.InvitationIssued()
