@@ -70,7 +70,7 @@ validate-stats: $(DEV_STAMP)
 	$(BIN)/python scripts/validate_stats.py
 
 bench: $(DEV_STAMP)
-	@for script in scripts/bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in scripts/bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 dev-up: $(RUNTIME_STAMP)
 	$(BIN)/pulse dev up

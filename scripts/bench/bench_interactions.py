@@ -44,18 +44,16 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import nats
 import nats.js.errors
+from harness import publish_all, servers, wait_until
 from nats.js import JetStreamContext
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
@@ -63,17 +61,16 @@ from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
-from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
 from pulse_common.grpc_server import open_channel
 from pulse_common.logging_setup import configure_logging
-from pulse_common.messaging import publish
 from pulse_common.runtime import start_service
 from pulse_survey.app import DEFINITION
 from pulse_survey.messaging import interaction_workers
 
+EVENT_TYPE = events_pb2.InteractionCompleted.DESCRIPTOR.full_name
+
 TARGET_PER_S = 400.0
 BASELINE_SUBJECT = "pulse.bench.baseline"
-PUBLISH_WINDOW = 256  # publishes in flight at once (same for baseline and the NATS phase)
 GRPC_CALLERS = 32
 DIVISIONS, DEPARTMENTS, TEAMS = 3, 15, 130  # about the demo's medium org
 CUSTOMER_ITEMS = ["csat.1", "nps.1", "staff.1", "ccomment.1"]
@@ -147,99 +144,7 @@ def interactions(
     return out
 
 
-async def publish_all(js: JetStreamContext, subject: str, payloads: Sequence[bytes]) -> float:
-    """Publish with a bounded window of in-flight acks; returns seconds taken."""
-    start = time.perf_counter()
-    headers = {"Pulse-Type": events_pb2.InteractionCompleted.DESCRIPTOR.full_name}
-    for first in range(0, len(payloads), PUBLISH_WINDOW):
-        chunk = payloads[first : first + PUBLISH_WINDOW]
-        await asyncio.gather(
-            *(
-                publish(js, subject, data, msg_id=f"{subject}:{uuid.uuid4()}", headers=headers)
-                for data in chunk
-            )
-        )
-    return time.perf_counter() - start
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], limit_s: float, what: str) -> None:
-    deadline = time.perf_counter() + limit_s
-    while not await check():
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"{what} not reached within {limit_s:.0f} s")
-        await asyncio.sleep(0.05)
-
-
 # ---------------------------------------------------------------- infrastructure
-
-
-@dataclass
-class Servers:
-    database_url: str
-    nats_url: str
-    description: str
-
-
-@asynccontextmanager
-async def servers(work_dir: Path) -> AsyncIterator[Servers]:
-    """Embedded PostgreSQL and NATS in ``work_dir`` unless PULSE_DATABASE_URL/PULSE_NATS_URL
-    name servers to use (then a fresh database is created and dropped)."""
-    external_db = os.environ.get("PULSE_DATABASE_URL")
-    external_nats = os.environ.get("PULSE_NATS_URL")
-    postgres: EmbeddedPostgres | None = None
-    nats_server: EmbeddedNats | None = None
-    database = f"pulse_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        if external_db:
-            admin_url = external_db
-        else:
-            postgres = EmbeddedPostgres(work_dir / "pg")
-            admin_url = await asyncio.to_thread(postgres.start)
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await admin.close()
-        if external_nats:
-            await _check_empty_stream(external_nats)
-            nats_url = external_nats
-        else:
-            nats_server = EmbeddedNats(work_dir / "nats")
-            nats_url = await asyncio.to_thread(nats_server.start)
-        description = (
-            f"PostgreSQL {'PULSE_DATABASE_URL' if external_db else 'embedded'}, "
-            f"NATS {'PULSE_NATS_URL' if external_nats else 'embedded'}"
-        )
-        url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database}"))
-        yield Servers(url, nats_url, description)
-    finally:
-        if external_db:
-            with suppress(Exception):
-                admin = await asyncpg.connect(external_db)
-                try:
-                    await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-                finally:
-                    await admin.close()
-        if nats_server is not None:
-            nats_server.stop()
-        if postgres is not None:
-            postgres.stop(mode="immediate")
-
-
-async def _check_empty_stream(url: str) -> None:
-    nc = await nats.connect(url)
-    try:
-        info = await nc.jetstream().stream_info(subjects.STREAM)
-    except nats.js.errors.NotFoundError:
-        return
-    finally:
-        await nc.close()
-    if info.state.messages:
-        raise RuntimeError(
-            f"PULSE_NATS_URL holds a {subjects.STREAM} stream with {info.state.messages} "
-            "messages; the benchmark needs an empty server (unset PULSE_NATS_URL to use an "
-            "embedded one)"
-        )
 
 
 # ---------------------------------------------------------------- measurement
@@ -306,7 +211,12 @@ async def nats_phase(
         return await recorded(pool) >= before + len(events)
 
     start = time.perf_counter()
-    await publish_all(js, subjects.INTERACTION_COMPLETED, payloads)
+    await publish_all(
+        js,
+        subjects.INTERACTION_COMPLETED,
+        payloads,
+        events_pb2.InteractionCompleted.DESCRIPTOR.full_name,
+    )
     await wait_until(all_recorded, PHASE_LIMIT_S, f"{len(events)} interactions recorded")
     phase = Phase(len(events), time.perf_counter() - start)
     await wait_until(lambda: outbox_empty(pool), PHASE_LIMIT_S, "outbox relayed")
@@ -403,7 +313,10 @@ async def measure(
         warm = interactions(50, 10 * k, rng)
         await nats_phase(js, pool, warm)
         baseline = Phase(
-            k, await publish_all(js, BASELINE_SUBJECT, [e.SerializeToString() for e in over_nats])
+            k,
+            await publish_all(
+                js, BASELINE_SUBJECT, [e.SerializeToString() for e in over_nats], EVENT_TYPE
+            ),
         )
         via_nats, relayed_s = await nats_phase(js, pool, over_nats)
         nats_mix = await decisions(pool)

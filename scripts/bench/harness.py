@@ -1,0 +1,124 @@
+"""Plumbing shared by the benchmarks in this folder: the servers they run against
+(embedded PostgreSQL and NATS in a temporary folder, or the servers named by
+PULSE_DATABASE_URL / PULSE_NATS_URL), bounded publishing, and waiting for a condition.
+Loopback only; every loop is bounded in count and time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import nats
+import nats.js.errors
+from nats.js import JetStreamContext
+from pulse_common import subjects
+from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
+from pulse_common.messaging import publish
+
+# In-flight publish acks at a time: enough to saturate loopback, bounded.
+PUBLISH_WINDOW = 256
+
+
+async def publish_all(
+    js: JetStreamContext, subject: str, payloads: Sequence[bytes], event_type: str
+) -> float:
+    """Publish with a bounded window of in-flight acks; returns seconds taken."""
+    start = time.perf_counter()
+    headers = {"Pulse-Type": event_type}
+    for first in range(0, len(payloads), PUBLISH_WINDOW):
+        chunk = payloads[first : first + PUBLISH_WINDOW]
+        await asyncio.gather(
+            *(
+                publish(js, subject, data, msg_id=f"{subject}:{uuid.uuid4()}", headers=headers)
+                for data in chunk
+            )
+        )
+    return time.perf_counter() - start
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], limit_s: float, what: str) -> None:
+    deadline = time.perf_counter() + limit_s
+    while not await check():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{what} not reached within {limit_s:.0f} s")
+        await asyncio.sleep(0.02)
+
+
+# ---------------------------------------------------------------- infrastructure
+
+
+@dataclass
+class Servers:
+    database_url: str
+    nats_url: str
+    description: str
+
+
+@asynccontextmanager
+async def servers(work_dir: Path) -> AsyncIterator[Servers]:
+    """Embedded PostgreSQL and NATS in ``work_dir`` unless PULSE_DATABASE_URL/PULSE_NATS_URL
+    name servers to use (then a fresh database is created and dropped)."""
+    external_db = os.environ.get("PULSE_DATABASE_URL")
+    external_nats = os.environ.get("PULSE_NATS_URL")
+    postgres: EmbeddedPostgres | None = None
+    nats_server: EmbeddedNats | None = None
+    database = f"pulse_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        if external_db:
+            admin_url = external_db
+        else:
+            postgres = EmbeddedPostgres(work_dir / "pg")
+            admin_url = await asyncio.to_thread(postgres.start)
+        admin = await asyncpg.connect(admin_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await admin.close()
+        if external_nats:
+            await _check_empty_stream(external_nats)
+            nats_url = external_nats
+        else:
+            nats_server = EmbeddedNats(work_dir / "nats")
+            nats_url = await asyncio.to_thread(nats_server.start)
+        description = (
+            f"PostgreSQL {'PULSE_DATABASE_URL' if external_db else 'embedded'}, "
+            f"NATS {'PULSE_NATS_URL' if external_nats else 'embedded'}"
+        )
+        url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database}"))
+        yield Servers(url, nats_url, description)
+    finally:
+        if external_db:
+            with suppress(Exception):
+                admin = await asyncpg.connect(external_db)
+                try:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                finally:
+                    await admin.close()
+        if nats_server is not None:
+            nats_server.stop()
+        if postgres is not None:
+            postgres.stop(mode="immediate")
+
+
+async def _check_empty_stream(url: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().stream_info(subjects.STREAM)
+    except nats.js.errors.NotFoundError:
+        return
+    finally:
+        await nc.close()
+    if info.state.messages:
+        raise RuntimeError(
+            f"PULSE_NATS_URL holds a {subjects.STREAM} stream with {info.state.messages} "
+            "messages; the benchmark needs an empty server (unset PULSE_NATS_URL to use an "
+            "embedded one)"
+        )
