@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,24 +31,26 @@ def test_demo_counts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> Non
     )
     assert process.stdout is not None
     assert process.stderr is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
-    stderr_seen = ""
-    state: dict[str, object] = {}
+    # Drain stderr continuously in a thread: the demo writes progress there, and a pipe
+    # that is read slower than it is written would block the demo.
+    stderr_lines: list[str] = []
+    stderr_pipe = process.stderr
+    reader = threading.Thread(target=lambda: stderr_lines.extend(stderr_pipe), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 300
     try:
-        while READY_MARKER not in stderr_seen:
-            assert process.poll() is None, f"demo exited early:\n{stderr_seen}"
-            assert time.monotonic() < deadline, f"demo did not finish:\n{stderr_seen[-3000:]}"
-            if selector.select(timeout=1.0):
-                stderr_seen += process.stderr.readline()
-            state_file = tmp_path / "demo" / "stack.json"
-            if not state and state_file.exists():
-                state = json.loads(state_file.read_text())
+        while not any(READY_MARKER in line for line in list(stderr_lines)):
+            seen = "".join(stderr_lines)
+            assert process.poll() is None, f"demo exited early:\n{seen[-3000:]}"
+            assert time.monotonic() < deadline, f"demo did not finish:\n{seen[-3000:]}"
+            time.sleep(0.5)
         # The stack the demo started, as recorded while it runs.
         state = json.loads((tmp_path / "demo" / "stack.json").read_text())
         process.send_signal(signal.SIGINT)
-        stdout, rest = process.communicate(timeout=120)
+        stdout = process.stdout.read()
+        process.wait(timeout=120)
+        reader.join(timeout=10)
+        rest = "".join(stderr_lines)[-3000:]
     finally:
         if process.poll() is None:  # a failed run: stop the demo and everything it started
             process.send_signal(signal.SIGINT)
@@ -73,9 +75,9 @@ def test_demo_counts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) -> Non
         assert key in result["estimate"]
     assert result["estimate"]["ci_low"] <= result["estimate"]["r"] <= result["estimate"]["ci_high"]
 
-    pids = [*state["pids"].values(), state["nats_pid"]]  # type: ignore[attr-defined]
+    pids = [*state["pids"].values(), state["nats_pid"]]
     assert not [pid for pid in pids if pid and pid_alive(pid)], rest
-    ports = [int(a.rsplit(":", 1)[1]) for a in state["addresses"].values()]  # type: ignore[attr-defined]
-    ports += [state["nats_port"], state["postgres_port"]]  # type: ignore[list-item]
+    ports = [int(a.rsplit(":", 1)[1]) for a in state["addresses"].values()]
+    ports += [state["nats_port"], state["postgres_port"]]
     assert not [port for port in ports if port and port_open(int(port))]
     assert not (tmp_path / "demo" / "stack.json").exists()
