@@ -34,9 +34,7 @@ Usage: bench_interactions.py [--quick] [--seed S]   (--quick: K = 1000, under a 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import os
 import platform
 import random
@@ -53,7 +51,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import nats.js.errors
-from harness import publish_all, servers, wait_until
+from harness import bench_main, publish_all, servers, wait_until
 from nats.js import JetStreamContext
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
@@ -62,7 +60,6 @@ from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
 from pulse_common.grpc_server import open_channel
-from pulse_common.logging_setup import configure_logging
 from pulse_common.runtime import start_service
 from pulse_survey.app import DEFINITION
 from pulse_survey.messaging import interaction_workers
@@ -361,16 +358,7 @@ async def measure(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="K = 1000 (under a minute)")
-    parser.add_argument("--seed", type=int, default=20260101)
-    args = parser.parse_args(argv)
-    configure_logging("bench", "WARNING", json_output=False)
-    logging.getLogger("pulse_common").setLevel(logging.ERROR)
-    started = time.perf_counter()
-    asyncio.run(run(QUICK if args.quick else FULL, args.seed))
-    print(f"\ndone in {time.perf_counter() - started:.1f} s")
-    return 0
+    return bench_main(__doc__, run, FULL, QUICK, "K = 1000 (under a minute)", argv)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,6 @@ Usage: bench_report_cost.py [--quick] [--seed S]   (--quick: a small run, under 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
 import platform
 import random
 import shutil
@@ -60,7 +57,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import nats.js.errors
-from harness import Servers, publish_all, servers, wait_until
+from harness import Servers, bench_main, publish_all, servers, wait_until
 from nats.js import JetStreamContext
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
@@ -69,7 +66,6 @@ from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
 from pulse_common.grpc_server import open_channel
-from pulse_common.logging_setup import configure_logging
 from pulse_common.messaging import publish_event
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION, RESPONSE_WORKERS
@@ -415,16 +411,7 @@ async def measure(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small run (under a minute)")
-    parser.add_argument("--seed", type=int, default=20260101)
-    args = parser.parse_args(argv)
-    configure_logging("bench", "WARNING", json_output=False)
-    logging.getLogger("pulse_common").setLevel(logging.ERROR)
-    started = time.perf_counter()
-    asyncio.run(run(QUICK if args.quick else FULL, args.seed))
-    print(f"\ndone in {time.perf_counter() - started:.1f} s")
-    return 0
+    return bench_main(__doc__, run, FULL, QUICK, "small run (under a minute)", argv)
 
 
 if __name__ == "__main__":

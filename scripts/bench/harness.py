@@ -5,14 +5,17 @@ Loopback only; every loop is bounded in count and time."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -21,6 +24,7 @@ import nats.js.errors
 from nats.js import JetStreamContext
 from pulse_common import subjects
 from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
+from pulse_common.logging_setup import configure_logging
 from pulse_common.messaging import publish
 
 # In-flight publish acks at a time: enough to saturate loopback, bounded.
@@ -122,3 +126,27 @@ async def _check_empty_stream(url: str) -> None:
             "messages; the benchmark needs an empty server (unset PULSE_NATS_URL to use an "
             "embedded one)"
         )
+
+
+Config = TypeVar("Config")
+
+
+def bench_main(
+    doc: str | None,
+    run: Callable[[Config, int], Coroutine[Any, Any, None]],
+    full: Config,
+    quick: Config,
+    quick_help: str,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """The command line every benchmark shares: ``--quick``, ``--seed``, quiet logs, timing."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--seed", type=int, default=20260101)
+    args = parser.parse_args(argv)
+    configure_logging("bench", "WARNING", json_output=False)
+    logging.getLogger("pulse_common").setLevel(logging.ERROR)
+    started = time.perf_counter()
+    asyncio.run(run(quick if args.quick else full, args.seed))
+    print(f"\ndone in {time.perf_counter() - started:.1f} s")
+    return 0

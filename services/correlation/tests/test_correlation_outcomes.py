@@ -24,6 +24,7 @@ from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_common.testing import inprocess_stack
 from pulse_correlation.app import DEFINITION
+from pulse_correlation.testkit import publish_org, publish_surveys
 
 UNITS = [f"T{i:02d}" for i in range(1, 13)]
 PERIODS = ["2026-01", "2026-02", "2026-03"]
@@ -128,26 +129,9 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
         try:
             org = [("R", ""), ("A", "R"), ("B", "R")]
             org += [(u, "A" if i < 6 else "B") for i, u in enumerate(UNITS)]
-            for version, (unit, parent) in enumerate(org, start=1):
-                await publish_event(
-                    js,
-                    subjects.ORG_CHANGED,
-                    events_pb2.OrgChanged(
-                        unit_id=unit,
-                        parent_id=parent,
-                        valid_from="2025-01-01",
-                        change="created",
-                        org_version=version,
-                    ),
-                    msg_id=f"org:{unit}",
-                )
-            for survey in (EMPLOYEE, CUSTOMER, INTERNAL):
-                await publish_event(
-                    js,
-                    subjects.SURVEY_PUBLISHED,
-                    events_pb2.SurveyPublished(survey=survey),
-                    msg_id=f"survey:{survey.survey_id}",
-                )
+
+            await publish_org(js, org)
+            await publish_surveys(js, (EMPLOYEE, CUSTOMER, INTERNAL))
             for e in events:
                 await publish_event(js, subjects.RESPONSE_RECORDED, e, msg_id=e.response_id)
             async with open_channel(stack.address("correlation")) as channel:

@@ -27,6 +27,7 @@ from pulse_correlation.confidentiality import (
     make_group,
     partition_units,
 )
+from pulse_correlation.testkit import publish_org, publish_surveys
 
 L5 = types_pb2.SCALE_LIKERT_5
 
@@ -97,28 +98,8 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
         nc = await nats.connect(stack.settings.nats_url)
         js = nc.jetstream()
         try:
-            for version, (unit, parent) in enumerate(
-                [("R", ""), ("A", "R"), ("T1", "A"), ("T2", "A")], start=1
-            ):
-                await publish_event(
-                    js,
-                    subjects.ORG_CHANGED,
-                    events_pb2.OrgChanged(
-                        unit_id=unit,
-                        parent_id=parent,
-                        valid_from="2025-01-01",
-                        change="created",
-                        org_version=version,
-                    ),
-                    msg_id=f"org:{unit}",
-                )
-            for definition in (FAIR_K7, SUPPORT_K5, CSAT_K5):
-                await publish_event(
-                    js,
-                    subjects.SURVEY_PUBLISHED,
-                    events_pb2.SurveyPublished(survey=definition),
-                    msg_id=f"survey:{definition.survey_id}",
-                )
+            await publish_org(js, [("R", ""), ("A", "R"), ("T1", "A"), ("T2", "A")])
+            await publish_surveys(js, (FAIR_K7, SUPPORT_K5, CSAT_K5))
             events = []
             for unit, size in (("T1", 6), ("T2", 10)):
                 for _ in range(size):
