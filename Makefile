@@ -31,7 +31,8 @@ $(RUNTIME_STAMP): $(VENV)/bin/python requirements.txt $(PYPROJECTS)
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --loglevel=error; \
+	@# npm ci installs exactly the committed lock file and never rewrites it (make test leaves git clean)
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: buf lint will be skipped"; fi
 	@touch $@
 
@@ -57,6 +58,10 @@ protos-check: $(DEV_STAMP)
 buf-lint: $(DEV_STAMP)
 	@if [ -x node_modules/.bin/buf ]; then node_modules/.bin/buf lint && echo "buf lint: clean"; \
 	else echo "SKIPPED buf lint: npm is not installed, so @bufbuild/buf is unavailable"; fi
+	@# Wire compatibility against main (a no-op on main itself; a branch must not break clients).
+	@if [ -x node_modules/.bin/buf ] && git rev-parse --verify -q main >/dev/null; then \
+	node_modules/.bin/buf breaking --against '.git#branch=main' && echo "buf breaking: compatible with main"; \
+	else echo "SKIPPED buf breaking: needs npm (@bufbuild/buf) and a local main branch"; fi
 
 test-only: $(DEV_STAMP)
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)

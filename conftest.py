@@ -1,3 +1,3 @@
-"""Root conftest: every test gets real PostgreSQL and NATS through pulse_common.testing."""
+"""Root conftest: every test gets real PostgreSQL and NATS through pulse_testing.stack."""
 
-pytest_plugins = ["pulse_common.testing"]
+pytest_plugins = ["pulse_testing.stack"]

@@ -115,7 +115,7 @@ def replicate_loop(label: str, replicates: int, body: Callable[[int], None]) -> 
 
 def unit_level_p(design: SimulationDesign, rng: np.random.Generator) -> float:
     """p-value of the unit-level correlation in one simulated study."""
-    sample = simulate_survey(design, rng)
+    sample = simulate_survey(design, random_state=rng)
     return ps.correlation(sample.employee_means()[:, 0], sample.customer_means()).p_value
 
 
@@ -135,7 +135,7 @@ def study_main(replicates: int, rng: np.random.Generator, target: float, boot: i
 
     def body(i: int) -> None:
         nonlocal boot_done
-        sample = simulate_survey(design, rng)
+        sample = simulate_survey(design, random_state=rng)
         x = sample.employee_means()[:, 0]
         y = sample.customer_means()
         res = ps.correlation(x, y, confidence_level=LEVEL)
@@ -235,7 +235,7 @@ def study_null(replicates: int, rng: np.random.Generator, permutations: int) -> 
     perm_hits = np.zeros(replicates, dtype=bool)
 
     def body(i: int) -> None:
-        sample = simulate_survey(NULL, rng)
+        sample = simulate_survey(NULL, random_state=rng)
         x = sample.employee_means()[:, 0]
         y = sample.customer_means()
         t_hits[i] = ps.correlation(x, y).p_value < ALPHA
@@ -268,11 +268,11 @@ def study_fdr(replicates: int, rng: np.random.Generator, target_true: float) -> 
     tdr = {"bh": np.empty(replicates), "by": np.empty(replicates), "raw": np.empty(replicates)}
 
     def body(i: int) -> None:
-        sample = simulate_survey(DRIVERS, rng)
+        sample = simulate_survey(DRIVERS, random_state=rng)
         xs = sample.employee_means()
         y = sample.customer_means()
         p = np.array([ps.correlation(xs[:, k], y).p_value for k in range(m)])
-        decisions = {"bh": ps.fdr(p, "bh") <= ALPHA, "by": ps.fdr(p, "by") <= ALPHA}
+        decisions = {"bh": ps.fdr(p, method="bh") <= ALPHA, "by": ps.fdr(p, method="by") <= ALPHA}
         decisions["raw"] = p <= ALPHA
         for key, rejected in decisions.items():
             fdp[key][i] = rejected[n_true:].sum() / max(int(rejected.sum()), 1)
@@ -367,7 +367,9 @@ def study_lag(replicates: int, rng: np.random.Generator) -> list[Row]:
 
     def body(i: int) -> None:
         panel = simulate_panel(design, n_periods=6, lag=1, autocorrelation=0.3, random_state=rng)
-        lags = ps.lagged_correlations(panel.unit, panel.period, panel.predictor, panel.outcome, 2)
+        lags = ps.lagged_correlations(
+            panel.unit, panel.period, panel.predictor, panel.outcome, max_lag=2
+        )
         best = max(lags, key=lambda res: res.r if not math.isnan(res.r) else -2.0)
         right_lag[i] = best.lag == 1
         for fe in (True, False):

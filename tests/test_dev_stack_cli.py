@@ -17,7 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from pulse_common.embedded import pid_alive, port_open
+from pulse_common.embedded import free_port, pid_alive, port_open
 
 Stack = tuple[dict[str, str], dict[str, Any]]
 
@@ -53,6 +53,9 @@ def stack(
     data_dir = tmp_path_factory.mktemp("stack")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
     env["PULSE_DATA_DIR"] = str(data_dir)
+    # Free ports, never the defaults a developer's own `pulse dev up` may hold.
+    for name in SERVICES:
+        env[f"PULSE_{name.upper()}_ADDR"] = f"127.0.0.1:{free_port()}"
     for key in ("PULSE_DATABASE_URL", "PULSE_NATS_URL"):
         if key in os.environ:
             env[key] = os.environ[key]
@@ -87,6 +90,12 @@ def test_health_and_reflection_of_every_service(
                 assert service in names
 
     asyncio.run(check())
+
+
+def test_dev_status_reports_serving(stack: Stack) -> None:
+    env, _ = stack
+    status = last_json(pulse(env, "dev", "status", "--json").stdout)
+    assert status == dict.fromkeys(SERVICES, "SERVING")
 
 
 def test_cli_drives_the_stack(stack: Stack, tmp_path: Path) -> None:
@@ -138,3 +147,9 @@ def test_dev_down_leaves_nothing_behind(stack: Stack) -> None:
     if state["embedded_postgres"]:
         ports.append(state["postgres_port"])
     assert not [port for port in ports if port_open(port)]
+    # With the stack gone, commands say so and how to start it.
+    unreachable = pulse(env, "org", "units", check=False)
+    assert unreachable.returncode != 0
+    assert "cannot reach the service" in unreachable.stderr
+    assert "pulse dev up" in unreachable.stderr
+    assert "no stack is running" in pulse(env, "dev", "status", check=False).stderr

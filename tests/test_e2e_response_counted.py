@@ -24,10 +24,10 @@ from pulse.types.v1 import types_pb2
 from pulse_common.config import Settings
 from pulse_common.grpc_server import open_channel
 from pulse_common.subjects import INVITATION_ISSUED
-from pulse_common.testing import inprocess_stack
 from pulse_correlation.app import DEFINITION as CORRELATION
 from pulse_response.app import DEFINITION as RESPONSE
 from pulse_survey.app import DEFINITION as SURVEY
+from pulse_testing.stack import inprocess_stack
 
 
 async def invitations(nats_url: str, expected: int) -> AsyncIterator[events_pb2.InvitationIssued]:

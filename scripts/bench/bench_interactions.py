@@ -62,7 +62,7 @@ from pulse_common.config import load_settings
 from pulse_common.grpc_server import open_channel
 from pulse_common.runtime import start_service
 from pulse_survey.app import DEFINITION
-from pulse_survey.messaging import interaction_workers
+from pulse_survey.settings import load_survey_settings
 
 EVENT_TYPE = events_pb2.InteractionCompleted.DESCRIPTOR.full_name
 
@@ -280,7 +280,7 @@ async def run(config: Config, seed: int) -> None:
             nc = await nats.connect(infra.nats_url)
             pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=2)
             try:
-                workers = interaction_workers(settings.extra)
+                workers = load_survey_settings(settings.extra, settings).interaction_workers
                 print(
                     f"bench_interactions: K = {config.interactions} interactions per phase, "
                     f"{len(org())} units, {workers} interaction workers, contact budget "

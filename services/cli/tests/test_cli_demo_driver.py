@@ -10,12 +10,13 @@ import nats
 import pytest
 from pulse_cli.context import Stubs, connect
 from pulse_cli.demo import SIZES, DemoConfig, run_demo
-from pulse_cli.demo.driver import Progress, demo_env, demo_start_month
-from pulse_common.testing import inprocess_stack
-from pulse_common.testing import test_settings as make_settings
+from pulse_cli.demo.run import Progress
+from pulse_cli.demo.setup import demo_env, demo_start_month
 from pulse_correlation.app import DEFINITION as CORRELATION
 from pulse_response.app import DEFINITION as RESPONSE
 from pulse_survey.app import DEFINITION as SURVEY
+from pulse_testing.stack import inprocess_stack
+from pulse_testing.stack import settings_for_tests as make_settings
 
 CONTRACT = (
     "responses_submitted",
@@ -78,8 +79,9 @@ async def test_tiny_demo_counts_every_response_and_fills_the_contract(
     assert -1 < payload["expected_observed_r"] < 1
     estimate = result.estimate
     assert estimate.ci_low <= estimate.r <= estimate.ci_high
-    # The service's r over unit means is the generator's own r of the same answers.
-    if result.units_suppressed == SIZES["tiny"].back_office_teams:  # no customers there
-        assert math.isclose(estimate.r, result.generated_r, abs_tol=1e-6)
+    # Only the back-office teams (no customers) are suppressed, so the service's r over unit
+    # means is the generator's own r of exactly the answers submitted.
+    assert result.units_suppressed == SIZES["tiny"].back_office_teams
+    assert math.isclose(estimate.r, result.generated_r, abs_tol=1e-6)
     assert recorder.stages["employee answers"][0] == result.counts["employee_responses"]
     assert any("reorganisation" in note for note in recorder.notes)

@@ -7,16 +7,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from pulse_cli.demo import generator as gen
 from pulse_cli.demo.calibrate import calibrate
-from pulse_cli.demo.generator import (
-    SIZES,
-    DemoConfig,
-    expected_observed_r,
-    generate,
-    simulate_latent,
-)
+from pulse_cli.demo.config import SIZES, DemoConfig
+from pulse_cli.demo.generator import generate
 from pulse_cli.demo.items import DEFAULT_BANK, BankEntry, bank_from_entries
+from pulse_cli.demo.latent import simulate_latent
+from pulse_cli.demo.observed import expected_observed_r
+from pulse_cli.demo.simulation import CHANNELS
 from pulse_stats import icc
 from pulse_stats.simulation import SimulationDesign, observed_scale_icc
 
@@ -72,7 +69,7 @@ def test_records_are_well_formed() -> None:
     assert any(e.end_date is not None for e in generate(DemoConfig(size="small"), 1).employees)
     stamps = [i.occurred_at for i in org.interactions]
     assert stamps == sorted(stamps)
-    assert {i.channel for i in org.interactions} <= set(gen.CHANNELS)
+    assert {i.channel for i in org.interactions} <= set(CHANNELS)
     for interaction in org.interactions:
         period = org.periods[interaction.period]
         assert interaction.occurred_at.startswith(period.label)
@@ -144,7 +141,7 @@ def test_reorganisation_moves_teams_half_way() -> None:
     half = org.periods[config.periods // 2]
     parents = {u.unit_id: u.parent_id for u in org.units}
     for move in org.moves:
-        assert move.effective_from == half.first_day
+        assert move.effective_from == half.start
         assert move.previous_parent_id == parents[move.unit_id]
         assert move.parent_id != move.previous_parent_id
         # Within the same division when it has another department.

@@ -21,6 +21,8 @@ def test_defaults_are_usable() -> None:
         ({"PULSE_MIN_GROUP_SIZE": "1"}, "PULSE_MIN_GROUP_SIZE"),
         ({"PULSE_DATABASE_URL": "mysql://x"}, "PULSE_DATABASE_URL"),
         ({"PULSE_NATS_URL": "http://x"}, "PULSE_NATS_URL"),
+        ({"PULSE_NATS_URL": "nats://a:4222,http://b:4222"}, "PULSE_NATS_URL"),
+        ({"PULSE_STARTUP_TIMEOUT_S": "0"}, "PULSE_STARTUP_TIMEOUT_S"),
         ({"PULSE_PERIOD": "year"}, "PULSE_PERIOD"),
         ({"PULSE_SURVEY_ADDR": "nohost"}, "PULSE_SURVEY_ADDR"),
         ({"PULSE_HMAC_SECRET": "short"}, "PULSE_HMAC_SECRET"),
@@ -36,3 +38,8 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     assert variable in caught.value.message
+
+
+def test_nats_url_takes_every_node_of_a_cluster() -> None:
+    settings = load_settings({"PULSE_NATS_URL": "nats://127.0.0.1:4222, nats://127.0.0.1:4223"})
+    assert settings.nats_servers == ["nats://127.0.0.1:4222", "nats://127.0.0.1:4223"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
+import pytest
 from pulse_common.config import Settings
 from pulse_common.grpc_server import check_health
 from pulse_common.runtime import ServiceContext, ServiceDefinition, start_service
@@ -26,3 +30,36 @@ async def test_service_starts_serving_and_stops(settings: Settings) -> None:
         }
     finally:
         await running.stop(grace_s=0.1)
+
+
+async def _wire_failing_job(ctx: ServiceContext) -> None:
+    async def job() -> None:
+        await asyncio.sleep(0.2)
+        raise RuntimeError("consumer crashed")
+
+    ctx.background.append(job)
+
+
+async def test_a_background_task_that_dies_flips_health_to_not_serving(
+    settings: Settings,
+) -> None:
+    definition = ServiceDefinition("probe2", "probe2", [], [], _wire_failing_job)
+    running = await start_service(definition, settings, "127.0.0.1:0")
+    try:
+        assert await check_health(running.address, "") == "SERVING"
+        await asyncio.wait_for(running.failed.wait(), timeout=10)
+        for _ in range(50):
+            if await check_health(running.address, "") == "NOT_SERVING":
+                break
+            await asyncio.sleep(0.05)
+        assert await check_health(running.address, "") == "NOT_SERVING"
+    finally:
+        await running.stop(grace_s=0.1)
+
+
+async def test_start_fails_with_a_clear_message_when_nats_is_down(settings: Settings) -> None:
+    down = dataclasses.replace(settings, nats_url="nats://127.0.0.1:1", startup_timeout_s=1.0)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ConnectionError, match=r"cannot reach NATS at nats://127\.0\.0\.1:1"):
+        await start_service(EMPTY, down, "127.0.0.1:0")
+    assert asyncio.get_running_loop().time() - started < 10

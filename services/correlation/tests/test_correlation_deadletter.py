@@ -16,10 +16,10 @@ from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
-from pulse_common.testing import inprocess_stack
-from pulse_common.testing import test_settings as make_settings
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.messaging import RESPONSES_DURABLE
+from pulse_testing.stack import inprocess_stack
+from pulse_testing.stack import settings_for_tests as make_settings
 
 SURVEY = types_pb2.SurveyDefinition(
     survey_id="cust",
@@ -30,14 +30,16 @@ SURVEY = types_pb2.SurveyDefinition(
 )
 
 
-def answer(item_id: str, score: int, survey_version: int = 1) -> events_pb2.ResponseRecorded:
+def answer(
+    item_id: str, score: int, survey_version: int = 1, period: str = "2026-04"
+) -> events_pb2.ResponseRecorded:
     return events_pb2.ResponseRecorded(
         response_id=str(uuid.uuid4()),
         survey_id="cust",
         survey_version=survey_version,
         kind=types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION,
         unit_id="T1",
-        period="2026-04",
+        period=period,
         answers=[types_pb2.Answer(item_id=item_id, score=score)],
     )
 
@@ -55,7 +57,7 @@ async def test_poison_responses_are_dead_lettered_and_the_rest_counted(
             event = events_pb2.ResponseRecorded()
             event.ParseFromString(msg.data)
             dead[event.response_id] = msg
-            if len(dead) == 3:
+            if len(dead) == 4:
                 arrived.set()
 
         await nc.subscribe(subjects.dead_letter_subject(RESPONSES_DURABLE), cb=on_dead)
@@ -70,15 +72,18 @@ async def test_poison_responses_are_dead_lettered_and_the_rest_counted(
             unknown_item = answer("not_an_item", 3)
             off_scale = answer("c1", 9)
             never_published = answer("c1", 4, survey_version=2)
+            # PULSE_PERIOD is month: a response for an ISO week can never be counted.
+            week = answer("c1", 4, period="2026-W14")
             good = [answer("c1", s) for s in (1, 2, 3, 4, 5, 5)]
             # Poison first, then good responses: the consumer must not get stuck.
-            for event in [unknown_item, off_scale, never_published, *good]:
+            for event in [unknown_item, off_scale, never_published, week, *good]:
                 await publish_event(js, subjects.RESPONSE_RECORDED, event, msg_id=event.response_id)
             await asyncio.wait_for(arrived.wait(), timeout=30)
             assert set(dead) == {
                 unknown_item.response_id,
                 off_scale.response_id,
                 never_published.response_id,
+                week.response_id,
             }
 
             def header(event: events_pb2.ResponseRecorded, name: str) -> str:
@@ -88,7 +93,8 @@ async def test_poison_responses_are_dead_lettered_and_the_rest_counted(
             assert "not_an_item" in header(unknown_item, "Pulse-Error")
             assert "outside 1..5" in header(off_scale, "Pulse-Error")
             assert "not received yet" in header(never_published, "Pulse-Error")
-            for event in (unknown_item, off_scale, never_published):
+            assert "must be a month" in header(week, "Pulse-Error")
+            for event in (unknown_item, off_scale, never_published, week):
                 assert header(event, "Pulse-Consumer") == RESPONSES_DURABLE
                 assert header(event, "Pulse-Original-Subject") == subjects.RESPONSE_RECORDED
             loops = [
@@ -99,9 +105,9 @@ async def test_poison_responses_are_dead_lettered_and_the_rest_counted(
             # The dead letter is published before the loop terminates the original and
             # counts it, so the counter may trail the subscription by a moment.
             async with asyncio.timeout(10):
-                while sum(loop.dead_lettered for loop in loops) < 3:
+                while sum(loop.dead_lettered for loop in loops) < 4:
                     await asyncio.sleep(0.05)
-            assert sum(loop.dead_lettered for loop in loops) == 3
+            assert sum(loop.dead_lettered for loop in loops) == 4
 
             async with open_channel(stack.address("correlation")) as channel:
                 stub = pb_grpc.CorrelationServiceStub(channel)
@@ -127,7 +133,7 @@ async def test_poison_responses_are_dead_lettered_and_the_rest_counted(
                 r["msg_id"]
                 for r in await pool.fetch("SELECT msg_id FROM correlation.processed_messages")
             }
-            for event in (unknown_item, off_scale, never_published):
+            for event in (unknown_item, off_scale, never_published, week):
                 assert f"response:{event.response_id}" not in ledger_keys
         finally:
             await nc.close()

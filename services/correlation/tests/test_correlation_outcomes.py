@@ -4,11 +4,9 @@ checked against pulse_stats on values computed here from the raw answers."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 
 import nats
 import numpy as np
@@ -22,9 +20,14 @@ from pulse_common import subjects
 from pulse_common.config import Settings
 from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
-from pulse_common.testing import inprocess_stack
 from pulse_correlation.app import DEFINITION
-from pulse_correlation.testkit import publish_org, publish_surveys
+from pulse_testing.correlation import (
+    assert_same_estimate,
+    eventually,
+    publish_org,
+    publish_surveys,
+)
+from pulse_testing.stack import inprocess_stack
 
 UNITS = [f"T{i:02d}" for i in range(1, 13)]
 PERIODS = ["2026-01", "2026-02", "2026-03"]
@@ -102,21 +105,6 @@ def nps(scores: list[int]) -> float:
     return 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
-def same(estimate: pb.Estimate, expected: pulse_stats.CorrelationResult) -> None:
-    assert estimate.r == pytest.approx(expected.r, abs=1e-9)
-    assert estimate.p_value == pytest.approx(expected.p_value, abs=1e-9)
-    assert estimate.ci_low == pytest.approx(expected.ci_low, abs=1e-9)
-    assert estimate.ci_high == pytest.approx(expected.ci_high, abs=1e-9)
-    assert estimate.n == expected.n
-
-
 async def test_nps_over_time_and_internal_service_outcome(settings: Settings) -> None:
     events = simulate(random.Random(5))
     raw: dict[tuple[str, str, str], list[int]] = defaultdict(list)  # (survey, unit, period)
@@ -141,7 +129,7 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                     stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
                     return stats.responses_counted == len(events)
 
-                await eventually(counted)
+                await eventually(counted, limit_s=60)
                 stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest())
                 assert stats.internal_service_responses == len(UNITS) * len(PERIODS) * 5
 
@@ -173,14 +161,14 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                 index = [int(p[-2:]) for _, p in panel]
                 px = [fairness(u, p) for u, p in panel]
                 py = [nps(raw[("cust", u, p)]) for u, p in panel]
-                same(
+                assert_same_estimate(
                     link.repeated_measures,
                     pulse_stats.repeated_measures_correlation(subject, px, py),
                 )
-                lags = pulse_stats.lagged_correlations(subject, index, px, py, 1)
+                lags = pulse_stats.lagged_correlations(subject, index, px, py, max_lag=1)
                 assert [lag.lag for lag in link.lags] == [-1, 0, 1]
                 for got, want in zip(link.lags, lags, strict=True):
-                    same(got.estimate, want)
+                    assert_same_estimate(got.estimate, want)
                 cl = pulse_stats.cross_lagged(subject, index, px, py)
                 forward = next(c for c in link.cross_lagged if c.path == "predictor->outcome")
                 assert forward.estimate == pytest.approx(cl.predictor_to_outcome.estimate)
@@ -213,7 +201,10 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                 x = [fairness(u) for u in UNITS]
                 assert [p.outcome for p in link.points] == pytest.approx(y)
                 assert [p.n_customers for p in link.points] == [15] * len(UNITS)
-                same(link.pearson, pulse_stats.correlation(x, y, "pearson", 0.95))
+                assert_same_estimate(
+                    link.pearson,
+                    pulse_stats.correlation(x, y, method="pearson", confidence_level=0.95),
+                )
                 diag = {d.construct: d for d in internal.diagnostics}
                 icc = pulse_stats.icc(
                     [u for u in UNITS for p in PERIODS for _ in raw[("internal", u, p)]],

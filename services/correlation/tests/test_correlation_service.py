@@ -11,7 +11,6 @@ import math
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 
 import grpc
 import nats
@@ -30,8 +29,9 @@ from pulse_common.config import Settings
 from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_common.runtime import start_service
-from pulse_common.testing import inprocess_stack
 from pulse_correlation.app import DEFINITION
+from pulse_testing.correlation import assert_same_estimate, eventually
+from pulse_testing.stack import inprocess_stack
 
 EMP = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE
 CUST = types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
@@ -130,14 +130,6 @@ async def publish_surveys(js: JetStreamContext) -> None:
             events_pb2.SurveyPublished(survey=survey),
             msg_id=f"survey:{survey.survey_id}:{survey.version}",
         )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.1)
 
 
 def viewer(viewer_id: str, scope: str = "") -> types_pb2.Viewer:
@@ -316,6 +308,25 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                     )
                 assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
                 assert "period_from" in (bad.value.details() or "")
+                # Periods follow PULSE_PERIOD (month here): an ISO week is refused.
+                with pytest.raises(grpc.aio.AioRpcError) as week:
+                    await stub.GetTrends(
+                        pb.GetTrendsRequest(
+                            viewer=viewer("lead"),
+                            unit_id="A",
+                            construct="treatment.fairness",
+                            period_to="2026-W05",
+                        )
+                    )
+                assert week.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert "period_to: must be a month" in (week.value.details() or "")
+                # The one unit-id rule: at most 64 of [A-Za-z0-9_.-].
+                with pytest.raises(grpc.aio.AioRpcError) as long_id:
+                    await stub.GetScores(
+                        pb.GetScoresRequest(viewer=viewer("lead"), scope_unit_id="u" * 65)
+                    )
+                assert long_id.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert "scope_unit_id" in (long_id.value.details() or "")
         finally:
             await nc.close()
             await second.stop(grace_s=0.2)
@@ -444,36 +455,49 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert [p.outcome for p in link.points] == pytest.approx(y)
                 assert [p.n_employees for p in link.points] == [len(fair[u]) for u in units]
 
-                def same(estimate: pb.Estimate, expected: pulse_stats.CorrelationResult) -> None:
-                    assert estimate.r == pytest.approx(expected.r, abs=1e-9)
-                    assert estimate.p_value == pytest.approx(expected.p_value, abs=1e-9)
-                    assert estimate.ci_low == pytest.approx(expected.ci_low, abs=1e-9)
-                    assert estimate.ci_high == pytest.approx(expected.ci_high, abs=1e-9)
-                    assert estimate.n == expected.n
-
-                same(link.pearson, pulse_stats.correlation(x, y, "pearson", 0.95))
-                same(link.spearman, pulse_stats.correlation(x, y, "spearman", 0.95))
-                same(
-                    link.bootstrap,
-                    pulse_stats.bootstrap_correlation(x, y, "pearson", 300, 0.95, 11),
+                assert_same_estimate(
+                    link.pearson,
+                    pulse_stats.correlation(x, y, method="pearson", confidence_level=0.95),
                 )
-                same(
+                assert_same_estimate(
+                    link.spearman,
+                    pulse_stats.correlation(x, y, method="spearman", confidence_level=0.95),
+                )
+                assert_same_estimate(
+                    link.bootstrap,
+                    pulse_stats.bootstrap_correlation(
+                        x,
+                        y,
+                        method="pearson",
+                        n_resamples=300,
+                        confidence_level=0.95,
+                        random_state=11,
+                    ),
+                )
+                assert_same_estimate(
                     link.permutation,
-                    pulse_stats.permutation_correlation(x, y, "pearson", 300, 11, 0.95),
+                    pulse_stats.permutation_correlation(
+                        x,
+                        y,
+                        method="pearson",
+                        n_resamples=300,
+                        confidence_level=0.95,
+                        random_state=11,
+                    ),
                 )
                 panel = [(u, p) for u in units for p in periods]
                 px = [float(np.mean(fair_p[c])) for c in panel]
                 py = [float(np.mean(csat_p[c])) for c in panel]
                 subject = [u for u, _ in panel]
                 index = [int(p[-2:]) for _, p in panel]
-                same(
+                assert_same_estimate(
                     link.repeated_measures,
                     pulse_stats.repeated_measures_correlation(subject, px, py),
                 )
-                lags = pulse_stats.lagged_correlations(subject, index, px, py, 1)
+                lags = pulse_stats.lagged_correlations(subject, index, px, py, max_lag=1)
                 assert [lag.lag for lag in link.lags] == [-1, 0, 1]
                 for got, want in zip(link.lags, lags, strict=True):
-                    same(got.estimate, want)
+                    assert_same_estimate(got.estimate, want)
                 cl = pulse_stats.cross_lagged(subject, index, px, py)
                 forward = next(c for c in link.cross_lagged if c.path == "predictor->outcome")
                 assert forward.estimate == pytest.approx(cl.predictor_to_outcome.estimate)
@@ -499,7 +523,7 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                         answer = {a.item_id: a.score for a in e.answers if a.item_id != "comment"}
                         raw_groups.append(e.unit_id)
                         raw_items.append([answer["fair_1"], 6 - answer["fair_2"]])
-                rwg = pulse_stats.rwg_j(raw_groups, raw_items, 5)
+                rwg = pulse_stats.rwg_j(raw_groups, raw_items, n_options=5)
                 assert diag["treatment.fairness"].rwg_j_mean == pytest.approx(rwg.mean, abs=1e-12)
                 assert diag["treatment.fairness"].rwg_j_median == pytest.approx(
                     rwg.median, abs=1e-12
@@ -507,18 +531,20 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 csat_rwg = pulse_stats.rwg_j(
                     [u for u in units for _ in csat[u]],
                     [v / 25 + 1 for u in units for v in csat[u]],
-                    5,
+                    n_options=5,
                 )
                 assert diag["csat"].rwg_j_mean == pytest.approx(csat_rwg.mean, abs=1e-12)
                 # Partial correlation controlling for unit size (log employee responses).
                 size = [math.log(len(fair[u])) for u in units]
                 partial = next(p for p in link.partials if list(p.covariates) == ["unit_size"])
-                same(partial.estimate, pulse_stats.partial_correlation(x, y, size))
+                assert_same_estimate(partial.estimate, pulse_stats.partial_correlation(x, y, size))
                 assert any(len(p.covariates) == 3 for p in link.partials)
                 unit_type = [float(int(u[1:]) % 2) for u in units]
                 partial = next(p for p in link.partials if list(p.covariates) == ["unit_type"])
-                same(partial.estimate, pulse_stats.partial_correlation(x, y, unit_type))
-                assert link.units_needed == pulse_stats.units_needed(link.pearson.r, 0.05)
+                assert_same_estimate(
+                    partial.estimate, pulse_stats.partial_correlation(x, y, unit_type)
+                )
+                assert link.units_needed == pulse_stats.units_needed(link.pearson.r, alpha=0.05)
                 # Drivers: constructs and items with BH q-values.
                 names = [d.name for d in report.drivers]
                 assert names == [

@@ -3,10 +3,8 @@ its respondents), in scores and in linkage reports, on real PostgreSQL and NATS.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
-from collections.abc import Awaitable, Callable
 
 import nats
 from pulse.correlation.v1 import correlation_service_pb2 as pb
@@ -17,7 +15,6 @@ from pulse_common import subjects
 from pulse_common.config import Settings
 from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
-from pulse_common.testing import inprocess_stack
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.confidentiality import (
     BELOW_K,
@@ -27,7 +24,8 @@ from pulse_correlation.confidentiality import (
     make_group,
     partition_units,
 )
-from pulse_correlation.testkit import publish_org, publish_surveys
+from pulse_testing.correlation import eventually, publish_org, publish_surveys
+from pulse_testing.stack import inprocess_stack
 
 L5 = types_pb2.SCALE_LIKERT_5
 
@@ -63,13 +61,6 @@ def answer(
         period="2026-03",
         answers=[types_pb2.Answer(item_id=definition.items[0].item_id, score=score)],
     )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 def test_ledger_and_partition_use_the_larger_k_per_measure() -> None:

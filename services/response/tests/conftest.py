@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from pulse.types.v1 import types_pb2 as t
-from pulse_response.testkit import Harness, running_harness
+from pulse_testing.response import Harness, running_harness
 
 
 def _item(item_id: str, construct: str, scale: int, required: bool = False) -> t.Item:

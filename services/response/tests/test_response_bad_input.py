@@ -11,7 +11,7 @@ import grpc.aio
 import pytest
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
-from pulse_response.testkit import (
+from pulse_testing.response import (
     Harness,
     employee_answers,
     employee_wave,

@@ -1,25 +1,21 @@
-"""Pure rules: answer validation, text limits, periods, recognition, redaction, limits."""
+"""Pure rules: answer validation, text limits, import rows, recognition, redaction,
+idempotency, settings."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
+from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
 from pulse_common.config import ConfigError
-from pulse_response.domain import (
-    AnswerProblem,
-    ValidatedAnswers,
-    idempotency_key_problem,
-    import_response_id,
-    period_of,
-    period_problem,
-    text_problem,
-    validate_answers,
-)
-from pulse_response.limits import load_limits
-from pulse_response.rate_limit import SlidingWindowLimiter
+from pulse_common.errors import InvalidArgument
+from pulse_common.ratelimit import SlidingWindowLimiter
+from pulse_response.answers import AnswerProblem, comment_problem, validate_answers
+from pulse_response.domain import ValidatedAnswers, import_batch_id, import_response_id
+from pulse_response.idempotency import PurgeSchedule, decode_replay, encode_receipt, key_hash
+from pulse_response.import_rows import check_import_row
 from pulse_response.redact import redact
+from pulse_response.settings import ResponseSettings, load_response_settings
+from pulse_response.submission import Receipt, idempotency_key_problem
 
 
 def score(item_id: str, value: int) -> t.Answer:
@@ -112,10 +108,11 @@ def test_blank_comment_counts_as_unanswered(employee_def: t.SurveyDefinition) ->
 
 
 def test_newlines_and_tabs_are_allowed_in_text() -> None:
-    assert text_problem("line one\nline\ttwo\r\n", 100) is None
-    assert text_problem("é漢字🙂", 4) is None
-    assert text_problem("é漢字🙂!", 4) is not None
-    assert text_problem("bad \ud800", 100) == "is not valid UTF-8"
+    assert comment_problem("line one\nline\ttwo\r\n", 100) is None
+    assert comment_problem("é漢字🙂", 4) is None
+    assert comment_problem("é漢字🙂!", 4) is not None
+    assert comment_problem("bad \ud800", 100) == "is not valid UTF-8"
+    assert comment_problem("C1 \x85 control", 100) == "contains the control character U+0085"
 
 
 @pytest.mark.parametrize(
@@ -130,15 +127,77 @@ def test_recognition_needs_top_two_box(
     assert result.staff_treatment_score == staff_score
 
 
-def test_periods() -> None:
-    assert period_problem("2026-03", "month") is None
-    assert period_problem("2026-13", "month") is not None
-    assert period_problem("2026-W11", "month") is not None
-    assert period_problem("2026-W11", "week") is None
-    assert period_problem("2025-W53", "week") is not None
-    assert period_problem("2020-W53", "week") is None
-    assert period_of(date(2026, 3, 14), "month") == "2026-03"
-    assert period_of(date(2021, 1, 3), "week") == "2020-W53"
+def row_problem(
+    definition: t.SurveyDefinition, granularity: str = "month", /, **fields: object
+) -> tuple[str, str]:
+    """(field, reason) of the first problem of an import row; ("", "") when it is valid."""
+    values: dict[str, object] = {
+        "line": 2,
+        "unit_id": "store-1",
+        "period": "2026-03" if granularity == "month" else "2026-W11",
+        "kind": definition.kind,
+        "answers": [score("csat.1", 5), score("staff.1", 4)],
+    }
+    if definition.kind == t.SURVEY_KIND_CUSTOMER_POST_INTERACTION:
+        values.update(interaction_date="2026-03-12", channel="call")
+    values.update(fields)
+    settings = load_response_settings({"PULSE_PERIOD": granularity})
+    try:
+        check_import_row(pb.ImportRow(**values), definition, settings)  # type: ignore[arg-type]
+    except InvalidArgument as problem:
+        return problem.field, problem.description
+    return "", ""
+
+
+def row_field(definition: t.SurveyDefinition, **fields: object) -> str:
+    return row_problem(definition, **fields)[0]
+
+
+def test_import_rows_follow_the_deployments_period_and_the_shared_rules(
+    customer_def: t.SurveyDefinition, employee_def: t.SurveyDefinition
+) -> None:
+    assert row_problem(customer_def) == ("", "")
+    assert row_problem(customer_def, "week") == ("", "")
+    # PULSE_PERIOD decides the granularity: the other kind is refused.
+    assert row_problem(customer_def, period="2026-W11") == (
+        "period",
+        "must be a month like 2026-03, got '2026-W11'",
+    )
+    assert row_problem(customer_def, "week", period="2026-03")[0] == "period"
+    assert row_field(customer_def, period="2026-13") == "period"
+    assert row_problem(customer_def, period="2026-02") == (
+        "period",
+        "does not match the interaction date 2026-03-12",
+    )
+    assert row_problem(customer_def, "week", interaction_date="2026-03-16") == (
+        "period",
+        "does not match the interaction date 2026-03-16",
+    )
+    assert row_problem(customer_def, line=0) == ("line", "must be 1 or more")
+    assert row_field(customer_def, unit_id="") == "unit_id"
+    assert row_field(customer_def, unit_id="x" * 65) == "unit_id"
+    assert row_field(customer_def, interaction_date="") == "interaction_date"
+    assert row_field(customer_def, interaction_date="2026-02-30") == "interaction_date"
+    assert row_field(customer_def, channel="") == "channel"
+    assert row_field(customer_def, channel="Phone Call") == "channel"
+    assert row_problem(customer_def, kind=t.SURVEY_KIND_EMPLOYEE_PULSE) == (
+        "kind",
+        "survey cust-survey is customer_post_interaction, the row says employee_pulse",
+    )
+    assert row_problem(customer_def, kind=99) == (
+        "kind",
+        "survey cust-survey is customer_post_interaction, the row says unspecified",
+    )
+    assert row_problem(customer_def, answers=[score("csat.1", 9)]) == (
+        "csat.1",
+        "must be between 1 and 5 for item 'csat.1', got 9",
+    )
+    employee = [score("rec.1", 4), score("enps.1", 9)]
+    assert row_problem(employee_def, answers=employee) == ("", "")
+    assert row_field(employee_def, answers=employee, channel="call") == "channel"
+    assert row_field(employee_def, answers=employee, interaction_date="2026-03-01") == (
+        "interaction_date"
+    )
 
 
 def test_idempotency_key_rules() -> None:
@@ -154,6 +213,27 @@ def test_import_ids_are_deterministic_per_line_and_content() -> None:
     assert a != import_response_id("s", 1, 3, b"row")
     assert a != import_response_id("s", 1, 2, b"row2")
     assert a != import_response_id("s", 2, 2, b"row")
+    b = import_response_id("s", 1, 3, b"row")
+    batch = import_batch_id("s", 1, [a, b])
+    assert batch == import_batch_id("s", 1, [b, a])  # the order rows arrive in does not count
+    assert batch != import_batch_id("s", 1, [a])
+    assert batch != import_batch_id("s", 2, [a, b])
+
+
+def test_stored_replies_replay_the_receipt_and_keys_are_hashed() -> None:
+    receipt = Receipt("r-1", "s-1", 3)
+    assert decode_replay(encode_receipt(receipt)) == Receipt("r-1", "s-1", 3, replayed=True)
+    assert key_hash("k" * 16) == key_hash("k" * 16)
+    assert key_hash("k" * 16) != key_hash("k" * 17)
+    assert b"k" * 16 not in key_hash("k" * 16)
+
+
+def test_purge_is_due_at_first_then_once_per_period() -> None:
+    schedule = PurgeSchedule(every_s=3600)
+    assert schedule.due(100.0)
+    assert not schedule.due(3699.0)
+    assert schedule.due(3700.0)
+    assert not schedule.due(3701.0)
 
 
 def test_redaction_strips_contact_details() -> None:
@@ -179,13 +259,17 @@ def test_sliding_window_limiter() -> None:
     assert limiter.allow("a")
 
 
-def test_limits_from_env_name_the_variable() -> None:
-    limits = load_limits({"PULSE_RESPONSE_MAX_ANSWERS": "20"})
-    assert limits.max_answers == 20
-    assert limits.max_comment_chars == 2000
+def test_settings_from_env_name_the_variable() -> None:
+    settings = load_response_settings({"PULSE_RESPONSE_MAX_ANSWERS": "20", "PULSE_PERIOD": "week"})
+    assert isinstance(settings, ResponseSettings)
+    assert settings.max_answers == 20
+    assert settings.max_comment_chars == 2000
+    assert settings.common.period == "week"
     with pytest.raises(ConfigError, match="PULSE_RESPONSE_SUBMITS_PER_MINUTE"):
-        load_limits({"PULSE_RESPONSE_SUBMITS_PER_MINUTE": "lots"})
-    assert limits.scope_cache_s == 30
-    assert load_limits({"PULSE_RESPONSE_SCOPE_CACHE_S": "0"}).scope_cache_s == 0
+        load_response_settings({"PULSE_RESPONSE_SUBMITS_PER_MINUTE": "lots"})
+    assert settings.scope_cache_s == 30
+    assert load_response_settings({"PULSE_RESPONSE_SCOPE_CACHE_S": "0"}).scope_cache_s == 0
     with pytest.raises(ConfigError, match="PULSE_RESPONSE_SCOPE_CACHE_S"):
-        load_limits({"PULSE_RESPONSE_SCOPE_CACHE_S": "-1"})
+        load_response_settings({"PULSE_RESPONSE_SCOPE_CACHE_S": "-1"})
+    with pytest.raises(ConfigError, match="PULSE_PERIOD"):
+        load_response_settings({"PULSE_PERIOD": "year"})

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse_response.import_csv import RowError, parse_rows
-from pulse_response.testkit import Harness, outbox_drained, stream_messages
+from pulse_testing.response import Harness, outbox_drained, stream_messages
 
 CSV = """unit_id,period,kind,interaction_date,channel,rec.1,fair.1,enps.1,ecomment.1
 n1,2025-11,employee_pulse,,,4,3,9,Good month
@@ -26,7 +26,7 @@ again"
 
 
 async def survey_id_of(h: Harness) -> tuple[str, int]:
-    from pulse_survey import testkit as survey_kit
+    from pulse_testing import survey as survey_kit
 
     definition = await survey_kit.published_survey(h.survey)
     return definition.survey_id, definition.version
@@ -45,7 +45,7 @@ async def send(
 
 
 async def test_mixed_file_imports_good_rows_and_lists_bad(harness: Harness) -> None:
-    from pulse_survey import testkit as survey_kit
+    from pulse_testing import survey as survey_kit
 
     definition = await survey_kit.published_survey(harness.survey)
     parsed = list(parse_rows(CSV, definition))
@@ -111,7 +111,7 @@ async def test_mixed_file_imports_good_rows_and_lists_bad(harness: Harness) -> N
 
 
 async def test_import_header_must_name_a_published_version(harness: Harness) -> None:
-    from pulse_response.testkit import field_of, rpc_error
+    from pulse_testing.response import field_of, rpc_error
 
     survey_id, version = await survey_id_of(harness)
     error = await rpc_error(

@@ -8,7 +8,7 @@ from collections import Counter
 
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse_common.embedded import EmbeddedNats
-from pulse_response.testkit import (
+from pulse_testing.response import (
     employee_answers,
     employee_wave,
     outbox_drained,

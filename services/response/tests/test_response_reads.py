@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2 as t
-from pulse_response.testkit import (
+from pulse_testing.response import (
     Harness,
     employee_answers,
     employee_wave,
@@ -93,10 +93,31 @@ async def test_counts_and_comments_are_released_only_above_thresholds(harness: H
     assert field_of(error) == "unit_id"
     error = await rpc_error(harness.response.CountResponses(pb.CountResponsesRequest()))
     assert field_of(error) == "wave_id"
+    # Periods are of the deployment's granularity (PULSE_PERIOD=month) only.
+    for read in (
+        harness.response.CountResponses(
+            pb.CountResponsesRequest(survey_id=survey_id, period="2025-W47")
+        ),
+        harness.response.ListComments(
+            pb.ListCommentsRequest(unit_id="n1", period="2025-W47", survey_id=survey_id)
+        ),
+    ):
+        error = await rpc_error(read)
+        assert field_of(error) == "period"
+        assert "must be a month like 2026-03" in (error.details() or "")
+    backwards = pb.ListRecognitionRequest(period_from="2025-11", period_to="2025-10")
+    error = await rpc_error(harness.response.ListRecognition(backwards))
+    assert field_of(error) == "period_to"
+    error = await rpc_error(
+        harness.response.ListRecognition(
+            pb.ListRecognitionRequest(period_from="2025-11", period_to="2025-11", limit=501)
+        )
+    )
+    assert field_of(error) == "limit"
 
 
 async def test_recognition_needs_consent_praise_and_enough_responses(harness: Harness) -> None:
-    from pulse_survey import testkit as survey_kit
+    from pulse_testing import survey as survey_kit
 
     await survey_kit.make_org(harness.survey)
     definition = await survey_kit.published_survey(
@@ -185,7 +206,7 @@ async def test_get_form_shows_the_granted_items(harness: Harness) -> None:
 
 
 async def test_published_surveys_reach_the_definition_cache(harness: Harness) -> None:
-    from pulse_survey import testkit as survey_kit
+    from pulse_testing import survey as survey_kit
 
     definition = await survey_kit.published_survey(harness.survey)
     for _ in range(100):

@@ -11,11 +11,10 @@ import pytest
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
 from pulse_common import errors
+from pulse_common.scope import ScopeCache
 from pulse_response import repository
-from pulse_response.domain import ValidatedAnswers
-from pulse_response.repository import NewResponse
-from pulse_response.scope import ScopeCache
-from pulse_response.testkit import Harness, field_of, rpc_error
+from pulse_response.domain import Group, NewResponse, ValidatedAnswers
+from pulse_testing.response import Harness, field_of, rpc_error
 
 PERIOD = "2025-11"
 EMPLOYEE = int(t.SURVEY_KIND_EMPLOYEE_PULSE)
@@ -26,20 +25,19 @@ async def seed(h: Harness, unit: str, n: int, kind: int, praise: str = "") -> No
     """``n`` responses in ``unit``: employee ones each with a comment; customer ones with one
     consented top-box comment (``praise``) among them."""
     customer = kind == CUSTOMER
-    async with repository.transaction(h.pool) as conn:
+    async with h.db.unit_of_work() as uow:
         for i in range(n):
             comment = praise if customer and i == 0 and praise else ""
             if not customer:
                 comment = f"{unit} note {i}"
             await repository.insert_response(
-                conn,
+                uow.conn,
                 NewResponse(
                     response_id=uuid.uuid4(),
                     survey_id="cust" if customer else "emp",
                     survey_version=1,
                     kind=kind,
-                    unit_id=unit,
-                    period=PERIOD,
+                    group=Group(unit, PERIOD),
                     wave_id="",
                     channel="call" if customer else "",
                     source="import",
@@ -60,7 +58,7 @@ def viewer(scope: str) -> t.Viewer:
 
 
 async def make_org(h: Harness) -> None:
-    from pulse_survey import testkit as survey_kit
+    from pulse_testing import survey as survey_kit
 
     await survey_kit.make_org(h.survey)  # root > north > {n1, n2}, south
 

@@ -12,7 +12,7 @@ from pulse.response.v1 import response_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2 as t
 from pulse_common.errors import INVALID_TOKEN_MESSAGE
-from pulse_response.testkit import (
+from pulse_testing.response import (
     Harness,
     employee_answers,
     employee_wave,

@@ -19,7 +19,7 @@ BH1995 += [0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.000]
 def test_bh_1995_example_rejects_four() -> None:
     # Source: Benjamini & Hochberg (1995): at q = 0.05 the procedure rejects the 4 smallest
     # (Bonferroni rejects 3).
-    q = ps.fdr(BH1995, "bh")
+    q = ps.fdr(BH1995, method="bh")
     assert int(np.sum(q <= 0.05)) == 4
     assert int(np.sum(np.asarray(BH1995) <= 0.05 / 15)) == 3
 
@@ -32,8 +32,10 @@ def test_matches_statsmodels_multipletests(method: ps.FdrMethod, sm_method: str,
     p = np.concatenate([rng.uniform(size=30), rng.uniform(0, 0.01, size=10), [0.02, 0.02]])
     rng.shuffle(p)
     expected = multipletests(p, method=sm_method)[1]
-    np.testing.assert_allclose(ps.fdr(p, method), expected, rtol=1e-12)
-    np.testing.assert_allclose(ps.fdr(BH1995, method), multipletests(BH1995, method=sm_method)[1])
+    np.testing.assert_allclose(ps.fdr(p, method=method), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        ps.fdr(BH1995, method=method), multipletests(BH1995, method=sm_method)[1]
+    )
 
 
 def test_nan_passes_through_like_r_p_adjust() -> None:

@@ -120,13 +120,13 @@ def test_icc_row_order_and_summary_equivalence(
     method=FDR_METHODS,
 )
 def test_q_values_monotone_bounded_and_at_least_p(p: np.ndarray, method: ps.FdrMethod) -> None:
-    q = ps.fdr(p, method)
+    q = ps.fdr(p, method=method)
     assert np.all(q >= p - 1e-15)
     assert np.all(q <= 1.0)
     order = np.argsort(p, kind="stable")
     assert np.all(np.diff(q[order]) >= -1e-15)
     if method == "by":
-        assert np.all(q >= ps.fdr(p, "bh") - 1e-15)
+        assert np.all(q >= ps.fdr(p, method="bh") - 1e-15)
 
 
 @FAST

@@ -55,8 +55,8 @@ def test_equals_rwg_j_on_raw_complete_data(seed: int) -> None:
     spread = rng.uniform(0.1, 4.0, size=n_groups)[codes][:, None]
     raw = centre + spread * rng.normal(size=(codes.size, j_items))
     items = np.clip(np.round(raw), 1, n_options)
-    expected = ps.rwg_j(codes, items, n_options)
-    got = ps.rwg_j_from_summaries(*summaries(codes, items, n_groups), n_options)
+    expected = ps.rwg_j(codes, items, n_options=n_options)
+    got = ps.rwg_j_from_summaries(*summaries(codes, items, n_groups), n_options=n_options)
     assert set(got.by_group) == set(expected.by_group)
     for group, value in expected.by_group.items():
         assert_same(got.by_group[group], value)
@@ -65,7 +65,7 @@ def test_equals_rwg_j_on_raw_complete_data(seed: int) -> None:
     # Per-item counts that are all equal to the group size give the same answer.
     n, sums, squares = summaries(codes, items, n_groups)
     per_item = ps.rwg_j_from_summaries(
-        np.repeat(n[:, None], j_items, axis=1), sums, squares, n_options
+        np.repeat(n[:, None], j_items, axis=1), sums, squares, n_options=n_options
     )
     for group, value in got.by_group.items():
         assert_same(per_item.by_group[group], value)
@@ -75,12 +75,12 @@ def test_continuous_values_and_single_item() -> None:
     rng = np.random.default_rng(42)
     codes = np.repeat(np.arange(6), [2, 5, 9, 3, 12, 7])
     items = 3 + rng.normal(scale=0.7, size=(codes.size, 3))
-    expected = ps.rwg_j(codes, items, 5)
-    got = ps.rwg_j_from_summaries(*summaries(codes, items, 6), 5)
+    expected = ps.rwg_j(codes, items, n_options=5)
+    got = ps.rwg_j_from_summaries(*summaries(codes, items, 6), n_options=5)
     for group, value in expected.by_group.items():
         assert_same(got.by_group[group], value)
     # 1-D sums are one item: r_wg = 1 - s2/sigma2 (James et al. 1984), hand-checked 2/3.
-    single = ps.rwg_j_from_summaries([4], [12.0], [38.0], 5)  # values 2, 3, 3, 4
+    single = ps.rwg_j_from_summaries([4], [12.0], [38.0], n_options=5)  # values 2, 3, 3, 4
     assert single.by_group[0] == pytest.approx(1 - (2 / 3) / 2)
 
 
@@ -97,7 +97,7 @@ def test_per_item_counts_use_available_cases() -> None:
     n = grouped.count().to_numpy()
     sums = grouped.sum().to_numpy()
     squares = (frame[["a", "b"]] ** 2).assign(g=frame.g).groupby("g").sum().to_numpy()
-    got = ps.rwg_j_from_summaries(n, sums, squares, 5)
+    got = ps.rwg_j_from_summaries(n, sums, squares, n_options=5)
     sigma2 = 2.0
     # Group 0: both items, each with pandas' available-case variance (ddof=1).
     s2 = frame[frame.g == 0][["a", "b"]].var(ddof=1).mean()
@@ -110,10 +110,10 @@ def test_per_item_counts_use_available_cases() -> None:
 
 def test_truncation_and_edge_cases() -> None:
     # Bimodal 1,5,1,5 on two items: variance above the uniform null -> 0.
-    split = ps.rwg_j_from_summaries([4], [[12.0, 12.0]], [[52.0, 52.0]], 5)
+    split = ps.rwg_j_from_summaries([4], [[12.0, 12.0]], [[52.0, 52.0]], n_options=5)
     assert split.by_group[0] == 0.0
     perfect = ps.rwg_j_from_summaries(
-        [3, 1], [[9.0, 9.0], [2.0, 2.0]], [[27.0, 27.0], [4.0, 4.0]], 5
+        [3, 1], [[9.0, 9.0], [2.0, 2.0]], [[27.0, 27.0], [4.0, 4.0]], n_options=5
     )
     assert perfect.by_group[0] == 1.0
     assert math.isnan(perfect.by_group[1])
@@ -124,14 +124,14 @@ def test_invalid_input() -> None:
     with pytest.raises(ValueError, match="n_options"):
         ps.rwg_j_from_summaries([2], [3.0], [5.0], n_options=1)
     with pytest.raises(ValueError, match="same shape"):
-        ps.rwg_j_from_summaries([2], [[3.0, 1.0]], [[5.0]], 5)
+        ps.rwg_j_from_summaries([2], [[3.0, 1.0]], [[5.0]], n_options=5)
     with pytest.raises(ValueError, match="one entry per group"):
-        ps.rwg_j_from_summaries([2, 3], [3.0], [5.0], 5)
+        ps.rwg_j_from_summaries([2, 3], [3.0], [5.0], n_options=5)
     with pytest.raises(ValueError, match="non-negative integer"):
-        ps.rwg_j_from_summaries([2.5], [3.0], [5.0], 5)
+        ps.rwg_j_from_summaries([2.5], [3.0], [5.0], n_options=5)
     with pytest.raises(ValueError, match="missing"):
-        ps.rwg_j_from_summaries([2], [math.nan], [5.0], 5)
+        ps.rwg_j_from_summaries([2], [math.nan], [5.0], n_options=5)
     with pytest.raises(ValueError, match="smaller than"):
-        ps.rwg_j_from_summaries([2], [6.0], [10.0], 5)
+        ps.rwg_j_from_summaries([2], [6.0], [10.0], n_options=5)
     with pytest.raises(ValueError, match="two or more respondents"):
-        ps.rwg_j_from_summaries([1, 0], [3.0, 0.0], [9.0, 0.0], 5)
+        ps.rwg_j_from_summaries([1, 0], [3.0, 0.0], [9.0, 0.0], n_options=5)

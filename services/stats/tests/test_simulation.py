@@ -23,8 +23,8 @@ SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "validate_stats.py"
 
 def test_generator_is_deterministic_and_well_formed() -> None:
     design = SimulationDesign(n_units=30, driver_correlations=(0.3, 0.0))
-    a = simulate_survey(design, 42)
-    b = simulate_survey(design, np.random.default_rng(42))
+    a = simulate_survey(design, random_state=42)
+    b = simulate_survey(design, random_state=np.random.default_rng(42))
     np.testing.assert_array_equal(a.employee_items, b.employee_items)
     np.testing.assert_array_equal(a.customer_scores, b.customer_scores)
     assert a.employee_items.shape[1] == 2
@@ -54,13 +54,13 @@ def test_expected_unit_correlation_equals_spearman_attenuation_without_rounding(
     rel_x = 0.2 / (0.2 + 0.8 / 10)
     rel_y = 0.1 / (0.1 + 0.9 / 20)
     target = expected_unit_correlation(design, n_units=200_000, random_state=1)
-    assert np.ptp(np.bincount(simulate_survey(design, 0).employee_unit)) == 0
+    assert np.ptp(np.bincount(simulate_survey(design, random_state=0).employee_unit)) == 0
     assert target == pytest.approx(0.6 * math.sqrt(rel_x * rel_y), abs=0.005)
 
 
 def test_observed_scale_icc_matches_large_sample_anova() -> None:
     design = SimulationDesign(n_units=3000, driver_correlations=(0.0,), icc_employee=0.15)
-    sample = simulate_survey(design, 7)
+    sample = simulate_survey(design, random_state=7)
     estimate = ps.icc(sample.employee_unit, sample.employee_items[:, 0]).icc1
     assert estimate == pytest.approx(observed_scale_icc(0.15, design), abs=0.01)
     assert observed_scale_icc(0.15, design) < 0.15  # rounding attenuates the ICC
@@ -75,11 +75,11 @@ def test_fast_simulation_study() -> None:
     rng = np.random.default_rng(2024)
     rs, covered, false_pos = [], [], []
     for _ in range(reps):
-        s = simulate_survey(design, rng)
+        s = simulate_survey(design, random_state=rng)
         res = ps.correlation(s.employee_means()[:, 0], s.customer_means())
         rs.append(res.r)
         covered.append(res.ci_low <= target <= res.ci_high)
-        s0 = simulate_survey(null, rng)
+        s0 = simulate_survey(null, random_state=rng)
         false_pos.append(
             ps.correlation(s0.employee_means()[:, 0], s0.customer_means()).p_value < 0.05
         )
@@ -92,7 +92,7 @@ def test_fast_simulation_study() -> None:
     drivers = SimulationDesign(n_units=100, driver_correlations=(0.4,) * 5 + (0.0,) * 15)
     fdp = []
     for _ in range(reps // 2):
-        s = simulate_survey(drivers, rng)
+        s = simulate_survey(drivers, random_state=rng)
         xs, y = s.employee_means(), s.customer_means()
         q = ps.fdr([ps.correlation(xs[:, k], y).p_value for k in range(20)])
         rejected = q <= 0.05
@@ -103,7 +103,9 @@ def test_fast_simulation_study() -> None:
 def test_panel_generator_puts_the_peak_at_the_true_lag() -> None:
     design = SimulationDesign(n_units=80, driver_correlations=(0.6,))
     panel = simulate_panel(design, n_periods=6, lag=2, autocorrelation=0.2, random_state=5)
-    lags = ps.lagged_correlations(panel.unit, panel.period, panel.predictor, panel.outcome, 3)
+    lags = ps.lagged_correlations(
+        panel.unit, panel.period, panel.predictor, panel.outcome, max_lag=3
+    )
     assert max(lags, key=lambda r: r.r).lag == 2
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from pulse_survey.testkit import Survey, running_survey
+from pulse_testing.survey import Survey, running_survey
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import grpc
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
-from pulse_survey.domain import period_of
-from pulse_survey.testkit import (
+from pulse_common.periods import label_of
+from pulse_testing.survey import (
     CUSTOMER_ITEMS,
     TODAY,
     Survey,
@@ -126,7 +126,7 @@ async def test_a_move_reattributes_nothing_from_before_its_date(survey: Survey) 
     assert old.decision == pb.INTERACTION_DECISION_INVITED
     [event] = await invitation_events(survey, 1)
     grant = (await stub.InspectToken(pb.InspectTokenRequest(token=event.token))).grant
-    assert (grant.unit_id, grant.period) == ("n1", period_of(before, "month"))
+    assert (grant.unit_id, grant.period) == ("n1", label_of(before, "month"))
 
     def parents(reply: pb.ListUnitsResponse) -> dict[str, str]:
         return {u.unit_id: u.parent_id for u in reply.units}

@@ -10,8 +10,9 @@ from pathlib import Path
 import nats
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse_common.subjects import INVITATION_ISSUED, STREAM
+from pulse_common.uow import Database
 from pulse_survey.delivery_log import DURABLE, DeliveryLog
-from pulse_survey.testkit import (
+from pulse_testing.survey import (
     Survey,
     import_roster,
     make_org,
@@ -83,7 +84,9 @@ async def test_a_redelivered_invitation_is_logged_once(survey: Survey, tmp_path:
     # A second adapter (own durable, own ledger rows) handed the same real message twice,
     # as JetStream does after a lost ack.
     path = tmp_path / "other" / "invitations.log"
-    adapter = DeliveryLog(survey.pool, path, "https://pulse.example", durable="delivery-test")
+    adapter = DeliveryLog(
+        Database(survey.pool), path, "https://pulse.example", durable="delivery-test"
+    )
     nc = await nats.connect(survey.nats_url)
     try:
         sub = await nc.jetstream().pull_subscribe(

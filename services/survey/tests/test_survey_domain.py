@@ -11,25 +11,29 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pulse.events.v1 import events_pb2
+from pulse.survey.v1 import survey_service_pb2 as pb
+from pulse.types.v1 import types_pb2 as t
 from pulse_common.config import ConfigError
 from pulse_common.errors import InvalidArgument
-from pulse_survey import delivery_log, domain, messaging, sampling, tokens
+from pulse_common.periods import label_of
+from pulse_survey import delivery_log, domain, sampling, settings, tokens
 from pulse_survey.caches import Span, TtlCache, existed_on
 
 
 def test_periods() -> None:
-    assert domain.period_of(date(2025, 3, 31), "month") == "2025-03"
-    assert domain.period_of(date(2024, 12, 30), "week") == "2025-W01"  # ISO week-year
-    assert domain.period_of(date(2025, 3, 3), "week") == "2025-W10"
+    # The wave and interaction periods: pulse_common's labels.
+    assert label_of(date(2025, 3, 31), "month") == "2025-03"
+    assert label_of(date(2024, 12, 30), "week") == "2025-W01"  # ISO week-year
+    assert label_of(date(2025, 3, 3), "week") == "2025-W10"
 
 
 def test_wave_dates() -> None:
-    monthly = domain.wave_dates(domain.MONTHLY, date(2024, 1, 31), 3, 5)
+    monthly = domain.wave_dates(pb.CADENCE_MONTHLY, date(2024, 1, 31), 3, 5)
     assert [o for o, _ in monthly] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
     with pytest.raises(InvalidArgument, match="count"):
-        domain.wave_dates(domain.ONCE, date(2024, 1, 1), 2, 5)
+        domain.wave_dates(pb.CADENCE_ONCE, date(2024, 1, 1), 2, 5)
     with pytest.raises(InvalidArgument, match="open_days"):
-        domain.wave_dates(domain.WEEKLY, date(2024, 1, 1), 2, 8)
+        domain.wave_dates(pb.CADENCE_WEEKLY, date(2024, 1, 1), 2, 8)
 
 
 @given(
@@ -64,20 +68,23 @@ def test_small_groups_are_withheld_entirely() -> None:
 
 
 def test_item_rules() -> None:
-    good = domain.ItemSpec("x.1", "treatment.voice", "Text", "en", domain.LIKERT_5, True, False)
+    good = domain.ItemSpec("x.1", "treatment.voice", "Text", "en", t.SCALE_LIKERT_5, True, False)
     domain.validate_item(good)
     for bad, field in [
-        (domain.ItemSpec("x.1", "csat", "Text", "en", domain.LIKERT_5, False, False), "item.scale"),
         (
-            domain.ItemSpec("x.1", "comment", "Text", "en", domain.FREE_TEXT, True, False),
+            domain.ItemSpec("x.1", "csat", "Text", "en", t.SCALE_LIKERT_5, False, False),
+            "item.scale",
+        ),
+        (
+            domain.ItemSpec("x.1", "comment", "Text", "en", t.SCALE_FREE_TEXT, True, False),
             "item.reverse_scored",
         ),
         (
-            domain.ItemSpec("x 1", "csat", "Text", "en", domain.CSAT_1_5, False, False),
+            domain.ItemSpec("x 1", "csat", "Text", "en", t.SCALE_CSAT_1_5, False, False),
             "item.item_id",
         ),
         (
-            domain.ItemSpec("x.1", "Bad Construct", "T", "en", domain.LIKERT_5, False, False),
+            domain.ItemSpec("x.1", "Bad Construct", "T", "en", t.SCALE_LIKERT_5, False, False),
             "item.construct",
         ),
     ]:
@@ -119,9 +126,9 @@ def test_sampling_per_channel_is_parsed_and_deterministic() -> None:
     assert all(always.invites(secret, f"i{n}", "call") for n in range(200))
     # PULSE_CUSTOMER_SAMPLE_RATE stays the default for "*"; "*" in PULSE_SAMPLING wins.
     env = {"PULSE_CUSTOMER_SAMPLE_RATE": "0.4", "PULSE_SAMPLING": "call=0.1"}
-    assert sampling.sampling_from_env(env).rate_for("visit") == 0.4
+    assert settings.load_survey_settings(env).sampling.rate_for("visit") == 0.4
     env["PULSE_SAMPLING"] = "call=0.1,*=0.9"
-    assert sampling.sampling_from_env(env).rate_for("visit") == 0.9
+    assert settings.load_survey_settings(env).sampling.rate_for("visit") == 0.9
 
 
 @pytest.mark.parametrize(
@@ -129,20 +136,20 @@ def test_sampling_per_channel_is_parsed_and_deterministic() -> None:
 )
 def test_bad_sampling_names_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError, match="PULSE_SAMPLING"):
-        sampling.sampling_from_env({"PULSE_SAMPLING": raw})
+        settings.load_survey_settings({"PULSE_SAMPLING": raw})
 
 
 def test_delivery_settings_and_log_line() -> None:
-    default = delivery_log.delivery_config({})
+    default = settings.load_survey_settings({}).delivery
     assert (default.enabled, default.public_url) == (True, "http://127.0.0.1:8080")
-    custom = delivery_log.delivery_config(
+    custom = settings.load_survey_settings(
         {"PULSE_DELIVERY": "none", "PULSE_PUBLIC_URL": "https://pulse.example/"}
-    )
+    ).delivery
     assert (custom.enabled, custom.public_url) == (False, "https://pulse.example")
     with pytest.raises(ConfigError, match="PULSE_DELIVERY"):
-        delivery_log.delivery_config({"PULSE_DELIVERY": "smtp"})
+        settings.load_survey_settings({"PULSE_DELIVERY": "smtp"})
     with pytest.raises(ConfigError, match="PULSE_PUBLIC_URL"):
-        delivery_log.delivery_config({"PULSE_PUBLIC_URL": "ftp://x"})
+        settings.load_survey_settings({"PULSE_PUBLIC_URL": "ftp://x"})
     event = events_pb2.InvitationIssued(
         contact="a\tb\n@x.io", link_path="/s/tok", survey_id="s-1", reminder=True
     )
@@ -151,16 +158,28 @@ def test_delivery_settings_and_log_line() -> None:
 
 
 def test_interaction_workers_setting() -> None:
-    assert messaging.interaction_workers({}) == 4
-    assert messaging.interaction_workers({"PULSE_SURVEY_INTERACTION_WORKERS": "8"}) == 8
+    assert settings.interaction_workers({}) == 4
+    assert settings.interaction_workers({"PULSE_SURVEY_INTERACTION_WORKERS": "8"}) == 8
     for raw in ("0", "-1", "x", "65", "1.5"):
         with pytest.raises(ConfigError, match="PULSE_SURVEY_INTERACTION_WORKERS"):
-            messaging.interaction_workers({"PULSE_SURVEY_INTERACTION_WORKERS": raw})
-    # Each worker keeps a connection: the pool must have room for them and the rest.
-    env = {"PULSE_SURVEY_INTERACTION_WORKERS": "7"}
-    assert messaging.interaction_workers(env, pool_max=10) == 7
+            settings.interaction_workers({"PULSE_SURVEY_INTERACTION_WORKERS": raw})
+    # Each busy worker holds a connection: the pool must have room for them and the rest.
+    env = {"PULSE_SURVEY_INTERACTION_WORKERS": "7", "PULSE_DB_POOL_MAX": "10"}
+    assert settings.load_survey_settings(env).interaction_workers == 7
+    env["PULSE_DB_POOL_MAX"] = "9"
     with pytest.raises(ConfigError, match=r"PULSE_SURVEY_INTERACTION_WORKERS.*PULSE_DB_POOL_MAX"):
-        messaging.interaction_workers(env, pool_max=9)
+        settings.load_survey_settings(env)
+
+
+def test_settings_are_parsed_once_with_the_common_ones() -> None:
+    loaded = settings.load_survey_settings({"PULSE_WAVE_SCHEDULER_INTERVAL_S": "0"})
+    assert loaded.scheduler_interval_s == 0.0  # the scheduler is off
+    assert settings.load_survey_settings({}).scheduler_interval_s == 30.0
+    assert loaded.common.period == "month"
+    with pytest.raises(ConfigError, match="PULSE_WAVE_SCHEDULER_INTERVAL_S"):
+        settings.load_survey_settings({"PULSE_WAVE_SCHEDULER_INTERVAL_S": "-1"})
+    with pytest.raises(ConfigError, match="PULSE_PERIOD"):
+        settings.load_survey_settings({"PULSE_PERIOD": "year"})
 
 
 async def test_caches_expire_and_never_keep_a_load_that_raced_a_change() -> None:

@@ -16,7 +16,7 @@ from pulse.types.v1 import types_pb2 as t
 from pulse_common.messaging import publish_event
 from pulse_common.subjects import INTERACTION_COMPLETED, STREAM
 from pulse_survey.messaging import DURABLE
-from pulse_survey.testkit import (
+from pulse_testing.survey import (
     CUSTOMER_ITEMS,
     TODAY,
     Survey,

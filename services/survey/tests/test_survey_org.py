@@ -7,7 +7,7 @@ from datetime import timedelta
 import grpc
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
-from pulse_survey.testkit import (
+from pulse_testing.survey import (
     TODAY,
     Survey,
     field_of,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 from pulse.survey.v1 import survey_service_pb2 as pb
-from pulse_survey.testkit import Survey, import_roster, make_org, rows, rpc_error
+from pulse_testing.survey import Survey, import_roster, make_org, rows, rpc_error
 
 
 async def test_rows_are_validated_by_line_and_ids_are_pseudonymised(survey: Survey) -> None:

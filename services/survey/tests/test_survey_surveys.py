@@ -6,7 +6,7 @@ import grpc
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
-from pulse_survey.testkit import EMPLOYEE_ITEMS, Survey, field_of, read_events, rpc_error
+from pulse_testing.survey import EMPLOYEE_ITEMS, Survey, field_of, read_events, rpc_error
 
 EMPLOYEE = t.SURVEY_KIND_EMPLOYEE_PULSE
 

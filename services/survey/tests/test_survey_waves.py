@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from datetime import date, timedelta
 
 import grpc
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
 from pulse_common.errors import INVALID_TOKEN_MESSAGE
-from pulse_survey.testkit import (
+from pulse_common.uow import Database
+from pulse_survey import wave_scheduler
+from pulse_survey.context import Deps
+from pulse_survey.settings import load_survey_settings
+from pulse_testing.survey import (
     TODAY,
     Survey,
     import_roster,
@@ -264,3 +269,38 @@ async def test_schedule_validation(survey: Survey) -> None:
         pb.ListWavesRequest(survey_id=definition.survey_id, status=pb.WAVE_STATUS_SCHEDULED)
     )
     assert len(waves.waves) == 3
+
+
+async def test_the_scheduler_opens_waves_due_today_and_closes_those_past(survey: Survey) -> None:
+    stub = survey.stub
+    await make_org(stub)
+    await import_roster(stub, rows({"n1": 2, "south": 3}))
+    definition = await published_survey(stub)
+
+    async def schedule(audience: str, opens_on: date, open_days: int) -> str:
+        reply = await stub.ScheduleWave(
+            pb.ScheduleWaveRequest(
+                survey_id=definition.survey_id,
+                audience_unit_id=audience,
+                cadence=pb.CADENCE_ONCE,
+                first_opens_on=opens_on.isoformat(),
+                count=1,
+                open_days=open_days,
+            )
+        )
+        wave_id: str = reply.waves[0].wave_id
+        return wave_id
+
+    due = await schedule("north", TODAY, 7)
+    past = await schedule("south", TODAY - timedelta(days=10), 5)  # closed 5 days ago
+    later = await schedule("root", TODAY + timedelta(days=40), 7)
+    deps = Deps(Database(survey.pool), load_survey_settings(survey.settings.extra, survey.settings))
+    await wave_scheduler.tick(deps)
+
+    waves = {w.wave_id: w for w in (await stub.ListWaves(pb.ListWavesRequest())).waves}
+    assert (waves[due].status, waves[due].invited) == (pb.WAVE_STATUS_OPEN, 2)
+    assert (waves[past].status, waves[past].invited) == (pb.WAVE_STATUS_CLOSED, 0)
+    assert waves[later].status == pb.WAVE_STATUS_SCHEDULED
+    await wave_scheduler.tick(deps)  # nothing more is due: nothing changes, nothing fails
+    again = {w.wave_id: w.status for w in (await stub.ListWaves(pb.ListWavesRequest())).waves}
+    assert again == {wave_id: wave.status for wave_id, wave in waves.items()}

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from pulse_web.testing import (
+from pulse_testing.web import (
     PASSWORD,
     SCREENSHOTS,
     WebStack,
@@ -131,8 +131,6 @@ async def seeded_report_stack(web: WebStack) -> list[str]:
 
 async def test_leader_sees_charts_and_only_their_subtree(database_url: str, nats_url: str) -> None:
     async with web_stack(database_url, nats_url) as web:
-        if web.correlation is None:
-            pytest.skip("the correlation service (pulse_correlation.app) is not available yet")
         periods = await seeded_report_stack(web)
         async with serve(web.app) as base, chromium() as browser:
             page = await browser.new_page(viewport={"width": 1200, "height": 900})

@@ -1,5 +1,5 @@
-"""Pure parts of the web front: accounts, CSRF, answer parsing, scope, fit band, heatmap
-colours, rate limits, periods and configuration. No I/O."""
+"""Pure parts of the web front: accounts, CSRF, answer parsing, scope, filters, fit band,
+heatmap colours, rate limits, periods and configuration. No I/O."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse.types.v1 import types_pb2
+from pulse_common import errors
 from pulse_common.config import ConfigError, load_settings
-from pulse_web import accounts, answers, csrf, fit, heatmap, periods, report_view, scope
+from pulse_common.periods import periods_back
+from pulse_common.ratelimit import SlidingWindowLimiter
+from pulse_common.scope import subtree_ids
+from pulse_web import accounts, answers, csrf, filters, fit, heatmap, org, report_view
+from pulse_web.app import create_app
 from pulse_web.config import DEV_PASSWORD, DEV_USERNAME, derive_session_secret, load_web_config
-from pulse_web.rate_limit import SlidingWindowLimiter
 
 STATIC = Path(heatmap.__file__).parent / "static"
 
@@ -44,17 +48,24 @@ def test_accounts_parse_with_scopes_and_name_the_variable() -> None:
 
 def test_web_config_defaults_and_validation(caplog: pytest.LogCaptureFixture) -> None:
     settings = load_settings({})
-    config = load_web_config(settings, {})
+    config = load_web_config({})
+    assert config.settings == settings
     assert config.using_dev_account
     assert accounts.authenticate(config.accounts, DEV_USERNAME, DEV_PASSWORD) is not None
     assert config.accounts[DEV_USERNAME].scope_unit_id == ""
+    assert "PULSE_WEB_ACCOUNTS is not set" not in caplog.text
+    create_app(config)  # the dev account is announced when the app is built
     assert "PULSE_WEB_ACCOUNTS is not set" in caplog.text
     assert config.session_secret == derive_session_secret(settings.hmac_secret)
     assert config.session_secret != settings.hmac_secret
     with pytest.raises(ConfigError, match="PULSE_WEB_SESSION_SECRET"):
-        load_web_config(settings, {"PULSE_WEB_SESSION_SECRET": "short"})
+        load_web_config({"PULSE_WEB_SESSION_SECRET": "short"}, settings=settings)
     with pytest.raises(ConfigError, match="PULSE_WEB_SUBMIT_RATE_LIMIT"):
-        load_web_config(settings, {"PULSE_WEB_SUBMIT_RATE_LIMIT": "many"})
+        load_web_config({"PULSE_WEB_SUBMIT_RATE_LIMIT": "many"}, settings=settings)
+    # The deployment-wide part is read from the same variables when not given.
+    with pytest.raises(ConfigError, match="PULSE_PERIOD"):
+        load_web_config({"PULSE_PERIOD": "year"})
+    assert load_web_config({"PULSE_PERIOD": "week"}).settings.period == "week"
 
 
 def test_csrf_tokens_are_bound_to_their_purpose_and_expire() -> None:
@@ -126,14 +137,38 @@ def test_service_errors_point_at_the_item() -> None:
 
 def test_subtree_and_scope_checks() -> None:
     edges = [("root", ""), ("north", "root"), ("n1", "north"), ("south", "root"), ("s1", "south")]
-    north = scope.subtree_ids("north", edges)
+    north = set(subtree_ids("north", edges))
     assert north == {"north", "n1"}
-    assert scope.subtree_ids("", edges) == {"root", "north", "n1", "south", "s1"}
-    assert scope.in_scope("north", "n1", north)
-    assert scope.in_scope("north", "", north)
-    assert not scope.in_scope("north", "south", north)
-    assert not scope.in_scope("north", "root", north)
-    assert scope.in_scope("", "anything", set())
+    assert subtree_ids("", edges) == {"root", "north", "n1", "south", "s1"}
+    assert org.in_scope("north", "n1", north)
+    assert org.in_scope("north", "", north)
+    assert not org.in_scope("north", "south", north)
+    assert not org.in_scope("north", "root", north)
+    assert org.in_scope("", "anything", set())
+
+
+def test_filters_take_units_and_periods_of_the_deployment() -> None:
+    assert filters.optional_unit_id("scope", "  ") == ""
+    assert filters.optional_unit_id("scope", " n1 ") == "n1"
+    with pytest.raises(errors.InvalidArgument) as bad_unit:
+        filters.optional_unit_id("scope", "a/b")
+    assert bad_unit.value.field == "scope"
+    assert filters.period_range("2026-01", "", "month") == ("2026-01", "")
+    assert filters.period_range(None, " 2026-03 ", "month") == ("", "2026-03")
+    assert filters.period_range("2026-W09", "2026-W11", "week") == ("2026-W09", "2026-W11")
+    query = {"unit": "n1", "from": "2026-01", "to": "2026-03", "scope": "a/b"}
+    assert filters.unit_and_periods(query, "unit", "month") == ("n1", "2026-01", "2026-03")
+    with pytest.raises(errors.InvalidArgument, match="scope"):
+        filters.unit_and_periods(query, "scope", "month")
+    for text_from, text_to, granularity, field in (
+        ("2026-W09", "", "month", "from"),  # the other granularity is refused
+        ("", "2026-03", "week", "to"),
+        ("2026-13", "", "month", "from"),
+        ("2026-03", "2026-01", "month", "to"),  # to before from
+    ):
+        with pytest.raises(errors.InvalidArgument) as bad:
+            filters.period_range(text_from, text_to, granularity)  # type: ignore[arg-type]
+        assert bad.value.field == field, (text_from, text_to)
 
 
 def test_t_quantile_matches_tables() -> None:
@@ -166,6 +201,8 @@ def test_heatmap_steps_match_the_stylesheet_and_suppression_is_in_words() -> Non
     assert heatmap.step_for(100, 0, 100) == heatmap.STEPS
     assert heatmap.step_for(150, 0, 100) == heatmap.STEPS
     assert heatmap.step_for(0, -100, 100) == 5
+    assert heatmap.value_range("nps") == heatmap.value_range("internal.nps") == (-100.0, 100.0)
+    assert heatmap.value_range("csat") == (0.0, 100.0)
     cells = [
         corr_pb.ScoreCell(
             unit_id="n1",
@@ -207,8 +244,8 @@ def test_rate_limiter_slides() -> None:
 
 
 def test_default_period_ranges() -> None:
-    assert periods.periods_back(date(2026, 3, 15), "month", 6) == ("2025-10", "2026-03")
-    assert periods.periods_back(date(2026, 3, 15), "week", 3) == ("2026-W09", "2026-W11")
+    assert periods_back(date(2026, 3, 15), "month", 6) == ("2025-10", "2026-03")
+    assert periods_back(date(2026, 3, 15), "week", 3) == ("2026-W09", "2026-W11")
 
 
 def test_report_chart_payload_and_safe_json() -> None:
@@ -234,6 +271,8 @@ def test_report_chart_payload_and_safe_json() -> None:
     )
     payload = report_view.chart_payload(report)
     assert payload["predictor"] == "treatment.fairness"
+    assert payload["scatter"]["xLabel"] == "Fairness (0-100)"  # measures' human names
+    assert payload["scatter"]["yLabel"] == "Customer satisfaction (CSAT)"
     assert len(payload["scatter"]["points"]) == 6
     assert len(payload["scatter"]["fit"]) == 25
     assert payload["lags"]["labels"][0].startswith("-1 (outcome leads)")
@@ -246,8 +285,7 @@ def test_report_chart_payload_and_safe_json() -> None:
 
 
 def test_tables_follow_the_org_tree() -> None:
-    from pulse_web.leader import tree_order
-    from pulse_web.state import UnitInfo
+    from pulse_web.org import UnitInfo, tree_order
 
     units = [
         UnitInfo("root", "Root", "", 0),

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pulse_web.testing import (
+from pulse_testing.web import (
     PASSWORD,
     WebStack,
     customer_tokens,
@@ -150,10 +150,9 @@ async def test_leaders_sign_in_and_stay_in_their_subtree(web: WebStack) -> None:
         assert "httponly" in signed_in.headers["set-cookie"].lower()
         assert "samesite=lax" in signed_in.headers["set-cookie"].lower()
 
-        if web.correlation is not None:
-            own = await http.get("/dashboard", params={"scope": "n1"})
-            assert own.status_code == 200, own.text
-            assert "north_lead" in own.text
+        own = await http.get("/dashboard", params={"scope": "n1"})
+        assert own.status_code == 200, own.text
+        assert "north_lead" in own.text
         for path, params in (
             ("/dashboard", {"scope": "south"}),
             ("/dashboard", {"scope": "root"}),
@@ -213,8 +212,6 @@ async def sign_in(http: httpx.AsyncClient, username: str) -> None:
 
 
 async def test_dashboard_reports_and_downloads(web: WebStack) -> None:
-    if web.correlation is None:
-        pytest.skip("the correlation service (pulse_correlation.app) is not available yet")
     periods = recent_periods(3)
     published = await publish_linked_responses(web, periods, small=("s4", periods[-1], 3))
     await wait_ingested(web, published)
@@ -223,10 +220,16 @@ async def test_dashboard_reports_and_downloads(web: WebStack) -> None:
         page = await http.get("/dashboard", params={"from": periods[0], "to": periods[-1]})
         assert page.status_code == 200, page.text
         assert '<table class="heatmap">' in page.text
+        assert '<h2 id="h-1">' in page.text
+        assert "Fairness by unit and period" in page.text
         assert "suppressed (n &lt; 5)" in page.text  # in words, not only in colour
         assert '<script type="application/json" id="chart-data">' in page.text
 
         listing = await http.get("/reports")
+        # The form starts from the one default report (pulse_common.measures.REPORT_DEFAULTS),
+        # measures named as leaders read them.
+        assert '<option value="csat" selected>Customer satisfaction (CSAT)</option>' in listing.text
+        assert 'name="max_lag" value="1"' in listing.text
         run = await http.post(
             "/reports",
             data={
@@ -246,6 +249,12 @@ async def test_dashboard_reports_and_downloads(web: WebStack) -> None:
         for canvas in ("chart-scatter", "chart-lags", "chart-drivers"):
             assert f'id="{canvas}"' in report.text
         assert "ICC(2)" in report.text
+        assert "Linkage report: Customer satisfaction (CSAT)" in report.text
+        # The default report relates the units' data (the treatment constructs with answers).
+        reported = re.search(r"(\d+) units reported", report.text)
+        assert reported is not None
+        assert int(reported.group(1)) >= 4, report.text[:2000]
+        assert '"points":[{"x":' in report.text
         csv = await http.get(report_path + ".csv")
         assert csv.status_code == 200
         assert csv.headers["content-type"].startswith("text/csv")

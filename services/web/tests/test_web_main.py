@@ -9,7 +9,7 @@ import signal
 import sys
 
 import httpx
-from pulse_web.testing import free_port
+from pulse_testing.web import free_port
 
 
 async def run_module(env: dict[str, str]) -> asyncio.subprocess.Process:

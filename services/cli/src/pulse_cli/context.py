@@ -1,32 +1,28 @@
 """What every CLI command needs: settings that point at the running stack, gRPC stubs with
-deadlines, and output that is either human (rich) or ``--json``."""
+deadlines, and errors that say what to fix."""
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
-import grpc
 import grpc.aio
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
 from pulse.correlation.v1 import correlation_service_pb2_grpc as correlation_grpc
 from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse_common.config import ConfigError, Settings, load_settings
+from pulse_common.errors import DeadlineExceeded, Unavailable
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
 from rich.console import Console
 
 from pulse_cli.stack import load_state
 
+# Progress and messages go to stderr; stdout carries only results (tables or --json).
 console = Console(stderr=True)
 
 
@@ -54,6 +50,7 @@ class Stubs:
 
 @asynccontextmanager
 async def connect(settings: Settings) -> AsyncIterator[Stubs]:
+    """Stubs of the three services; the channels close when the block ends."""
     channels = [
         open_channel(settings.survey_addr),
         open_channel(settings.response_addr),
@@ -66,33 +63,21 @@ async def connect(settings: Settings) -> AsyncIterator[Stubs]:
             correlation_grpc.CorrelationServiceStub(channels[2]),
             settings.grpc_deadline_s,
         )
-    except grpc.aio.AioRpcError as error:
-        raise click.ClickException(explain_rpc_error(error)) from None
     finally:
         for channel in channels:
             await channel.close()
 
 
 def explain_rpc_error(error: grpc.aio.AioRpcError) -> str:
-    """A message that says what to fix, not a stack trace."""
-    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+    """A message that says what to fix, not a stack trace. The status is read through the one
+    client-side mapper (``domain_error_from_rpc``), so a slow request is never reported as a
+    stack that is down, nor the other way round."""
+    domain = domain_error_from_rpc(error)
+    if isinstance(domain, DeadlineExceeded):
+        return f"timed out ({domain.message}); narrow the request or raise PULSE_GRPC_DEADLINE_S"
+    if isinstance(domain, Unavailable):
         return (
-            f"service unavailable ({error.details()}); is the stack running? "
+            f"cannot reach the service ({domain.message}); is the stack running? "
             "start it with `pulse dev up`"
         )
-    domain = domain_error_from_rpc(error)
     return f"{error.code().name}: {domain.message}"
-
-
-def to_dict(message: Message) -> dict[str, Any]:
-    return MessageToDict(message, preserving_proto_field_name=True)
-
-
-def emit(as_json: bool, payload: Any, human: str | None = None) -> None:
-    """One JSON document on stdout for scripts, or a human line."""
-    if as_json:
-        if isinstance(payload, Message):
-            payload = to_dict(payload)
-        sys.stdout.write(json.dumps(payload, indent=None, default=str) + "\n")
-    elif human is not None:
-        click.echo(human)

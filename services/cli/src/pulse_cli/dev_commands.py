@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from pulse_cli import stack
-from pulse_cli.context import console, emit, resolve_settings
+from pulse_cli.context import console, resolve_settings
+from pulse_cli.options import json_option
+from pulse_cli.output import emit
 
 
 @click.group()
@@ -17,7 +19,7 @@ def dev() -> None:
 
 @dev.command("up")
 @click.option("--no-web", is_flag=True, help="Do not start the web front.")
-@click.option("--json", "as_json", is_flag=True, help="Print the addresses as JSON.")
+@json_option
 def dev_up(no_web: bool, as_json: bool) -> None:
     """Start everything and wait until every health check reports SERVING."""
     settings = resolve_settings()
@@ -44,7 +46,7 @@ def dev_down() -> None:
 
 
 @dev.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 def dev_status(as_json: bool) -> None:
     """Health of each service of the running stack."""
     settings = resolve_settings()

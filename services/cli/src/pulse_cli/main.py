@@ -5,12 +5,16 @@ from __future__ import annotations
 import click
 
 from pulse_cli.demo.cli import run_demo_command
-from pulse_cli.demo.generator import SIZES
+from pulse_cli.demo.config import SIZES
 from pulse_cli.dev_commands import dev
+from pulse_cli.interaction_commands import interaction, invitations
+from pulse_cli.options import json_option
 from pulse_cli.org_commands import org
-from pulse_cli.report_commands import report, scores, trends
+from pulse_cli.report_commands import report
 from pulse_cli.response_commands import comments, import_group, recognition
-from pulse_cli.survey_commands import interaction, invitations, items, survey, wave
+from pulse_cli.score_commands import scores, trends
+from pulse_cli.survey_commands import items, survey
+from pulse_cli.wave_commands import wave
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,7 +46,7 @@ for command in (
 @cli.command("demo")
 @click.option("--size", type=click.Choice(list(SIZES)), default="medium", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object as the last line.")
+@json_option
 @click.option(
     "--interactions",
     type=click.Choice(["nats", "grpc"]),

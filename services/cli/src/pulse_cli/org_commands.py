@@ -7,19 +7,15 @@ from pathlib import Path
 
 import click
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pulse_cli.context import Stubs, console, emit, to_dict
+from pulse_cli.context import Stubs
 from pulse_cli.csv_files import ROSTER_COLUMNS, count_data_lines, read_csv
-from pulse_cli.runner import json_option, run_with_stubs
-from pulse_cli.tables import print_table
+from pulse_cli.enums import UNIT_TYPES, enum_label, unit_type
+from pulse_cli.options import json_option
+from pulse_cli.output import echo_rejected, emit, row_progress, table
+from pulse_cli.rpc import run_with_stubs, unary
 
-UNIT_TYPES = {
-    "front_line": survey_pb.UNIT_TYPE_FRONT_LINE,
-    "back_office": survey_pb.UNIT_TYPE_BACK_OFFICE,
-    "management": survey_pb.UNIT_TYPE_MANAGEMENT,
-}
-UNIT_TYPE_NAMES = {v: k for k, v in UNIT_TYPES.items()}
+UNIT_TYPE = click.Choice(list(UNIT_TYPES))
 
 
 @click.group()
@@ -31,25 +27,21 @@ def org() -> None:
 @click.argument("unit_id")
 @click.option("--name", required=True)
 @click.option("--parent", default="", help="Parent unit id (empty for a root).")
-@click.option("--type", "unit_type", type=click.Choice(list(UNIT_TYPES)), default="front_line")
+@click.option("--type", "type_name", type=UNIT_TYPE, default="front_line")
 @click.option("--from", "effective_from", default="", help="ISO date it exists from (today).")
 @json_option
 def create_unit(
-    unit_id: str, name: str, parent: str, unit_type: str, effective_from: str, as_json: bool
+    unit_id: str, name: str, parent: str, type_name: str, effective_from: str, as_json: bool
 ) -> None:
     """Create a unit."""
     request = survey_pb.CreateUnitRequest(
         unit_id=unit_id,
         name=name,
         parent_id=parent,
-        unit_type=UNIT_TYPES[unit_type],
+        unit_type=unit_type(type_name),
         effective_from=effective_from,
     )
-
-    async def action(stubs: Stubs) -> survey_pb.CreateUnitResponse:
-        return await stubs.survey.CreateUnit(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
+    reply = unary(lambda s: s.survey.CreateUnit, request)
     emit(as_json, reply, f"created unit {reply.unit.unit_id} from {reply.unit.valid_from}")
 
 
@@ -57,14 +49,14 @@ def create_unit(
 @click.argument("unit_id")
 @click.option("--name", default=None, help="Rename.")
 @click.option("--parent", default=None, help="Move under another parent.")
-@click.option("--type", "unit_type", type=click.Choice(list(UNIT_TYPES)), default=None)
+@click.option("--type", "type_name", type=UNIT_TYPE, default=None)
 @click.option("--from", "effective_from", required=True, help="ISO date the change holds from.")
 @json_option
 def update_unit(
     unit_id: str,
     name: str | None,
     parent: str | None,
-    unit_type: str | None,
+    type_name: str | None,
     effective_from: str,
     as_json: bool,
 ) -> None:
@@ -74,31 +66,23 @@ def update_unit(
         request.name = name
     if parent is not None:
         request.parent_id = parent
-    if unit_type is not None:
-        request.unit_type = UNIT_TYPES[unit_type]
-
-    async def action(stubs: Stubs) -> survey_pb.UpdateUnitResponse:
-        return await stubs.survey.UpdateUnit(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
+    if type_name is not None:
+        request.unit_type = unit_type(type_name)
+    reply = unary(lambda s: s.survey.UpdateUnit, request)
     emit(as_json, reply, f"unit {unit_id} updated from {effective_from}")
 
 
 @org.command("merge")
 @click.argument("source")
 @click.argument("target")
-@click.option("--from", "effective_from", required=True)
+@click.option("--from", "effective_from", required=True, help="ISO date of the merge.")
 @json_option
 def merge_units(source: str, target: str, effective_from: str, as_json: bool) -> None:
     """Merge SOURCE into TARGET from a date on."""
     request = survey_pb.MergeUnitsRequest(
         source_unit_id=source, target_unit_id=target, effective_from=effective_from
     )
-
-    async def action(stubs: Stubs) -> survey_pb.MergeUnitsResponse:
-        return await stubs.survey.MergeUnits(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
+    reply = unary(lambda s: s.survey.MergeUnits, request)
     emit(as_json, reply, f"merged {source} into {target}; {reply.people_moved} people moved")
 
 
@@ -108,30 +92,22 @@ def merge_units(source: str, target: str, effective_from: str, as_json: bool) ->
 @json_option
 def list_units(as_of: str, root: str, as_json: bool) -> None:
     """The organisation as it stood on a date."""
-
-    async def action(stubs: Stubs) -> survey_pb.ListUnitsResponse:
-        request = survey_pb.ListUnitsRequest(as_of=as_of, root_unit_id=root)
-        return await stubs.survey.ListUnits(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    print_table(
-        f"units as of {as_of or 'today'}",
-        ["unit", "name", "parent", "type", "from", "until"],
-        (
-            (
-                "  " * u.depth + u.unit_id,
-                u.name,
-                u.parent_id,
-                UNIT_TYPE_NAMES.get(u.unit_type, ""),
-                u.valid_from,
-                u.valid_to,
-            )
-            for u in reply.units
-        ),
+    reply = unary(
+        lambda s: s.survey.ListUnits, survey_pb.ListUnitsRequest(as_of=as_of, root_unit_id=root)
     )
+    rows = (
+        (
+            "  " * u.depth + u.unit_id,
+            u.name,
+            u.parent_id,
+            enum_label(survey_pb.UnitType.DESCRIPTOR, u.unit_type),
+            u.valid_from,
+            u.valid_to,
+        )
+        for u in reply.units
+    )
+    columns = ["unit", "name", "parent", "type", "from", "until"]
+    emit(as_json, reply, table(f"units as of {as_of or 'today'}", columns, rows))
 
 
 @org.command("import")
@@ -148,24 +124,15 @@ def import_roster(
 
     Employee ids are stored only as HMAC pseudonyms; emails only to deliver invitations."""
     total = count_data_lines(csv_file)
+    options = survey_pb.ImportRosterOptions(
+        force=force, dry_run=dry_run, as_of=as_of, full_sync=full_sync
+    )
 
     async def action(stubs: Stubs) -> survey_pb.ImportRosterResponse:
-        with Progress(
-            TextColumn("[bold]importing roster"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} rows"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-        ) as progress:
-            task = progress.add_task("rows", total=total)
+        with row_progress("importing roster", total, hidden=as_json) as progress:
 
             async def requests() -> AsyncIterator[survey_pb.ImportRosterRequest]:
-                yield survey_pb.ImportRosterRequest(
-                    options=survey_pb.ImportRosterOptions(
-                        force=force, dry_run=dry_run, as_of=as_of, full_sync=full_sync
-                    )
-                )
+                yield survey_pb.ImportRosterRequest(options=options)
                 for line, row in read_csv(csv_file, ROSTER_COLUMNS[:3]):
                     yield survey_pb.ImportRosterRequest(
                         row=survey_pb.RosterRow(
@@ -177,20 +144,20 @@ def import_roster(
                             line=line,
                         )
                     )
-                    progress.advance(task)
+                    progress.advance(progress.task_ids[0])
 
-            return await stubs.survey.ImportRoster(requests(), timeout=max(60.0, total / 50))
+            timeout = max(60.0, total / 50, stubs.deadline_s)
+            return await stubs.survey.ImportRoster(requests(), timeout=timeout)
 
     reply = run_with_stubs(action)
-    if as_json:
-        emit(True, to_dict(reply))
+    if as_json:  # the rejected rows are in the document
+        emit(True, reply)
         return
     verb = "would be" if reply.dry_run else "were"
     click.echo(
         f"roster: {reply.created} created, {reply.updated} updated, {reply.unchanged} unchanged,"
         f" {reply.deactivated} deactivated ({verb} written)"
     )
-    for rejected in reply.rejected:
-        click.echo(f"  line {rejected.line}: {rejected.field}: {rejected.reason}", err=True)
+    echo_rejected((r.line, r.field, r.reason) for r in reply.rejected)
     if reply.rejected:
         raise click.ClickException(f"{len(reply.rejected)} row(s) rejected; fix them and re-run")

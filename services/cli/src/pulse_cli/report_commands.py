@@ -1,4 +1,5 @@
-"""``pulse scores``, ``pulse trends``, ``pulse report``: what leadership reads."""
+"""``pulse report``: linkage reports (does the treatment of staff go with, and precede,
+happier customers?): run one, list, show and export the stored ones."""
 
 from __future__ import annotations
 
@@ -6,83 +7,15 @@ from pathlib import Path
 
 import click
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse_common.measures import OUTCOMES, REPORT_DEFAULTS
 
-from pulse_cli.context import Stubs, emit
-from pulse_cli.runner import json_option, operator_viewer, run_with_stubs
-from pulse_cli.tables import print_table
+from pulse_cli.options import json_option, period_range_options, scope_option
+from pulse_cli.output import emit, print_table, table
+from pulse_cli.rpc import operator_viewer, unary
 
-OUTCOMES = ("csat", "nps", "ces", "staff_treatment")
-
-
-def _cell_value(cell: corr_pb.ScoreCell) -> str:
-    if cell.suppressed:
-        return f"suppressed ({cell.suppression_reason})"
-    return f"{cell.value:.1f} [{cell.ci_low:.1f}, {cell.ci_high:.1f}]"
-
-
-@click.command("scores")
-@click.option("--scope", default="", help="Subtree root (whole organisation).")
-@click.option("--from", "period_from", default="")
-@click.option("--to", "period_to", default="")
-@click.option("--construct", "constructs", multiple=True)
-@json_option
-def scores(
-    scope: str, period_from: str, period_to: str, constructs: tuple[str, ...], as_json: bool
-) -> None:
-    """Scores per unit and period, each with n and interval; groups under k suppressed."""
-
-    async def action(stubs: Stubs) -> corr_pb.GetScoresResponse:
-        request = corr_pb.GetScoresRequest(
-            viewer=operator_viewer(scope),
-            scope_unit_id=scope,
-            period_from=period_from,
-            period_to=period_to,
-            constructs=list(constructs),
-        )
-        return await stubs.correlation.GetScores(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    print_table(
-        f"scores (k = {reply.min_group_size})",
-        ["unit", "period", "construct", "n", "value [95% CI]"],
-        (
-            (c.unit_id, c.period, c.construct, "" if c.suppressed else c.n, _cell_value(c))
-            for c in reply.cells
-        ),
-    )
-
-
-@click.command("trends")
-@click.argument("unit_id")
-@click.argument("construct")
-@click.option("--from", "period_from", default="")
-@click.option("--to", "period_to", default="")
-@json_option
-def trends(unit_id: str, construct: str, period_from: str, period_to: str, as_json: bool) -> None:
-    """One unit's construct over time."""
-
-    async def action(stubs: Stubs) -> corr_pb.GetTrendsResponse:
-        request = corr_pb.GetTrendsRequest(
-            viewer=operator_viewer(),
-            unit_id=unit_id,
-            construct=construct,
-            period_from=period_from,
-            period_to=period_to,
-        )
-        return await stubs.correlation.GetTrends(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    print_table(
-        f"{construct} in {unit_id}",
-        ["period", "n", "value [95% CI]"],
-        ((p.period, "" if p.suppressed else p.n, _cell_value(p)) for p in reply.points),
-    )
+# Bootstrap and permutations over every unit: far more work than one lookup.
+RUN_REPORT_AT_LEAST_S = 300.0
+EXPORT_FORMATS = {"json": corr_pb.EXPORT_FORMAT_JSON, "csv": corr_pb.EXPORT_FORMAT_CSV}
 
 
 @click.group()
@@ -91,6 +24,7 @@ def report() -> None:
 
 
 def print_report(rep: corr_pb.LinkageReport) -> None:
+    """The verdict first, then each predictor's estimate and lags, drivers, diagnostics."""
     click.echo(f"report {rep.report_id} ({rep.created_at})")
     click.echo(
         f"scope {rep.scope_unit_id or 'whole organisation'}, periods {rep.period_from}.."
@@ -135,12 +69,18 @@ def print_report(rep: corr_pb.LinkageReport) -> None:
 
 
 @report.command("run")
-@click.option("--scope", default="", help="Subtree root (whole organisation).")
-@click.option("--from", "period_from", default="")
-@click.option("--to", "period_to", default="")
-@click.option("--predictor", "predictors", multiple=True, help="Treatment construct(s).")
-@click.option("--outcome", type=click.Choice(OUTCOMES), default="staff_treatment")
-@click.option("--max-lag", type=int, default=2)
+@scope_option
+@period_range_options
+@click.option(
+    "--predictor",
+    "predictors",
+    multiple=True,
+    help="Employee construct(s) (default: the treatment constructs with data).",
+)
+@click.option(
+    "--outcome", type=click.Choice(OUTCOMES), default=REPORT_DEFAULTS.outcome, show_default=True
+)
+@click.option("--max-lag", type=int, default=REPORT_DEFAULTS.max_lag, show_default=True)
 @click.option("--covariate", "covariates", multiple=True, help="unit_size, unit_type ...")
 @click.option("--bootstrap", type=int, default=2000, help="Bootstrap resamples (0 = skip).")
 @click.option("--permutation", type=int, default=2000, help="Permutations (0 = skip).")
@@ -159,7 +99,8 @@ def run_report(
     seed: int,
     as_json: bool,
 ) -> None:
-    """Compute, store and print a linkage report."""
+    """Compute, store and print a linkage report. The defaults are the one default report
+    the web front and the demo also run."""
     request = corr_pb.RunLinkageReportRequest(
         viewer=operator_viewer(scope),
         scope_unit_id=scope,
@@ -176,15 +117,10 @@ def run_report(
             random_seed=seed,
         ),
     )
-
-    async def action(stubs: Stubs) -> corr_pb.RunLinkageReportResponse:
-        return await stubs.correlation.RunLinkageReport(request, timeout=300)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    print_report(reply.report)
+    reply = unary(
+        lambda s: s.correlation.RunLinkageReport, request, at_least_s=RUN_REPORT_AT_LEAST_S
+    )
+    emit(as_json, reply, lambda: print_report(reply.report))
 
 
 @report.command("list")
@@ -192,30 +128,21 @@ def run_report(
 @json_option
 def list_reports(limit: int, as_json: bool) -> None:
     """Stored reports, newest first."""
-
-    async def action(stubs: Stubs) -> corr_pb.ListReportsResponse:
-        request = corr_pb.ListReportsRequest(viewer=operator_viewer(), limit=limit)
-        return await stubs.correlation.ListReports(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    print_table(
-        "reports",
-        ["report", "created", "scope", "outcome", "verdict", "units"],
+    request = corr_pb.ListReportsRequest(viewer=operator_viewer(), limit=limit)
+    reply = unary(lambda s: s.correlation.ListReports, request)
+    rows = (
         (
-            (
-                r.report_id,
-                r.created_at[:19],
-                r.scope_unit_id or "(all)",
-                r.outcome,
-                r.verdict_level,
-                r.units_reported,
-            )
-            for r in reply.reports
-        ),
+            r.report_id,
+            r.created_at[:19],
+            r.scope_unit_id or "(all)",
+            r.outcome,
+            r.verdict_level,
+            r.units_reported,
+        )
+        for r in reply.reports
     )
+    columns = ["report", "created", "scope", "outcome", "verdict", "units"]
+    emit(as_json, reply, table("reports", columns, rows))
 
 
 @report.command("show")
@@ -223,33 +150,21 @@ def list_reports(limit: int, as_json: bool) -> None:
 @json_option
 def show_report(report_id: str, as_json: bool) -> None:
     """Print a stored report."""
-
-    async def action(stubs: Stubs) -> corr_pb.GetReportResponse:
-        request = corr_pb.GetReportRequest(viewer=operator_viewer(), report_id=report_id)
-        return await stubs.correlation.GetReport(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    print_report(reply.report)
+    request = corr_pb.GetReportRequest(viewer=operator_viewer(), report_id=report_id)
+    reply = unary(lambda s: s.correlation.GetReport, request)
+    emit(as_json, reply, lambda: print_report(reply.report))
 
 
 @report.command("export")
 @click.argument("report_id")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export_report(report_id: str, fmt: str, output: Path | None) -> None:
     """Export a report as JSON or CSV (to a file or stdout)."""
-    formats = {"json": corr_pb.EXPORT_FORMAT_JSON, "csv": corr_pb.EXPORT_FORMAT_CSV}
-
-    async def action(stubs: Stubs) -> corr_pb.ExportReportResponse:
-        request = corr_pb.ExportReportRequest(
-            viewer=operator_viewer(), report_id=report_id, format=formats[fmt]
-        )
-        return await stubs.correlation.ExportReport(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
+    request = corr_pb.ExportReportRequest(
+        viewer=operator_viewer(), report_id=report_id, format=EXPORT_FORMATS[fmt]
+    )
+    reply = unary(lambda s: s.correlation.ExportReport, request)
     if output is None:
         click.echo(reply.content.decode("utf-8"), nl=False)
     else:

@@ -1,4 +1,5 @@
-"""``pulse import responses``, ``pulse comments``, ``pulse recognition``."""
+"""``pulse import responses``, ``pulse comments``, ``pulse recognition``: answers brought in
+from the past, and the free text leaders may read (thresholds apply)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,22 @@ import click
 from pulse.response.v1 import response_service_pb2 as response_pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_response.import_csv import RowError, parse_rows
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 
-from pulse_cli.context import Stubs, console, emit, to_dict
+from pulse_cli.context import Stubs
 from pulse_cli.csv_files import count_data_lines
-from pulse_cli.runner import json_option, operator_viewer, run_with_stubs
-from pulse_cli.tables import print_table
+from pulse_cli.options import (
+    PERIOD,
+    json_option,
+    period_range_options,
+    range_or_recent,
+    scope_option,
+)
+from pulse_cli.output import echo_rejected, emit, print_table, row_progress, to_dict
+from pulse_cli.rpc import operator_viewer, run_with_stubs, unary
+
+# Rows the response service validates and stores per second, at the least (for the deadline).
+IMPORT_ROWS_PER_S = 20
 
 
 @click.group("import")
@@ -44,16 +55,11 @@ def import_responses(
             timeout=stubs.deadline_s,
         )
         definition = survey.definition
-        with Progress(
-            TextColumn("[bold]importing responses"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} rows"),
-            TextColumn("{task.fields[rate]:.0f} rows/s"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=as_json,
-        ) as progress:
-            task = progress.add_task("rows", total=total, rate=0.0)
+        rate = TextColumn("{task.fields[rate]:.0f} rows/s")
+        with row_progress(
+            "importing responses", total, hidden=as_json, extra=[rate], rate=0.0
+        ) as bar:
+            task = bar.task_ids[0]
             started = time.monotonic()
 
             async def requests() -> AsyncIterator[response_pb.ImportResponsesRequest]:
@@ -66,88 +72,69 @@ def import_responses(
                     )
                 )
                 for parsed in parse_rows(text, definition):
-                    progress.update(
-                        task,
-                        advance=1,
-                        rate=(progress.tasks[0].completed + 1)
-                        / max(1e-6, time.monotonic() - started),
-                    )
+                    done = bar.tasks[0].completed + 1
+                    bar.update(task, advance=1, rate=done / max(1e-6, time.monotonic() - started))
                     if isinstance(parsed, RowError):
                         local_errors.append(parsed)
                         continue
                     yield response_pb.ImportResponsesRequest(row=parsed)
 
-            return await stubs.response.ImportResponses(requests(), timeout=max(120.0, total / 20))
+            timeout = max(120.0, total / IMPORT_ROWS_PER_S, stubs.deadline_s)
+            return await stubs.response.ImportResponses(requests(), timeout=timeout)
 
     reply = run_with_stubs(action)
     rejected = sorted(
         [(e.line, e.field, e.reason) for e in local_errors]
         + [(r.line, r.field, r.reason) for r in reply.rejected]
     )
-    if as_json:
-        payload = to_dict(reply)
-        payload["rejected"] = [{"line": a, "field": b, "reason": c} for a, b, c in rejected]
-        emit(True, payload)
-        return
+    payload = to_dict(reply)
+    payload["rejected"] = [{"line": a, "field": b, "reason": c} for a, b, c in rejected]
     verb = "would be imported (dry run)" if reply.dry_run else "imported"
-    click.echo(f"{reply.accepted} rows {verb}; {len(rejected)} rejected")
-    for line, field, reason in rejected:
-        click.echo(f"  line {line}: {field}: {reason}", err=True)
+    emit(as_json, payload, f"{reply.accepted} rows {verb}; {len(rejected)} rejected")
+    if not as_json:
+        echo_rejected(rejected)
 
 
 @click.command("comments")
 @click.option("--unit", "unit_id", required=True)
-@click.option("--period", required=True)
-@click.option("--survey", "survey_id", default="")
-@click.option("--scope", default="")
+@click.option("--period", type=PERIOD, required=True)
+@click.option("--survey", "survey_id", required=True, help="The survey the comments answer.")
+@scope_option
 @json_option
 def comments(unit_id: str, period: str, survey_id: str, scope: str, as_json: bool) -> None:
     """Comments of a group, only when it reaches the comment threshold."""
-
-    async def action(stubs: Stubs) -> response_pb.ListCommentsResponse:
-        request = response_pb.ListCommentsRequest(
-            unit_id=unit_id, period=period, survey_id=survey_id, viewer=operator_viewer(scope)
-        )
-        return await stubs.response.ListComments(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
+    request = response_pb.ListCommentsRequest(
+        unit_id=unit_id, period=period, survey_id=survey_id, viewer=operator_viewer(scope)
+    )
+    reply = unary(lambda s: s.response.ListComments, request)
     if reply.suppressed:
-        click.echo(f"suppressed: {reply.suppression_reason}")
-        return
-    for comment in reply.comments:
-        click.echo(f"- {comment.text}")
+        human = f"suppressed: {reply.suppression_reason}"
+    else:
+        human = "\n".join(f"- {comment.text}" for comment in reply.comments) or "no comments"
+    emit(as_json, reply, human)
 
 
 @click.command("recognition")
 @click.option("--unit", "unit_id", required=True)
-@click.option("--from", "period_from", default="")
-@click.option("--to", "period_to", default="")
-@click.option("--scope", default="")
+@period_range_options
+@scope_option
 @json_option
 def recognition(unit_id: str, period_from: str, period_to: str, scope: str, as_json: bool) -> None:
-    """Positive customer comments shared with the team by consent."""
-
-    async def action(stubs: Stubs) -> response_pb.ListRecognitionResponse:
-        request = response_pb.ListRecognitionRequest(
-            unit_id=unit_id,
-            period_from=period_from,
-            period_to=period_to,
-            viewer=operator_viewer(scope),
-        )
-        return await stubs.response.ListRecognition(request, timeout=stubs.deadline_s)
-
-    reply = run_with_stubs(action)
-    if as_json:
-        emit(True, reply)
-        return
-    if reply.suppressed:
-        click.echo(f"suppressed: {reply.suppression_reason}")
-        return
-    print_table(
-        "recognition",
-        ["period", "unit", "comment"],
-        ((e.period, e.unit_id, e.text) for e in reply.entries),
+    """Positive customer comments shared with the team by consent (default: the periods of
+    the default report up to now)."""
+    period_from, period_to = range_or_recent(period_from, period_to)
+    request = response_pb.ListRecognitionRequest(
+        unit_id=unit_id,
+        period_from=period_from,
+        period_to=period_to,
+        viewer=operator_viewer(scope),
     )
+    reply = unary(lambda s: s.response.ListRecognition, request)
+
+    def show() -> None:
+        if reply.suppressed:  # groups under the threshold are withheld, the others shown
+            click.echo(f"suppressed: {reply.suppression_reason}")
+        rows = ((e.period, e.unit_id, e.text) for e in reply.entries)
+        print_table("recognition", ["period", "unit", "comment"], rows)
+
+    emit(as_json, reply, show)

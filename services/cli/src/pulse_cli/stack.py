@@ -55,6 +55,8 @@ class StackState:
     embedded_nats: bool = False
     nats_pid: int = 0
     nats_port: int = 0
+    # PULSE_PERIOD of the services, so that commands default to periods they accept.
+    period: str = ""
 
     @property
     def web_url(self) -> str | None:
@@ -70,6 +72,8 @@ class StackState:
         }
         for name, address in self.addresses.items():
             env[f"PULSE_{name.upper()}_ADDR"] = address
+        if self.period:
+            env["PULSE_PERIOD"] = self.period
         if "web" in self.addresses:
             env.setdefault("PULSE_PUBLIC_URL", f"http://{self.addresses['web']}")
         return env
@@ -139,6 +143,7 @@ def up(
         database_url="",
         nats_url="",
         addresses={},
+        period=settings.period,
     )
     try:
         if settings.database_url:

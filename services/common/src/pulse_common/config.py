@@ -62,6 +62,17 @@ def env_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str 
     return raw
 
 
+def env_urls(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    """A comma-separated list of URLs (e.g. every node of a NATS cluster), each checked."""
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    urls = [part.strip() for part in raw.split(",") if part.strip()]
+    for url in urls:
+        env_url({name: url}, name, schemes)
+    return ",".join(urls)
+
+
 def env_address(env: Mapping[str, str], name: str, default: str) -> str:
     raw = _get(env, name) or default
     host, sep, port = raw.rpartition(":")
@@ -75,7 +86,7 @@ class Settings:
     """Deployment-wide settings; every service reads the same variables."""
 
     database_url: str | None
-    nats_url: str | None
+    nats_url: str | None  # one URL or several, comma-separated (the nodes of a cluster)
     hmac_secret: str
     survey_addr: str
     response_addr: str
@@ -97,7 +108,13 @@ class Settings:
     data_dir: str
     log_level: str
     log_json: bool | None = None
+    startup_timeout_s: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """Every NATS URL of ``PULSE_NATS_URL`` (empty when unset)."""
+        return [url for url in (self.nats_url or "").split(",") if url]
 
     def address_of(self, service: str) -> str:
         return {
@@ -132,7 +149,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     return Settings(
         database_url=env_url(env, "PULSE_DATABASE_URL", ("postgresql", "postgres")),
-        nats_url=env_url(env, "PULSE_NATS_URL", ("nats", "tls")),
+        nats_url=env_urls(env, "PULSE_NATS_URL", ("nats", "tls")),
         hmac_secret=secret,
         survey_addr=env_address(env, "PULSE_SURVEY_ADDR", f"127.0.0.1:{DEFAULT_PORTS['survey']}"),
         response_addr=env_address(
@@ -160,5 +177,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=_get(env, "PULSE_DATA_DIR") or ".pulse",
         log_level=level,
         log_json=None if log_format == "auto" else log_format == "json",
+        startup_timeout_s=env_float(env, "PULSE_STARTUP_TIMEOUT_S", 30.0, 1.0, 600.0),
         extra={k: v for k, v in env.items() if k.startswith("PULSE_")},
     )

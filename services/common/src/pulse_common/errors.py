@@ -1,7 +1,9 @@
 """Domain errors: raised by domain and service code, translated once at the gRPC edge.
 
 Each class corresponds to one gRPC status code (DESIGN §4); the mapping lives in
-``pulse_common.grpc_errors`` so no servicer chooses codes by hand.
+``pulse_common.grpc_errors`` so no servicer chooses codes by hand. As in httpx, errors are
+grouped by what the caller should do: a ``CallerError`` will fail again until the request
+changes; a ``RetryableError`` may succeed if the same request is sent again later.
 """
 
 from __future__ import annotations
@@ -15,40 +17,53 @@ class DomainError(Exception):
         self.message = message
 
 
-class InvalidArgument(DomainError):
+class CallerError(DomainError):
+    """The request (or the caller) is wrong; sending it again changes nothing."""
+
+
+class RetryableError(DomainError):
+    """A dependency is down or slow; the same request may succeed later."""
+
+
+class InvalidArgument(CallerError):
     """A request field is malformed; ``field`` names it (dotted path for nested fields)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.description = message
 
 
-class NotFound(DomainError):
+class NotFound(CallerError):
     pass
 
 
-class AlreadyExists(DomainError):
+class AlreadyExists(CallerError):
     pass
 
 
-class FailedPrecondition(DomainError):
+class FailedPrecondition(CallerError):
     """The request is valid but the state forbids it (closed wave, group below k...)."""
 
 
-class Unauthenticated(DomainError):
+class Unauthenticated(CallerError):
     """Bad, used or expired token. Always built with the same message so they look alike."""
 
 
-class PermissionDenied(DomainError):
+class PermissionDenied(CallerError):
     pass
 
 
-class ResourceExhausted(DomainError):
+class ResourceExhausted(CallerError):
     """A rate or size limit was hit."""
 
 
-class Unavailable(DomainError):
-    """A dependency is down; the caller may retry."""
+class Unavailable(RetryableError):
+    """A dependency is down or cannot be reached; the caller may retry."""
+
+
+class DeadlineExceeded(RetryableError):
+    """The work did not finish in time; narrow the request or allow more time."""
 
 
 INVALID_TOKEN_MESSAGE = "this survey link is not valid: it may be used, expired or mistyped"

@@ -1,5 +1,10 @@
-"""The one mapping from domain errors to gRPC status codes (DESIGN §4), applied to every
-servicer by a server interceptor, and its inverse for clients."""
+"""The one mapping between domain errors and gRPC statuses (DESIGN §4): a server interceptor
+applies it to every servicer, and ``domain_error_from_rpc`` is its inverse for every client
+(CLI, web, service-to-service).
+
+Field errors travel as grpc's standard rich status (``google.rpc.Status`` with a
+``google.rpc.BadRequest`` detail, as in grpc's ``examples/python/errors``), which any gRPC
+client can read; the ``pulse-field`` trailer is kept for Pulse clients built before it."""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from pulse_common import errors
 
@@ -24,9 +31,11 @@ STATUS_OF: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] = (
     (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
 )
 
-FIELD_METADATA_KEY = "pulse-field"
+FIELD_METADATA_KEY = "pulse-field"  # deprecated: read google.rpc.BadRequest instead
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
 def status_for(error: errors.DomainError) -> grpc.StatusCode:
@@ -36,23 +45,85 @@ def status_for(error: errors.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
-async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> None:
+def bad_request_trailers(
+    code: grpc.StatusCode, field: str, description: str, message: str
+) -> tuple[tuple[str, str | bytes], ...]:
+    """Trailing metadata carrying a ``google.rpc.Status`` with one field violation."""
+    detail = any_pb2.Any()
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+            ]
+        )
+    )
+    status = status_pb2.Status(code=code.value[0], message=message, details=[detail])
+    return ((STATUS_DETAILS_KEY, status.SerializeToString()), (FIELD_METADATA_KEY, field))
+
+
+async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> None:
+    """Abort the call with the status of ``error`` (INTERNAL, logged, for anything else)."""
+    if isinstance(error, errors.InvalidArgument):
+        code = grpc.StatusCode.INVALID_ARGUMENT
+        trailers = bad_request_trailers(code, error.field, error.description, error.message)
+        await context.abort(code, error.message, trailers)
     if isinstance(error, errors.DomainError):
-        if isinstance(error, errors.InvalidArgument):
-            context.set_trailing_metadata(((FIELD_METADATA_KEY, error.field),))
         await context.abort(status_for(error), error.message)
     log.exception("unexpected error in handler", exc_info=error)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; the operator can see the log")
 
 
+class _Undecodable:
+    """What the lenient deserializer yields for bytes that are not the request message."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def error(self) -> errors.InvalidArgument:
+        return errors.InvalidArgument(
+            "request", f"is not a valid {self.type_name} message (text fields must be UTF-8)"
+        )
+
+
+def _lenient(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """Raw bytes that do not parse become INVALID_ARGUMENT instead of grpc's UNKNOWN."""
+    if deserializer is None:
+        return None
+    owner = getattr(deserializer, "__self__", None)
+    type_name = getattr(owner, "__name__", "request")
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:
+            return _Undecodable(type_name)
+
+    return deserialize
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if isinstance(request, _Undecodable):
+            raise request.error()
+        yield request
+
+
+def _request(request: Any) -> Any:
+    if isinstance(request, _Undecodable):
+        raise request.error()
+    if hasattr(request, "__aiter__"):  # a client stream: check each message as it comes
+        return _checked(request)
+    return request
+
+
 def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
-            return await behavior(request, context)
+            return await behavior(_request(request), context)
         except grpc.aio.AbortError:
             raise
         except Exception as error:
-            await _abort(context, error)
+            await abort_with(context, error)
 
     return wrapper
 
@@ -62,7 +133,7 @@ def _wrap_stream_response(
 ) -> Callable[..., AsyncIterator[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
-            result: Any = behavior(request, context)
+            result: Any = behavior(_request(request), context)
             if inspect.isasyncgen(result):
                 async for item in result:
                     yield item
@@ -71,13 +142,14 @@ def _wrap_stream_response(
         except grpc.aio.AbortError:
             raise
         except Exception as error:
-            await _abort(context, error)
+            await abort_with(context, error)
 
     return wrapper
 
 
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Turns ``DomainError`` into its status code; anything else into INTERNAL (logged)."""
+    """Turns ``DomainError`` into its status code; anything else into INTERNAL (logged);
+    request bytes that are not the request message into INVALID_ARGUMENT."""
 
     async def intercept_service(
         self,
@@ -90,7 +162,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         common = {
-            "request_deserializer": handler.request_deserializer,
+            "request_deserializer": _lenient(handler.request_deserializer),
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary:
@@ -106,21 +178,39 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:
+    """(field, description) pairs of a rich INVALID_ARGUMENT status; the legacy trailer when
+    the server sent no details."""
+    found: list[tuple[str, str]] = []
+    legacy = ""
+    for key, value in error.trailing_metadata() or ():
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    bad = error_details_pb2.BadRequest()
+                    detail.Unpack(bad)
+                    found.extend((v.field, v.description) for v in bad.field_violations)
+        elif key == FIELD_METADATA_KEY:
+            legacy = str(value)
+    if not found and legacy:
+        found.append((legacy, error.details() or ""))
+    return found
+
+
 def domain_error_from_rpc(error: grpc.aio.AioRpcError) -> errors.DomainError:
-    """Client side: the domain error a status code stands for (for CLI and web messages)."""
+    """Client side, the one mapper: the domain error a status stands for. A deadline is a
+    ``DeadlineExceeded`` (narrow the request or allow more time), an unreachable service an
+    ``Unavailable``; the two are never confused."""
     code = error.code()
     message = error.details() or code.name
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        field = ""
-        for key, value in error.trailing_metadata() or ():
-            if key == FIELD_METADATA_KEY:
-                field = str(value)
-        result = errors.InvalidArgument(field or "request", message)
+        violations = field_violations(error)
+        field, description = violations[0] if violations else ("request", message)
+        result = errors.InvalidArgument(field, description or message)
         result.message = message
         return result
     for error_type, status in STATUS_OF:
         if status == code and error_type is not errors.InvalidArgument:
             return error_type(message)
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return errors.Unavailable(message)
     return errors.DomainError(message)

@@ -57,6 +57,11 @@ class GrpcServer:
         for name in [*self.service_names, ""]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
+    async def set_not_serving(self) -> None:
+        """Every service name (and the server as a whole) reports NOT_SERVING."""
+        for name in [*self.service_names, ""]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
     async def stop(self, grace_s: float, drain_s: float = 0.0) -> None:
         """Flip health to NOT_SERVING so load balancers stop routing, wait ``drain_s``, then
         let in-flight calls finish for up to ``grace_s`` before cancelling them."""

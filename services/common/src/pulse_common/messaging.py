@@ -31,8 +31,14 @@ class PermanentError(Exception):
     """The message can never be handled (undecodable, contract violation): dead-letter it now."""
 
 
-async def connect_nats(url: str, name: str, *, connect_timeout_s: float = 30.0) -> NatsClient:
-    """Connect, retrying until ``connect_timeout_s``; afterwards reconnect forever."""
+async def connect_nats(
+    servers: str | list[str], name: str, *, connect_timeout_s: float = 30.0
+) -> NatsClient:
+    """Connect to any of ``servers`` (one URL, a comma-separated list or a list: the nodes of
+    a cluster), retrying until ``connect_timeout_s`` with a log line per wait, then raise
+    ``ConnectionError`` naming them; once connected, reconnect forever."""
+    if isinstance(servers, str):
+        servers = [url.strip() for url in servers.split(",") if url.strip()]
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected", extra={"client": name})
@@ -43,24 +49,33 @@ async def connect_nats(url: str, name: str, *, connect_timeout_s: float = 30.0) 
     async def on_error(error: Exception) -> None:
         log.debug("nats error: %s", error)
 
-    deadline = asyncio.get_running_loop().time() + connect_timeout_s
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + connect_timeout_s
+    shown = ", ".join(servers)
     while True:
+        # nats-py retries servers forever on its own when reconnects are unlimited (also
+        # on the first connect), so each attempt is bounded here.
+        attempt = nats.connect(
+            servers=servers,
+            name=name,
+            connect_timeout=2,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            allow_reconnect=True,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            error_cb=on_error,
+        )
         try:
-            return await nats.connect(
-                url,
-                name=name,
-                connect_timeout=2,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                allow_reconnect=True,
-                disconnected_cb=on_disconnect,
-                reconnected_cb=on_reconnect,
-                error_cb=on_error,
-            )
-        except (OSError, nats.errors.Error) as error:
-            if asyncio.get_running_loop().time() > deadline:
-                raise ConnectionError(f"cannot reach NATS at {url}: {error}") from error
-            await asyncio.sleep(0.5)
+            return await asyncio.wait_for(attempt, timeout=2.5 * len(servers) + 1)
+        except (OSError, TimeoutError, nats.errors.Error) as error:
+            if loop.time() > deadline:
+                raise ConnectionError(
+                    f"cannot reach NATS at {shown} after {connect_timeout_s:.0f} s: "
+                    f"{error or type(error).__name__}"
+                ) from error
+            log.warning("waiting for NATS at %s: %s", shown, error or type(error).__name__)
+            await asyncio.sleep(1.0)
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
@@ -155,8 +170,9 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
         durable_name=spec.durable,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=spec.deliver_policy,
-        # The server's own limit is a backstop; our loop dead-letters at spec.max_deliver.
-        max_deliver=spec.max_deliver + 2,
+        # The server's own limit is a backstop; our loop dead-letters at spec.max_deliver,
+        # and keeps retrying past it while the dead-letter publish itself fails.
+        max_deliver=spec.max_deliver + 20,
         ack_wait=spec.ack_wait_s,
         filter_subjects=list(spec.filter_subjects),
         max_ack_pending=10_000,
@@ -212,11 +228,11 @@ class ConsumerLoop:
         try:
             await self.handler(msg)
         except PermanentError as error:
-            await self._dead_letter(msg, error)
+            await self._dead_letter_or_retry(msg, error, delivered)
             return
         except Exception as error:
             if delivered >= self.spec.max_deliver:
-                await self._dead_letter(msg, error)
+                await self._dead_letter_or_retry(msg, error, delivered)
             else:
                 log.warning(
                     "handler failed, will retry: %s",
@@ -229,6 +245,20 @@ class ConsumerLoop:
         self.handled += 1
         with contextlib.suppress(nats.errors.Error):
             await msg.ack()
+
+    async def _dead_letter_or_retry(self, msg: Msg, error: Exception, delivered: int) -> None:
+        """Dead-letter ``msg``; when that publish fails (NATS trouble), keep the message for
+        a later try instead of ending the loop (the server's max_deliver is the backstop)."""
+        try:
+            await self._dead_letter(msg, error)
+        except Exception as failure:
+            log.error(
+                "cannot dead-letter yet, will retry: %s",
+                failure or type(failure).__name__,
+                extra={"durable": self.spec.durable, "subject": msg.subject},
+            )
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=self.spec.nak_delay(delivered))
 
     async def _dead_letter(self, msg: Msg, error: Exception) -> None:
         headers = {

@@ -71,12 +71,35 @@ class RunningService:
     context: ServiceContext
     port: int
     tasks: list[asyncio.Task[None]]
+    # Set when a background task (relay, consumer, job) ended on its own: the process is
+    # no longer whole, so health says NOT_SERVING and the process exits non-zero.
+    failed: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: bool = False
+
+    def supervise(self) -> None:
+        for task in self.tasks:
+            task.add_done_callback(self._task_ended)
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        if self.stopping:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error(
+            "background task %s ended unexpectedly: %s",
+            task.get_name(),
+            error or "returned",
+            exc_info=error,
+            extra={"service": self.context.name},
+        )
+        self.failed.set()
+        asyncio.get_running_loop().create_task(self.context.grpc.set_not_serving())
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     async def stop(self, grace_s: float | None = None, drain_s: float = 0.0) -> None:
+        self.stopping = True
         ctx = self.context
         grace = ctx.settings.shutdown_grace_s if grace_s is None else grace_s
         await ctx.grpc.stop(grace, drain_s)
@@ -111,17 +134,15 @@ async def start_service(
     """Start ``definition`` in the running loop; ``bind_address`` overrides the configured
     address (``127.0.0.1:0`` picks a free port)."""
     database_url = _require(settings.database_url, "PULSE_DATABASE_URL")
-    nats_url = _require(settings.nats_url, "PULSE_NATS_URL")
-    pool = await create_pool(
-        database_url,
-        definition.schema,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        lock_timeout_ms=settings.db_lock_timeout_ms,
-        max_size=settings.db_pool_max,
-    )
+    _require(settings.nats_url, "PULSE_NATS_URL")
+    pool = await _create_pool_waiting(definition, settings, database_url)
     try:
         await apply_migrations(pool, definition.schema, definition.migrations())
-        nc = await connect_nats(nats_url, f"pulse-{definition.name}")
+        nc = await connect_nats(
+            settings.nats_servers,
+            f"pulse-{definition.name}",
+            connect_timeout_s=settings.startup_timeout_s,
+        )
     except BaseException:
         await pool.close()
         raise
@@ -153,7 +174,34 @@ async def start_service(
     tasks += [asyncio.create_task(job(), name=f"{definition.name}-bg") for job in ctx.background]
     await grpc_server.start()
     log.info("service started", extra={"service": definition.name, "port": port})
-    return RunningService(ctx, port, tasks)
+    running = RunningService(ctx, port, tasks)
+    running.supervise()
+    return running
+
+
+async def _create_pool_waiting(
+    definition: ServiceDefinition, settings: Settings, database_url: str
+) -> asyncpg.Pool:
+    """The pool, waiting for PostgreSQL up to ``startup_timeout_s`` with a log line per try,
+    then ``ConnectionError`` (a service started before its database says so, not hangs)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.startup_timeout_s
+    while True:
+        try:
+            return await create_pool(
+                database_url,
+                definition.schema,
+                statement_timeout_ms=settings.db_statement_timeout_ms,
+                lock_timeout_ms=settings.db_lock_timeout_ms,
+                max_size=settings.db_pool_max,
+            )
+        except (OSError, asyncpg.exceptions.CannotConnectNowError) as error:
+            if loop.time() > deadline:
+                raise ConnectionError(
+                    f"cannot reach PostgreSQL after {settings.startup_timeout_s:.0f} s: {error}"
+                ) from error
+            log.warning("waiting for PostgreSQL: %s", error or type(error).__name__)
+            await asyncio.sleep(1.0)
 
 
 async def _serve_until_signal(definition: ServiceDefinition, settings: Settings) -> None:
@@ -163,9 +211,15 @@ async def _serve_until_signal(definition: ServiceDefinition, settings: Settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    signalled = asyncio.ensure_future(stop.wait())
+    failed = asyncio.ensure_future(running.failed.wait())
+    await asyncio.wait((signalled, failed), return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    failed.cancel()
     log.info("shutting down", extra={"service": definition.name})
     await running.stop(drain_s=min(1.0, settings.shutdown_grace_s))
+    if running.failed.is_set():
+        raise SystemExit(f"pulse-{definition.name}: a background task failed; see the log")
 
 
 def run_service_main(definition: ServiceDefinition) -> None:

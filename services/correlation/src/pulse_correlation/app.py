@@ -1,5 +1,5 @@
-"""Service definition: wires the servicer and the three durable consumers (the responses
-one with several workers)."""
+"""Service definition: builds the use cases' dependencies, wires the servicer and the three
+durable consumers (the responses one with several workers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
 from pulse_common.messaging import ConsumerLoop
 from pulse_common.runtime import ServiceContext, ServiceDefinition
+from pulse_common.uow import Database
 
+from pulse_correlation.context import Deps
 from pulse_correlation.grpc_api import CorrelationServicer
 from pulse_correlation.messaging import (
     ORG_DURABLE,
@@ -16,23 +18,27 @@ from pulse_correlation.messaging import (
     Handlers,
     consumer_specs,
 )
+from pulse_correlation.settings import load_correlation_settings
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["CorrelationService"].full_name
 # Response handlers in parallel on the one durable consumer: each response is its own
-# transaction, so overlapping them lets PostgreSQL group their commits.
+# unit of work, so overlapping them lets PostgreSQL group their commits.
 RESPONSE_WORKERS = 4
 
 
 async def wire(ctx: ServiceContext) -> None:
-    pb_grpc.add_CorrelationServiceServicer_to_server(
-        CorrelationServicer(ctx.pool, ctx.settings, ctx.relay), ctx.grpc.server
-    )
-    handlers = Handlers(ctx.pool)
-    specs = consumer_specs(ctx.settings.max_deliver)
-    ctx.consumers.append(ConsumerLoop(ctx.js, specs[SURVEYS_DURABLE], handlers.on_survey))
-    ctx.consumers.append(ConsumerLoop(ctx.js, specs[ORG_DURABLE], handlers.on_org))
-    for _ in range(RESPONSE_WORKERS):
-        ctx.consumers.append(ConsumerLoop(ctx.js, specs[RESPONSES_DURABLE], handlers.on_response))
+    settings = load_correlation_settings(ctx.settings)
+    deps = Deps(db=Database(ctx.pool, ctx.relay.notify), settings=settings)
+    pb_grpc.add_CorrelationServiceServicer_to_server(CorrelationServicer(deps), ctx.grpc.server)
+    handlers = Handlers(deps)
+    specs = consumer_specs(settings.max_deliver)
+    loops = [
+        (SURVEYS_DURABLE, handlers.on_survey, 1),
+        (ORG_DURABLE, handlers.on_org, 1),
+        (RESPONSES_DURABLE, handlers.on_response, RESPONSE_WORKERS),
+    ]
+    for durable, handler, workers in loops:
+        ctx.consumers.extend(ConsumerLoop(ctx.js, specs[durable], handler) for _ in range(workers))
 
 
 DEFINITION = ServiceDefinition(

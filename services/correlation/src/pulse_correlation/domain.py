@@ -1,120 +1,32 @@
-"""Measurement model (DESIGN §5), pure: scales, periods, construct names and how one response
-becomes additions to the sufficient statistics.
+"""How one response becomes additions to the sufficient statistics (DESIGN §5), pure.
 
-Populations: employee pulse answers belong to the ``employee`` population, customer
-post-interaction answers to ``customer``. Internal-service surveys (one unit rating the service
-it receives from another) are their own outcome family: their constructs are stored with the
-prefix ``internal.`` (``internal.csat``, ``internal.nps``...) in the ``internal`` population,
-so they never mix with external customers' answers and can be chosen as a report outcome.
+The measurement model itself (populations, scales, constructs, outcomes) is
+``pulse_common.measures``; periods are ``pulse_common.periods``.
 
 Scoring: an item value is reverse-scored when flagged (``min + max - value``); a respondent's
 construct score is the mean of that construct's item values each mapped to 0-100 by
 ``(value - min) / (max - min) * 100`` (identical to mapping the item mean when the items share
 a scale). NPS items (0-10) also count promoters (9-10), passives (7-8) and detractors (0-6);
-every other scale counts its top two boxes.
+every other scale counts its top two boxes. Internal-service constructs are stored with the
+``internal.`` prefix (``measures.stored_construct``) so they never mix with external
+customers' answers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pulse.types.v1 import types_pb2
+from pulse_common import measures
+from pulse_common.measures import COMMENT, SCALE_RANGES, Population, stored_construct
+from pulse_common.periods import Granularity, period_problem
 
-EMPLOYEE = "employee"
-CUSTOMER = "customer"
-INTERNAL = "internal"
-POPULATIONS = (EMPLOYEE, CUSTOMER, INTERNAL)
-INTERNAL_PREFIX = "internal."
-
-SCALE_RANGES: dict[int, tuple[int, int]] = {
-    types_pb2.SCALE_LIKERT_5: (1, 5),
-    types_pb2.SCALE_LIKERT_7: (1, 7),
-    types_pb2.SCALE_NPS_0_10: (0, 10),
-    types_pb2.SCALE_CSAT_1_5: (1, 5),
-    types_pb2.SCALE_CES_1_7: (1, 7),
-}
-
-CUSTOMER_OUTCOMES = ("csat", "nps", "ces", "staff_treatment")
-OUTCOMES = CUSTOMER_OUTCOMES + tuple(INTERNAL_PREFIX + o for o in CUSTOMER_OUTCOMES)
-TREATMENT_PREFIX = "treatment."
-NPS_CONSTRUCTS = ("nps", "enps", INTERNAL_PREFIX + "nps")
+from pulse_correlation.aggregates import is_nps_scale
 
 
 class ContractViolation(ValueError):
     """A response that can never be counted (unknown item, score off its scale...)."""
-
-
-def population_of(kind: int) -> str:
-    if kind == types_pb2.SURVEY_KIND_EMPLOYEE_PULSE:
-        return EMPLOYEE
-    if kind == types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION:
-        return CUSTOMER
-    if kind == types_pb2.SURVEY_KIND_INTERNAL_SERVICE:
-        return INTERNAL
-    raise ContractViolation(f"unknown survey kind {kind}")
-
-
-def stored_construct(population: str, construct: str) -> str:
-    return INTERNAL_PREFIX + construct if population == INTERNAL else construct
-
-
-def outcome_population(outcome: str) -> str:
-    return INTERNAL if outcome.startswith(INTERNAL_PREFIX) else CUSTOMER
-
-
-def is_nps_construct(construct: str) -> bool:
-    return construct in NPS_CONSTRUCTS
-
-
-# ---------------------------------------------------------------- periods
-
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
-
-
-def valid_period(period: str) -> bool:
-    if _MONTH.match(period):
-        return True
-    match = _WEEK.match(period)
-    if not match:
-        return False
-    try:
-        dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError:
-        return False
-    return True
-
-
-def period_index(period: str) -> int:
-    """Consecutive integers for consecutive periods (months, or ISO weeks)."""
-    match = _MONTH.match(period)
-    if match:
-        return int(match.group(1)) * 12 + int(match.group(2)) - 1
-    match = _WEEK.match(period)
-    if not match:
-        raise ValueError(f"not a period: {period!r}")
-    monday = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    return monday.toordinal() // 7
-
-
-def period_end(period: str) -> dt.date:
-    """Last day of the period (the date the org is read as of for a range ending here)."""
-    match = _MONTH.match(period)
-    if match:
-        year, month = int(match.group(1)), int(match.group(2))
-        first_next = dt.date(year + month // 12, month % 12 + 1, 1)
-        return first_next - dt.timedelta(days=1)
-    match = _WEEK.match(period)
-    if not match:
-        raise ValueError(f"not a period: {period!r}")
-    return dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 7)
-
-
-def same_granularity(a: str, b: str) -> bool:
-    return bool(_MONTH.match(a)) == bool(_MONTH.match(b))
 
 
 # ---------------------------------------------------------------- survey definitions
@@ -130,7 +42,7 @@ class ItemSpec:
 
     @property
     def is_nps(self) -> bool:
-        return (self.scale_min, self.scale_max) == (0, 10)
+        return is_nps_scale(self.scale_min, self.scale_max)
 
     def scored(self, raw: int) -> int:
         if not self.scale_min <= raw <= self.scale_max:
@@ -143,13 +55,21 @@ class ItemSpec:
         return (value - self.scale_min) / (self.scale_max - self.scale_min) * 100.0
 
 
+def population_of(kind: int) -> Population:
+    """The population of a survey kind; a kind Pulse does not know is a contract violation."""
+    found = measures.population_of(kind)
+    if found is not None:
+        return found
+    raise ContractViolation(f"unknown survey kind {kind}")
+
+
 def item_specs(definition: types_pb2.SurveyDefinition) -> dict[str, ItemSpec]:
     """Scored items of a survey version (free text and comment items are not measured)."""
     population = population_of(definition.kind)
     specs: dict[str, ItemSpec] = {}
     for item in definition.items:
         bounds = SCALE_RANGES.get(item.scale)
-        if bounds is None or item.construct in ("", "comment"):
+        if bounds is None or item.construct in ("", COMMENT):
             continue
         specs[item.item_id] = ItemSpec(
             item.item_id,
@@ -194,7 +114,7 @@ class ConstructDelta:
 
 @dataclass(frozen=True)
 class ResponseDeltas:
-    population: str
+    population: Population
     unit_id: str
     period: str
     channel: str
@@ -203,19 +123,22 @@ class ResponseDeltas:
 
 
 def score_response(
-    population: str,
+    population: Population,
     unit_id: str,
     period: str,
     channel: str,
     answers: Iterable[tuple[str, int | None]],
     specs: dict[str, ItemSpec],
+    granularity: Granularity,
 ) -> ResponseDeltas:
     """Turn scored answers into aggregate additions; text answers (None) are skipped.
-    Raises ContractViolation for answers the survey version cannot explain."""
+    Raises ContractViolation for answers the survey version cannot explain, or a period
+    that is not of the deployment's ``granularity``."""
     if not unit_id:
         raise ContractViolation("response has no unit_id")
-    if not valid_period(period):
-        raise ContractViolation(f"response period {period!r} is not YYYY-MM or YYYY-Www")
+    problem = period_problem(period, granularity)
+    if problem is not None:
+        raise ContractViolation(f"response period {problem}")
     items: list[ItemDelta] = []
     seen: set[str] = set()
     for item_id, score in answers:

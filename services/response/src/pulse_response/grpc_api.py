@@ -1,122 +1,162 @@
-"""gRPC edge: proto in, use case, proto out. Domain errors become status codes in the
-shared interceptor. Viewer scopes are checked in the service (see ``scope.py``)."""
+"""gRPC edge of ResponseService: proto in, use case, proto out, nothing else. Domain errors
+become status codes in the shared interceptor, which also answers INVALID_ARGUMENT for
+request bytes that do not parse."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import grpc
 import grpc.aio
-from google.protobuf.message import DecodeError, Message
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.response.v1 import response_service_pb2_grpc as pb_grpc
 from pulse_common import errors
 
-from pulse_response.service import ResponseService
-
-M = TypeVar("M", bound=Message)
+from pulse_response import comments, counts, form, imports, recognition, submit
+from pulse_response.context import Deps
+from pulse_response.submission import Submission
 
 Context = grpc.aio.ServicerContext[Any, Any]
-SERVICE = pb.DESCRIPTOR.services_by_name["ResponseService"]
-
-
-class Undecodable:
-    """Stands in for a request protobuf could not parse (e.g. text that is not UTF-8), so
-    the caller gets INVALID_ARGUMENT instead of the framework's UNKNOWN."""
-
-    def __init__(self, type_name: str, error: DecodeError) -> None:
-        self.type_name = type_name
-        self.detail = str(error).rsplit(": ", 1)[-1]
-
-    def error(self) -> errors.InvalidArgument:
-        return errors.InvalidArgument(
-            "request", f"not a valid {self.type_name} ({self.detail}); text must be UTF-8"
-        )
-
-
-def _lenient(message_type: type[Message]) -> Callable[[bytes], Message | Undecodable]:
-    def parse(data: bytes) -> Message | Undecodable:
-        try:
-            return message_type.FromString(data)
-        except DecodeError as error:
-            return Undecodable(message_type.DESCRIPTOR.name, error)
-
-    return parse
-
-
-def _decoded(request: M | Undecodable) -> M:
-    if isinstance(request, Undecodable):
-        raise request.error()
-    return request
 
 
 def add_to_server(servicer: ResponseServicer, server: grpc.aio.Server) -> None:
-    """Like the generated ``add_ResponseServiceServicer_to_server`` but with request parsing
-    that reports undecodable input as INVALID_ARGUMENT."""
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    for method in SERVICE.methods:
-        request_type = getattr(pb, method.input_type.name)
-        response_type = getattr(pb, method.output_type.name)
-        make = (
-            grpc.stream_unary_rpc_method_handler
-            if method.client_streaming
-            else grpc.unary_unary_rpc_method_handler
-        )
-        handlers[method.name] = make(
-            getattr(servicer, method.name),
-            request_deserializer=_lenient(request_type),
-            response_serializer=response_type.SerializeToString,
-        )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(SERVICE.full_name, handlers),)
-    )
+    pb_grpc.add_ResponseServiceServicer_to_server(servicer, server)
 
 
 class ResponseServicer(pb_grpc.ResponseServiceServicer):
-    def __init__(self, service: ResponseService) -> None:
-        self.service = service
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
 
     async def GetForm(  # noqa: N802
-        self, request: pb.GetFormRequest | Undecodable, context: Context
+        self, request: pb.GetFormRequest, context: Context
     ) -> pb.GetFormResponse:
-        return await self.service.get_form(_decoded(request).token)
+        shown = await form.get_form(self.deps, request.token)
+        return pb.GetFormResponse(
+            definition=shown.definition,
+            items=shown.items,
+            unit_name=shown.unit_name,
+            expires_at=shown.expires_at,
+        )
 
     async def Submit(  # noqa: N802
-        self, request: pb.SubmitRequest | Undecodable, context: Context
+        self, request: pb.SubmitRequest, context: Context
     ) -> pb.SubmitResponse:
-        return await self.service.submit(_decoded(request))
+        message = request
+        receipt = await submit.submit(
+            self.deps,
+            Submission(
+                token=message.token,
+                answers=message.answers,
+                idempotency_key=message.idempotency_key,
+                share_comment_with_team=message.share_comment_with_team,
+                client_id=message.client_id,
+                size_bytes=message.ByteSize(),
+            ),
+        )
+        return pb.SubmitResponse(
+            response_id=receipt.response_id,
+            survey_id=receipt.survey_id,
+            survey_version=receipt.survey_version,
+            replayed=receipt.replayed,
+        )
 
     async def ImportResponses(  # noqa: N802
         self,
-        request_iterator: AsyncIterator[pb.ImportResponsesRequest | Undecodable],
+        request_iterator: AsyncIterator[pb.ImportResponsesRequest],
         context: Context,
     ) -> pb.ImportResponsesResponse:
         received = await anext(aiter(request_iterator), None)
-        first = None if received is None else _decoded(received)
+        first = None if received is None else received
         if first is None or first.WhichOneof("message") != "header":
             raise errors.InvalidArgument("header", "the first message must be the import header")
 
         async def rows() -> AsyncIterator[pb.ImportRow]:
             async for received in request_iterator:
-                message = _decoded(received)
+                message = received
                 if message.WhichOneof("message") != "row":
                     raise errors.InvalidArgument("header", "only the first message may be a header")
                 yield message.row
 
-        return await self.service.import_responses(first.header, rows())
+        header = first.header
+        result = await imports.import_responses(
+            self.deps,
+            imports.ImportHeader(
+                survey_id=header.survey_id,
+                survey_version=header.survey_version,
+                source_name=header.source_name,
+                dry_run=header.dry_run,
+            ),
+            rows(),
+        )
+        return pb.ImportResponsesResponse(
+            accepted=result.accepted,
+            rejected=[
+                pb.RejectedImportRow(line=r.line, field=r.field, reason=r.reason)
+                for r in result.rejected
+            ],
+            dry_run=result.dry_run,
+            batch_id=result.batch_id,
+        )
 
     async def CountResponses(  # noqa: N802
-        self, request: pb.CountResponsesRequest | Undecodable, context: Context
+        self, request: pb.CountResponsesRequest, context: Context
     ) -> pb.CountResponsesResponse:
-        return await self.service.count_responses(_decoded(request))
+        message = request
+        found = await counts.count_responses(
+            self.deps,
+            wave_id=message.wave_id,
+            survey_id=message.survey_id,
+            period=message.period,
+            scope_unit_id=message.viewer.scope_unit_id,
+        )
+        return pb.CountResponsesResponse(
+            counts=[
+                pb.UnitCount(unit_id=u.unit_id, responses=u.responses, suppressed=u.suppressed)
+                for u in found.units
+            ],
+            min_group_size=found.min_group_size,
+        )
 
     async def ListComments(  # noqa: N802
-        self, request: pb.ListCommentsRequest | Undecodable, context: Context
+        self, request: pb.ListCommentsRequest, context: Context
     ) -> pb.ListCommentsResponse:
-        return await self.service.list_comments(_decoded(request))
+        message = request
+        found = await comments.list_comments(
+            self.deps,
+            unit_id=message.unit_id,
+            period=message.period,
+            survey_id=message.survey_id,
+            scope_unit_id=message.viewer.scope_unit_id,
+        )
+        return pb.ListCommentsResponse(
+            comments=[pb.Comment(item_id=c.item_id, text=c.text) for c in found.comments],
+            suppressed=found.suppressed,
+            suppression_reason=found.suppression_reason,
+            min_comment_group_size=found.threshold,
+        )
 
     async def ListRecognition(  # noqa: N802
-        self, request: pb.ListRecognitionRequest | Undecodable, context: Context
+        self, request: pb.ListRecognitionRequest, context: Context
     ) -> pb.ListRecognitionResponse:
-        return await self.service.list_recognition(_decoded(request))
+        message = request
+        board = await recognition.list_recognition(
+            self.deps,
+            unit_id=message.unit_id,
+            period_from=message.period_from,
+            period_to=message.period_to,
+            scope_unit_id=message.viewer.scope_unit_id,
+            limit=message.limit,
+        )
+        return pb.ListRecognitionResponse(
+            entries=[
+                pb.RecognitionEntry(
+                    unit_id=e.group.unit_id,
+                    period=e.group.period,
+                    text=e.text,
+                    staff_treatment_score=e.staff_treatment_score,
+                )
+                for e in board.entries
+            ],
+            suppressed=board.suppressed,
+            suppression_reason=board.suppression_reason,
+        )

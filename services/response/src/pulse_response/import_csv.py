@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2
-
-from pulse_response.domain import KIND_NAMES, parse_kind
+from pulse_common.measures import KIND_NAMES, parse_kind
 
 REQUIRED_COLUMNS = ("unit_id", "period", "kind")
 OPTIONAL_COLUMNS = ("interaction_date", "channel")
@@ -81,7 +80,7 @@ def _row(
         line=line,
         unit_id=cells["unit_id"],
         period=cells["period"],
-        kind=kind,
+        kind=types_pb2.SurveyKind.ValueType(kind),
         interaction_date=cells.get("interaction_date", ""),
         channel=cells.get("channel", ""),
     )

@@ -2,77 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2
-from pulse_common.config import PeriodGranularity
+from pulse_common.errors import InvalidArgument
+from pulse_common.fields import parse_date, require_channel, require_unit_id
+from pulse_common.measures import is_customer, kind_name
+from pulse_common.periods import Granularity, label_of, require_period
 
-from pulse_response.domain import (
-    CHANNEL,
-    UNIT_ID,
-    AnswerProblem,
-    ValidatedAnswers,
-    is_customer,
-    period_of,
-    period_problem,
-    validate_answers,
-)
-from pulse_response.limits import Limits
-
-
-class RowProblem(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+from pulse_response.answers import AnswerProblem, validate_answers
+from pulse_response.domain import ValidatedAnswers
+from pulse_response.settings import ResponseSettings
 
 
 def check_import_row(
     row: pb.ImportRow,
     definition: types_pb2.SurveyDefinition,
-    granularity: PeriodGranularity,
-    limits: Limits,
+    settings: ResponseSettings,
 ) -> ValidatedAnswers:
-    """Raise ``RowProblem`` naming the column (an item id for a bad answer)."""
+    """Raise ``InvalidArgument`` naming the column (an item id for a bad answer). Periods
+    are of the deployment's granularity (``PULSE_PERIOD``) only."""
+    granularity = settings.common.period
     if row.line < 1:
-        raise RowProblem("line", "must be 1 or more")
-    if not UNIT_ID.match(row.unit_id):
-        raise RowProblem("unit_id", "must be 1-64 characters of letters, digits, _ . -")
-    problem = period_problem(row.period, granularity)
-    if problem is not None:
-        raise RowProblem("period", problem)
+        raise InvalidArgument("line", "must be 1 or more")
+    require_unit_id("unit_id", row.unit_id)
+    require_period("period", row.period, granularity)
     if row.kind != definition.kind:
-        raise RowProblem(
+        raise InvalidArgument(
             "kind",
-            f"survey {definition.survey_id} is {types_pb2.SurveyKind.Name(definition.kind)}, "
-            f"the row says {types_pb2.SurveyKind.Name(row.kind)}",
+            f"survey {definition.survey_id} is {kind_name(definition.kind)}, "
+            f"the row says {kind_name(row.kind)}",
         )
     if is_customer(definition.kind):
-        try:
-            day = date.fromisoformat(row.interaction_date)
-        except ValueError:
-            raise RowProblem(
-                "interaction_date", "customer rows need an ISO date like 2026-03-14"
-            ) from None
-        if period_of(day, granularity) != row.period:
-            raise RowProblem(
-                "period", f"does not match the interaction date {row.interaction_date}"
-            )
-        if not CHANNEL.match(row.channel):
-            raise RowProblem("channel", "customer rows need a channel like call, chat or ticket")
+        _check_customer_row(row, granularity)
     else:
         # Employee rows keep no exact date and no channel (DESIGN §3).
         if row.interaction_date:
-            raise RowProblem("interaction_date", "only customer rows carry an interaction date")
+            raise InvalidArgument(
+                "interaction_date", "only customer rows carry an interaction date"
+            )
         if row.channel:
-            raise RowProblem("channel", "only customer rows carry a channel")
+            raise InvalidArgument("channel", "only customer rows carry a channel")
     try:
         return validate_answers(
             row.answers,
             definition,
-            max_answers=limits.max_answers,
-            max_comment_chars=limits.max_comment_chars,
+            max_answers=settings.max_answers,
+            max_comment_chars=settings.max_comment_chars,
         )
     except AnswerProblem as error:
-        raise RowProblem(error.item_id or "answers", error.reason) from None
+        raise InvalidArgument(error.item_id or "answers", error.reason) from None
+
+
+def _check_customer_row(row: pb.ImportRow, granularity: Granularity) -> None:
+    """A customer row needs the interaction's date (inside the row's period) and channel."""
+    if not row.interaction_date:
+        raise InvalidArgument(
+            "interaction_date", "customer rows need an interaction date like 2026-03-14"
+        )
+    day = parse_date("interaction_date", row.interaction_date)
+    if label_of(day, granularity) != row.period:
+        raise InvalidArgument("period", f"does not match the interaction date {day.isoformat()}")
+    if not row.channel:
+        raise InvalidArgument("channel", "customer rows need a channel like call, chat or ticket")
+    require_channel("channel", row.channel)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncpg
 from nats.aio.msg import Msg
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
 from pulse_common.ledger import claim_message
 from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
+from pulse_common.uow import Database
 
 from pulse_response import repository
 
@@ -23,13 +23,14 @@ def surveys_spec(max_deliver: int) -> ConsumerSpec:
 
 
 class SurveyPublishedHandler:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def __call__(self, msg: Msg) -> None:
         event = decode(msg, events_pb2.SurveyPublished)
         if not event.survey.survey_id or event.survey.version < 1:
             raise PermanentError("SurveyPublished without survey id or version")
-        async with repository.transaction(self.pool) as conn:
-            if await claim_message(conn, message_id(msg), msg.subject):
-                await repository.save_definition(conn, event.survey)
+        # The ledger row and the copy commit together: a redelivery changes nothing.
+        async with self.db.unit_of_work() as uow:
+            if await claim_message(uow.conn, message_id(msg), msg.subject):
+                await repository.save_definition(uow.conn, event.survey)

@@ -1,12 +1,11 @@
 """The response service's view of the survey service: tokens, published definitions and
-the org tree (for viewer scopes), each call with a deadline, errors mapped back to domain errors."""
+the org tree (for viewer scopes). One channel for the service's life; every call carries the
+configured deadline; errors become domain errors through the one shared mapper."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-import grpc
 import grpc.aio
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
@@ -18,67 +17,63 @@ from pulse_common.grpc_server import open_channel
 log = logging.getLogger(__name__)
 
 
-class SurveyClient:
-    def __init__(self, address: Callable[[], str], deadline_s: Callable[[], float]) -> None:
-        # Callables: in tests the stack learns the survey address after wiring.
-        self._address = address
-        self._deadline_s = deadline_s
-        self._channel: grpc.aio.Channel | None = None
-        self._channel_address = ""
+def _failed(call: str, error: grpc.aio.AioRpcError) -> errors.DomainError:
+    mapped = domain_error_from_rpc(error)
+    if not isinstance(mapped, errors.CallerError):  # refusals are answers, not failures
+        log.warning("survey service %s failed: %s %s", call, error.code(), error.details())
+    return mapped
 
-    def _stub(self) -> survey_grpc.SurveyServiceAsyncStub:
-        address = self._address()
-        if self._channel is None or self._channel_address != address:
-            self._channel = open_channel(address)
-            self._channel_address = address
-        return survey_grpc.SurveyServiceStub(self._channel)
+
+def _token_error(call: str, error: grpc.aio.AioRpcError) -> errors.DomainError:
+    """Any refusal of a token is the one invalid-token error, word for word (no oracle for
+    which refusal it was). A closed wave (FAILED_PRECONDITION) and retryable failures keep
+    their meaning, so the client retries with its idempotency key."""
+    mapped = _failed(call, error)
+    if isinstance(mapped, errors.Unauthenticated | errors.InvalidArgument | errors.NotFound):
+        return errors.invalid_token()
+    return mapped
+
+
+class SurveyClient:
+    def __init__(self, address: str, deadline_s: float) -> None:
+        self._deadline_s = deadline_s
+        self._channel = open_channel(address)
+        self._stub = survey_grpc.SurveyServiceStub(self._channel)
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
-            self._channel = None
-
-    @staticmethod
-    def _token_error(error: grpc.aio.AioRpcError) -> errors.DomainError:
-        """Any refusal of a token is the one invalid-token error (no oracle); a down
-        survey service is UNAVAILABLE so the client retries with its idempotency key."""
-        mapped = domain_error_from_rpc(error)
-        if isinstance(mapped, errors.Unauthenticated | errors.FailedPrecondition):
-            return mapped  # the one invalid-token message, or "this survey has closed"
-        if isinstance(mapped, errors.InvalidArgument | errors.NotFound):
-            return errors.invalid_token()
-        return _unavailable(error)
+        await self._channel.close()
 
     async def inspect(self, token: str) -> survey_pb.TokenGrant:
         try:
-            reply = await self._stub().InspectToken(
-                survey_pb.InspectTokenRequest(token=token), timeout=self._deadline_s()
+            reply = await self._stub.InspectToken(
+                survey_pb.InspectTokenRequest(token=token), timeout=self._deadline_s
             )
         except grpc.aio.AioRpcError as error:
-            raise self._token_error(error) from None
+            raise _token_error("InspectToken", error) from None
         return reply.grant
 
     async def redeem(self, token: str, redemption_key: str) -> survey_pb.TokenGrant:
         try:
-            reply = await self._stub().RedeemToken(
+            reply = await self._stub.RedeemToken(
                 survey_pb.RedeemTokenRequest(token=token, redemption_key=redemption_key),
-                timeout=self._deadline_s(),
+                timeout=self._deadline_s,
             )
         except grpc.aio.AioRpcError as error:
-            raise self._token_error(error) from None
+            raise _token_error("RedeemToken", error) from None
         return reply.grant
 
     async def get_survey(self, survey_id: str, version: int) -> types_pb2.SurveyDefinition | None:
         """The published version, or None when the survey service does not know it."""
         try:
-            reply = await self._stub().GetSurvey(
+            reply = await self._stub.GetSurvey(
                 survey_pb.GetSurveyRequest(survey_id=survey_id, version=version),
-                timeout=self._deadline_s(),
+                timeout=self._deadline_s,
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+            mapped = _failed("GetSurvey", error)
+            if isinstance(mapped, errors.NotFound | errors.InvalidArgument):
                 return None
-            raise _unavailable(error) from None
+            raise mapped from None
         if reply.status != survey_pb.SURVEY_STATUS_PUBLISHED or reply.definition.version != version:
             return None
         return reply.definition
@@ -87,26 +82,23 @@ class SurveyClient:
         """Ids of the unit and everything under it as the org stands today, or None when
         the survey service does not know the unit."""
         try:
-            reply = await self._stub().ListUnits(
-                survey_pb.ListUnitsRequest(root_unit_id=root_unit_id), timeout=self._deadline_s()
+            reply = await self._stub.ListUnits(
+                survey_pb.ListUnitsRequest(root_unit_id=root_unit_id), timeout=self._deadline_s
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
+            mapped = _failed("ListUnits", error)
+            if isinstance(mapped, errors.NotFound):
                 return None
-            raise _unavailable(error) from None
+            raise mapped from None
         return frozenset(u.unit_id for u in reply.units)
 
     async def unit_name(self, unit_id: str) -> str:
-        """Best effort (the form still works without it)."""
+        """Best effort: the form works without it, so a failure is logged and ignored."""
         try:
-            reply = await self._stub().ListUnits(
-                survey_pb.ListUnitsRequest(root_unit_id=unit_id), timeout=self._deadline_s()
+            reply = await self._stub.ListUnits(
+                survey_pb.ListUnitsRequest(root_unit_id=unit_id), timeout=self._deadline_s
             )
-        except grpc.aio.AioRpcError:
+        except grpc.aio.AioRpcError as error:
+            _failed("ListUnits", error)
             return ""
         return next((u.name for u in reply.units if u.unit_id == unit_id), "")
-
-
-def _unavailable(error: grpc.aio.AioRpcError) -> errors.Unavailable:
-    log.warning("survey service call failed: %s %s", error.code(), error.details())
-    return errors.Unavailable("the survey service is unavailable; please try again shortly")

@@ -2,129 +2,93 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
-from pulse_stats._validation import (
-    FloatArray,
-    as_float_vector,
-    check_confidence_level,
-    check_method,
-    check_min_n,
-    check_not_constant,
-    check_same_length,
-    complete_rows,
-)
+from pulse_stats._core import estimate, fisher_interval, validated_pairs, z_standard_error
+from pulse_stats._validation import check_confidence_level
 from pulse_stats.results import CorrelationResult
 
+__all__ = ["Method", "correlation"]
+
 Method = Literal["pearson", "spearman", "kendall"]
-METHODS: tuple[str, ...] = ("pearson", "spearman", "kendall")
-
-#: Fewest complete pairs each method needs for its interval (n - 3 > 0, n - 4 > 0).
-MIN_N: dict[str, int] = {"pearson": 4, "spearman": 4, "kendall": 5}
-
-
-def fisher_interval(r: float, se: float, confidence_level: float) -> tuple[float, float]:
-    """Interval tanh(atanh(r) -/+ z_{1-a/2} * se) on the Fisher z scale (Fisher 1921)."""
-    z_crit = float(stats.norm.ppf(0.5 + confidence_level / 2.0))
-    with np.errstate(divide="ignore"):
-        z = float(np.arctanh(np.clip(r, -1.0, 1.0)))
-    return math.tanh(z - z_crit * se), math.tanh(z + z_crit * se)
-
-
-def z_standard_error(method: str, r: float, n: int) -> float:
-    """Standard error of atanh(r).
-
-    Pearson: 1/sqrt(n-3) (Fisher 1921). Spearman: sqrt((1 + r^2/2)/(n-3)) and Kendall:
-    sqrt(0.437/(n-4)) (Bonett & Wright 2000, Psychometrika 65:23-28; the Kendall value is
-    Fieller, Hartley & Pearson 1957).
-    """
-    if method == "pearson":
-        return 1.0 / math.sqrt(n - 3)
-    if method == "spearman":
-        return math.sqrt((1.0 + r * r / 2.0) / (n - 3))
-    return math.sqrt(0.437 / (n - 4))
-
-
-def pearson_r(x: FloatArray, y: FloatArray) -> float:
-    """Pearson product-moment correlation of two complete, non-constant vectors."""
-    xc = x - x.mean()
-    yc = y - y.mean()
-    denom = math.sqrt(float(xc @ xc) * float(yc @ yc))
-    return float(np.clip(float(xc @ yc) / denom, -1.0, 1.0))
-
-
-def t_test_p_value(r: float, dof: int) -> float:
-    """Two-sided p-value of H0: rho = 0 from t = r sqrt(dof / (1 - r^2)) on ``dof`` df."""
-    if abs(r) >= 1.0:
-        return 0.0
-    t = r * math.sqrt(dof / (1.0 - r * r))
-    return float(2.0 * stats.t.sf(abs(t), dof))
-
-
-def ranks(values: FloatArray) -> FloatArray:
-    """Average ranks (ties get the mean rank), as used by Spearman's rho."""
-    return np.asarray(stats.rankdata(values), dtype=np.float64)
-
-
-def paired_complete(x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Validate two paired vectors and drop pairs with a missing value (pairwise deletion)."""
-    xa = as_float_vector("x", x)
-    ya = as_float_vector("y", y)
-    check_same_length(x=xa, y=ya)
-    keep = complete_rows(xa, ya)
-    return xa[keep], ya[keep]
-
-
-def estimate(method: str, x: FloatArray, y: FloatArray) -> tuple[float, float]:
-    """Return (coefficient, analytic two-sided p-value) on complete, validated data."""
-    n = x.shape[0]
-    if method == "pearson":
-        r = pearson_r(x, y)
-        return r, t_test_p_value(r, n - 2)
-    if method == "spearman":
-        r = pearson_r(ranks(x), ranks(y))
-        return r, t_test_p_value(r, n - 2)
-    res = stats.kendalltau(x, y)
-    return float(res.statistic), float(res.pvalue)
-
-
-def validated_pairs(x: ArrayLike, y: ArrayLike, method: str) -> tuple[FloatArray, FloatArray]:
-    """Method check, pairwise deletion, minimum n and non-constant checks."""
-    check_method(method, METHODS)
-    xa, ya = paired_complete(x, y)
-    check_min_n(xa.shape[0], MIN_N[method], f"complete (x, y) pairs for a {method} correlation")
-    check_not_constant("x", xa)
-    check_not_constant("y", ya)
-    return xa, ya
 
 
 def correlation(
     x: ArrayLike,
     y: ArrayLike,
+    *,
     method: Method = "pearson",
     confidence_level: float = 0.95,
 ) -> CorrelationResult:
     """Correlation of x and y with a two-sided test of rho = 0 and a confidence interval.
 
-    Pairs with a missing value (NaN) are dropped; ``n`` reports the pairs used.
+    Parameters
+    ----------
+    x, y : array_like
+        Paired 1-D samples of equal length. Pairs with a missing value (NaN) are dropped.
+    method : {"pearson", "spearman", "kendall"}, default "pearson"
+        Pearson's product-moment r, Spearman's rho or Kendall's tau-b.
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
 
+    Returns
+    -------
+    CorrelationResult
+        ``r``, two-sided ``p_value``, ``ci_low``/``ci_high`` and ``n``, the number of
+        complete pairs used.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, too few complete pairs (4; 5 for Kendall), constant input, an
+        unknown method or a confidence_level outside (0, 1).
+
+    See Also
+    --------
+    bootstrap_correlation : the same coefficient with a BCa bootstrap interval.
+    permutation_correlation : the same coefficient with a permutation test.
+
+    Notes
+    -----
     * ``"pearson"``: product-moment r; p-value from t = r sqrt((n-2)/(1-r^2)) on n-2 df
-      (Student 1908; Fisher 1915); interval tanh(atanh r +/- z/sqrt(n-3)) (Fisher 1921).
-    * ``"spearman"``: Pearson r of average ranks (Spearman 1904); p-value from the same
-      t approximation (as scipy.stats.spearmanr and R cor.test(exact=FALSE)); interval with
-      the Bonett & Wright (2000) standard error sqrt((1 + r^2/2)/(n-3)).
-    * ``"kendall"``: tau-b (Kendall 1945) and its p-value from scipy.stats.kendalltau (exact
-      permutation distribution for small samples without ties, normal approximation with
-      tie correction otherwise); interval with the Fieller, Hartley & Pearson (1957)
-      standard error sqrt(0.437/(n-4)) recommended by Bonett & Wright (2000).
+      (Student 1908 [1]_; Fisher 1915 [2]_); interval tanh(atanh r +/- z/sqrt(n-3))
+      (Fisher 1921 [3]_).
+    * ``"spearman"``: Pearson r of average ranks (Spearman 1904 [4]_); p-value from the
+      same t approximation (as ``scipy.stats.spearmanr`` and R ``cor.test(exact=FALSE)``);
+      interval with the Bonett & Wright [5]_ standard error sqrt((1 + r^2/2)/(n-3)).
+    * ``"kendall"``: tau-b (Kendall 1945 [6]_) and its p-value from
+      ``scipy.stats.kendalltau`` (exact permutation distribution for small samples without
+      ties, normal approximation with tie correction otherwise); interval with the
+      Fieller, Hartley & Pearson [7]_ standard error sqrt(0.437/(n-4)) recommended by
+      Bonett & Wright [5]_.
 
-    Raises ValueError for mismatched lengths, too few complete pairs (4; 5 for Kendall),
-    constant input, a bad method or a confidence_level outside (0, 1).
+    References
+    ----------
+    .. [1] Student (1908). Probable error of a correlation coefficient. Biometrika 6:302-310.
+    .. [2] Fisher, R. A. (1915). Biometrika 10:507-521.
+    .. [3] Fisher, R. A. (1921). Metron 1:3-32.
+    .. [4] Spearman, C. (1904). Am. J. Psychol. 15:72-101.
+    .. [5] Bonett, D. G. & Wright, T. A. (2000). Psychometrika 65:23-28.
+    .. [6] Kendall, M. G. (1945). The treatment of ties in ranking problems. Biometrika
+       33:239-251.
+    .. [7] Fieller, E. C., Hartley, H. O. & Pearson, E. S. (1957). Biometrika 44:470-481.
+
+    Examples
+    --------
+    Hollander & Wolfe's data, as in the help page of R ``cor.test``:
+
+    >>> import pulse_stats as ps
+    >>> x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
+    >>> y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
+    >>> res = ps.correlation(x, y)
+    >>> round(res.r, 4), round(res.p_value, 4), res.n
+    (0.5712, 0.1082, 9)
+    >>> round(res.ci_low, 4), round(res.ci_high, 4)
+    (-0.1497, 0.8956)
+    >>> round(ps.correlation(x, y, method="kendall").r, 4)
+    0.4444
     """
     level = check_confidence_level(confidence_level)
     xa, ya = validated_pairs(x, y, method)

@@ -18,6 +18,8 @@ from pulse_stats._validation import (
 )
 from pulse_stats.results import NpsResult, ProportionResult
 
+__all__ = ["nps", "nps_from_counts", "top_box", "wilson_interval"]
+
 
 def _integer_scores(name: str, values: ArrayLike, low: int, high: int) -> FloatArray:
     scores = as_float_vector(name, values)
@@ -37,18 +39,58 @@ def _count(name: str, value: int) -> int:
 
 
 def nps_from_counts(
-    promoters: int, passives: int, detractors: int, confidence_level: float = 0.95
+    promoters: int,
+    passives: int,
+    detractors: int,
+    *,
+    confidence_level: float = 0.95,
 ) -> NpsResult:
     """Net Promoter Score from the three counts, with a Wald interval.
 
-    NPS = 100 (p_P - p_D) (Reichheld 2003, Harv. Bus. Rev. 81(12):46-54). Its standard error
-    follows from the multinomial variances p(1-p)/n and covariance -p_P p_D / n of
-    (p_P, p_D) (e.g. Agresti 2013, *Categorical Data Analysis*, 3rd ed.):
-    Var = (p_P + p_D - (p_P - p_D)^2) / n, as in Rocks (2016), "Confidence intervals for
-    the Net Promoter Score".
+    Parameters
+    ----------
+    promoters, passives, detractors : int
+        Numbers of answers 9-10, 7-8 and 0-6 (non-negative, not all zero).
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    NpsResult
+        ``nps`` on -100..100, its standard error ``se``, ``ci_low``/``ci_high``, ``n`` and
+        the three counts.
+
+    Raises
+    ------
+    ValueError
+        A negative or non-integer count, no respondents, or a bad confidence_level.
+
+    See Also
+    --------
+    nps : the same from raw 0-10 answers.
+
+    Notes
+    -----
+    NPS = 100 (p_P - p_D) (Reichheld 2003 [1]_). Its standard error follows from the
+    multinomial variances p(1-p)/n and covariance -p_P p_D / n of (p_P, p_D) (e.g.
+    Agresti 2013 [2]_): Var = (p_P + p_D - (p_P - p_D)^2) / n, as in Rocks (2016) [3]_.
     Interval NPS +/- z SE, clipped to [-100, 100]; with few respondents or an NPS near
     +/-100 the Wald interval is optimistic (it is zero-width when every answer is in one
     group).
+
+    References
+    ----------
+    .. [1] Reichheld, F. F. (2003). The one number you need to grow. Harv. Bus. Rev.
+       81(12):46-54.
+    .. [2] Agresti, A. (2013). *Categorical Data Analysis*, 3rd ed. Wiley.
+    .. [3] Rocks, B. (2016). Confidence intervals for the Net Promoter Score.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> res = ps.nps_from_counts(60, 20, 20)
+    >>> res.nps, round(res.se, 2), round(res.ci_low, 1), round(res.ci_high, 1)
+    (40.0, 8.0, 24.3, 55.7)
     """
     level = check_confidence_level(confidence_level)
     n_p, n_0, n_d = (
@@ -74,28 +116,99 @@ def nps_from_counts(
     )
 
 
-def nps(scores: ArrayLike, confidence_level: float = 0.95) -> NpsResult:
+def nps(scores: ArrayLike, *, confidence_level: float = 0.95) -> NpsResult:
     """Net Promoter Score of 0-10 "likelihood to recommend" answers.
 
-    Promoters answer 9-10, passives 7-8, detractors 0-6 (Reichheld 2003). Missing answers
-    (NaN) are dropped; ``n`` reports the answers used. See :func:`nps_from_counts` for the
-    standard error and interval.
+    Parameters
+    ----------
+    scores : array_like
+        1-D whole-number answers between 0 and 10; missing answers (NaN) are dropped.
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    NpsResult
+        As :func:`nps_from_counts`; ``n`` reports the answers used.
+
+    Raises
+    ------
+    ValueError
+        Answers outside 0-10 or not whole numbers, no answers, or a bad confidence_level.
+
+    Notes
+    -----
+    Promoters answer 9-10, passives 7-8, detractors 0-6 (Reichheld 2003 [1]_). See
+    :func:`nps_from_counts` for the standard error and interval.
+
+    References
+    ----------
+    .. [1] Reichheld, F. F. (2003). The one number you need to grow. Harv. Bus. Rev.
+       81(12):46-54.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> res = ps.nps([10, 9, 9, 8, 7, 6, 3, 10, 10, 5])
+    >>> res.nps, res.promoters, res.passives, res.detractors
+    (20.0, 5, 2, 3)
+    >>> round(res.ci_low, 1), round(res.ci_high, 1)
+    (-34.0, 74.0)
     """
     s = _integer_scores("scores", scores, 0, 10)
     return nps_from_counts(
         int(np.count_nonzero(s >= 9)),
         int(np.count_nonzero((s >= 7) & (s <= 8))),
         int(np.count_nonzero(s <= 6)),
-        confidence_level,
+        confidence_level=confidence_level,
     )
 
 
-def wilson_interval(successes: int, n: int, confidence_level: float = 0.95) -> ProportionResult:
+def wilson_interval(successes: int, n: int, *, confidence_level: float = 0.95) -> ProportionResult:
     """Proportion successes/n with the Wilson (1927) score interval.
 
-    (p + z^2/(2n) -/+ z sqrt(p(1-p)/n + z^2/(4n^2))) / (1 + z^2/n) (Wilson 1927, JASA
-    22:209-212; recommended by Newcombe 1998, Stat. Med. 17:857-872, and Agresti & Coull
-    1998). Equals ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
+    Parameters
+    ----------
+    successes : int
+        Number of successes, 0 <= successes <= n.
+    n : int
+        Number of trials (at least 1).
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    ProportionResult
+        Proportion ``p``, ``ci_low``/``ci_high`` and ``n``.
+
+    Raises
+    ------
+    ValueError
+        Negative or non-integer counts, successes > n, or a bad confidence_level.
+
+    Notes
+    -----
+    (p + z^2/(2n) -/+ z sqrt(p(1-p)/n + z^2/(4n^2))) / (1 + z^2/n) (Wilson 1927 [1]_;
+    recommended by Newcombe 1998 [2]_ and Agresti & Coull 1998 [3]_). Equals
+    ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
+
+    References
+    ----------
+    .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and
+       statistical inference. JASA 22:209-212.
+    .. [2] Newcombe, R. G. (1998). Two-sided confidence intervals for the single
+       proportion: comparison of seven methods. Stat. Med. 17:857-872.
+    .. [3] Agresti, A. & Coull, B. A. (1998). Approximate is better than "exact" for
+       interval estimation of binomial proportions. Am. Stat. 52:119-126.
+
+    Examples
+    --------
+    Newcombe's (1998) first worked example, 81 of 263:
+
+    >>> import pulse_stats as ps
+    >>> res = ps.wilson_interval(81, 263)
+    >>> round(res.p, 4), round(res.ci_low, 4), round(res.ci_high, 4)
+    (0.308, 0.2553, 0.3662)
     """
     level = check_confidence_level(confidence_level)
     total = check_positive_int("n", n, minimum=1)
@@ -115,16 +228,57 @@ def wilson_interval(successes: int, n: int, confidence_level: float = 0.95) -> P
 
 def top_box(
     scores: ArrayLike,
+    *,
     scale_max: int,
-    boxes: int = 2,
     scale_min: int = 1,
+    boxes: int = 2,
     confidence_level: float = 0.95,
 ) -> ProportionResult:
     """Share of answers in the top ``boxes`` categories of a scale_min..scale_max scale.
 
-    E.g. top-2-box on a 1-5 scale counts 4s and 5s (Sauro & Lewis 2016, *Quantifying the
-    User Experience*, 2nd ed.). Missing answers (NaN) are dropped; the interval is Wilson's
-    (see :func:`wilson_interval`).
+    Parameters
+    ----------
+    scores : array_like
+        1-D whole-number answers between ``scale_min`` and ``scale_max``; missing answers
+        (NaN) are dropped.
+    scale_max : int
+        Highest scale point (e.g. 5 on a 1-5 scale).
+    scale_min : int, default 1
+        Lowest scale point.
+    boxes : int, default 2
+        Number of top categories counted (2: top-2-box).
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    ProportionResult
+        Proportion ``p`` with the Wilson interval of :func:`wilson_interval` and ``n``,
+        the answers used.
+
+    Raises
+    ------
+    ValueError
+        scale_max <= scale_min, more boxes than scale points, answers off the scale or
+        not whole numbers, or a bad confidence_level.
+
+    Notes
+    -----
+    E.g. top-2-box on a 1-5 scale counts 4s and 5s (Sauro & Lewis 2016 [1]_); the
+    interval is Wilson's (1927) [2]_.
+
+    References
+    ----------
+    .. [1] Sauro, J. & Lewis, J. R. (2016). *Quantifying the User Experience*, 2nd ed.
+       Morgan Kaufmann.
+    .. [2] Wilson, E. B. (1927). JASA 22:209-212.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> res = ps.top_box([5, 4, 4, 3, 2, 5, 1, 4], scale_max=5)
+    >>> res.p, round(res.ci_low, 3), round(res.ci_high, 3)
+    (0.625, 0.306, 0.863)
     """
     top = check_int("scale_max", scale_max)
     bottom = check_int("scale_min", scale_min)
@@ -135,4 +289,4 @@ def top_box(
         raise ValueError(f"boxes must not exceed the {top - bottom + 1} scale points (got {width})")
     s = _integer_scores("scores", scores, bottom, top)
     hits = int(np.count_nonzero(s > top - width))
-    return wilson_interval(hits, int(s.shape[0]), confidence_level)
+    return wilson_interval(hits, int(s.shape[0]), confidence_level=confidence_level)

@@ -1,10 +1,8 @@
-"""Group-level reliability and agreement: ICC(1), ICC(2) and r_wg(j), from raw values or
-from per-group sufficient statistics."""
+"""Group-level reliability: ICC(1) and ICC(2), from raw values or from per-group
+sufficient statistics (r_wg(j) agreement is in :mod:`pulse_stats.agreement`)."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -13,17 +11,17 @@ from scipy import stats
 
 from pulse_stats._validation import (
     FloatArray,
-    as_float_matrix,
     as_float_vector,
     as_labels,
     check_method,
     check_min_n,
-    check_positive_int,
     check_same_length,
     complete_rows,
     encode_labels,
 )
-from pulse_stats.results import IccResult, RwgResult
+from pulse_stats.results import IccResult
+
+__all__ = ["GroupSize", "icc", "icc_from_summaries"]
 
 GroupSize = Literal["adjusted", "mean"]
 
@@ -69,15 +67,63 @@ def icc_from_summaries(
     n: ArrayLike,
     sums: ArrayLike,
     sums_of_squares: ArrayLike,
+    *,
     group_size: GroupSize = "adjusted",
 ) -> IccResult:
     """ICC(1) and ICC(2) from per-group sufficient statistics (n_j, sum_j, sum of squares_j).
 
-    Same estimator as :func:`icc` (one-way random-effects ANOVA; Bliese 2000; Donner 1986)
-    from n_j, S_j = sum of values and Q_j = sum of squared values per group:
-    SS_between = sum(S_j^2/n_j) - S^2/N and SS_within = sum(Q_j) - sum(S_j^2/n_j). Precision: the
-    subtraction loses about log10((mean/sd)^2) digits, which is negligible for survey
-    scales (means near their SD); for data with a huge mean, centre values before summing.
+    Parameters
+    ----------
+    n : array_like
+        1-D group sizes n_j (positive integers).
+    sums : array_like
+        1-D sum of the values S_j in each group.
+    sums_of_squares : array_like
+        1-D sum of the squared values Q_j in each group.
+    group_size : {"adjusted", "mean"}, default "adjusted"
+        Choice of k for unequal group sizes, as in :func:`icc`.
+
+    Returns
+    -------
+    IccResult
+        ``icc1``, ``icc2``, ``f_statistic`` and its ``p_value``, ``n_groups`` and
+        ``mean_group_size`` (N/J).
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, missing values, non-integer or non-positive sizes,
+        ``sums_of_squares`` below ``sums**2 / n``, fewer than 2 groups or N - J < 1, or
+        constant values.
+
+    See Also
+    --------
+    icc : the same estimator on raw values.
+
+    Notes
+    -----
+    Same estimator as :func:`icc` (one-way random-effects ANOVA; Bliese 2000 [1]_;
+    Donner 1986 [2]_) from n_j, S_j and Q_j:
+    SS_between = sum(S_j^2/n_j) - S^2/N and SS_within = sum(Q_j) - sum(S_j^2/n_j).
+    Precision: the subtraction loses about log10((mean/sd)^2) digits, which is negligible
+    for survey scales (means near their SD); for data with a huge mean, centre values
+    before summing.
+
+    References
+    ----------
+    .. [1] Bliese, P. D. (2000). Within-group agreement, non-independence, and
+       reliability. In Klein & Kozlowski (eds.), *Multilevel Theory, Research, and Methods
+       in Organizations*, 349-381. Jossey-Bass.
+    .. [2] Donner, A. (1986). Int. Stat. Rev. 54:67-82.
+
+    Examples
+    --------
+    The groups of the :func:`icc` example, summarised as (n_j, S_j, Q_j):
+
+    >>> import pulse_stats as ps
+    >>> res = ps.icc_from_summaries([3, 3, 4], [12, 6, 18], [50, 14, 82])
+    >>> round(res.icc1, 3), round(res.icc2, 3)
+    (0.679, 0.875)
     """
     na = as_float_vector("n", n)
     sa = as_float_vector("sums", sums)
@@ -94,25 +140,80 @@ def icc_from_summaries(
     return _icc_core(na, sa, qa, group_size)
 
 
-def icc(groups: ArrayLike, values: ArrayLike, group_size: GroupSize = "adjusted") -> IccResult:
+def icc(
+    groups: ArrayLike,
+    values: ArrayLike,
+    *,
+    group_size: GroupSize = "adjusted",
+) -> IccResult:
     """ICC(1) and ICC(2) of ``values`` nested in ``groups`` (one-way random-effects ANOVA).
 
+    Parameters
+    ----------
+    groups : array_like
+        1-D group label of each value (e.g. the unit of each respondent).
+    values : array_like
+        1-D values, same length as ``groups``. Rows with a missing value or group label
+        are dropped.
+    group_size : {"adjusted", "mean"}, default "adjusted"
+        Choice of k for unequal group sizes (see Notes).
+
+    Returns
+    -------
+    IccResult
+        ``icc1``, ``icc2``, ``f_statistic`` and its ``p_value``, ``n_groups`` and
+        ``mean_group_size`` (N/J).
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, fewer than 3 values or 2 groups, no within-group degrees of
+        freedom, constant values or an unknown group_size.
+
+    See Also
+    --------
+    icc_from_summaries : the same estimator from per-group sums.
+
+    Notes
+    -----
     ICC(1) = (MSB - MSW) / (MSB + (k - 1) MSW) and ICC(2) = (MSB - MSW) / MSB
-    (Bliese 2000, in Klein & Kozlowski (eds.), *Multilevel Theory, Research, and Methods in
-    Organizations*, 349-381; Shrout & Fleiss 1979 ICC(1,1) and ICC(1,k) for balanced data).
+    (Bliese 2000 [1]_; Shrout & Fleiss 1979 [2]_ ICC(1,1) and ICC(1,k) for balanced data).
     F = MSB/MSW on (J-1, N-J) df with its upper-tail p-value.
 
     ``group_size`` chooses k for unequal group sizes:
 
     * ``"adjusted"`` (default): k0 = (N - sum(n_j^2)/N) / (J - 1), the coefficient of the
       between-group variance in E[MSB] for unbalanced one-way designs (Snedecor & Cochran
-      1989, *Statistical Methods*, 8th ed.; Donner 1986, Int. Stat. Rev. 54:67-82), so
-      (MSB - MSW)/k0 estimates the between-group variance without bias when sizes differ.
+      1989 [3]_; Donner 1986 [4]_), so (MSB - MSW)/k0 estimates the between-group variance
+      without bias when sizes differ.
     * ``"mean"``: k = N/J, exactly what R ``multilevel::ICC1`` uses.
 
-    Both coincide for equal group sizes. ``mean_group_size`` reports N/J. Rows with a
-    missing value or group label are dropped. Values are centred before the sums of squares
+    Both coincide for equal group sizes. Values are centred before the sums of squares
     are formed, so :func:`icc_from_summaries` gives the same result up to rounding.
+
+    References
+    ----------
+    .. [1] Bliese, P. D. (2000). Within-group agreement, non-independence, and
+       reliability. In Klein & Kozlowski (eds.), *Multilevel Theory, Research, and Methods
+       in Organizations*, 349-381. Jossey-Bass.
+    .. [2] Shrout, P. E. & Fleiss, J. L. (1979). Intraclass correlations: uses in
+       assessing rater reliability. Psychol. Bull. 86:420-428.
+    .. [3] Snedecor, G. W. & Cochran, W. G. (1989). *Statistical Methods*, 8th ed. Iowa
+       State University Press.
+    .. [4] Donner, A. (1986). A review of inference procedures for the intraclass
+       correlation coefficient in the one-way random effects model. Int. Stat. Rev.
+       54:67-82.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> groups = ["a", "a", "a", "b", "b", "b", "c", "c", "c", "c"]
+    >>> values = [4, 5, 3, 2, 1, 3, 5, 4, 5, 4]
+    >>> res = ps.icc(groups, values)
+    >>> round(res.icc1, 3), round(res.icc2, 3), res.n_groups
+    (0.679, 0.875, 3)
+    >>> round(ps.icc(groups, values, group_size="mean").icc1, 3)
+    0.677
     """
     labels, missing_label = as_labels("groups", groups)
     va = as_float_vector("values", values)
@@ -129,133 +230,3 @@ def icc(groups: ArrayLike, values: ArrayLike, group_size: GroupSize = "adjusted"
         np.bincount(codes, weights=centred * centred, minlength=n_groups), dtype=np.float64
     )
     return _icc_core(counts, sums, squares, group_size)
-
-
-def rwg_j(groups: ArrayLike, items: ArrayLike, n_options: int) -> RwgResult:
-    """Within-group agreement r_wg(j) for a J-item scale (James, Demaree & Wolf 1984).
-
-    r_wg(j) = J(1 - s2/sigma2) / (J(1 - s2/sigma2) + s2/sigma2), where s2 is the mean of
-    the J within-group item variances (n - 1 denominator) and sigma2 = (A^2 - 1)/12 is the
-    variance of a uniform ("no agreement") null on A response options (J. Appl. Psychol.
-    69:85-98). As in R ``multilevel::rwg.j``: when s2 > sigma2 the group's value is
-    truncated to 0 (s2 is set to sigma2); a group with a single respondent gets NaN;
-    respondents (rows) with any missing item are dropped. ``mean`` and ``median`` are over
-    groups with a defined value. ``items`` is respondents x items (a 1-D array is a single
-    item, giving r_wg of James et al. 1984).
-    """
-    a = check_positive_int("n_options", n_options, minimum=2)
-    labels, missing_label = as_labels("groups", groups)
-    mat = as_float_matrix("items", items)
-    check_same_length(groups=labels, items=mat)
-    keep = complete_rows(mat) & ~missing_label
-    labels, mat = labels[keep], mat[keep]
-    if mat.shape[0] and float(mat.max() - mat.min()) > a - 1:
-        raise ValueError(
-            f"items span {float(mat.max() - mat.min()):g} scale points, more than "
-            f"n_options - 1 = {a - 1}"
-        )
-    uniques, codes = encode_labels("groups", labels)
-    n_groups = uniques.shape[0]
-    j_items = mat.shape[1]
-    sigma2 = (a * a - 1.0) / 12.0
-    counts = np.bincount(codes, minlength=n_groups).astype(np.float64)
-    values = np.full(n_groups, np.nan)
-    if n_groups:
-        sums = np.stack(
-            [np.bincount(codes, weights=mat[:, i], minlength=n_groups) for i in range(j_items)],
-            axis=1,
-        )
-        means = sums / counts[:, np.newaxis]
-        dev = mat - means[codes]
-        ss = np.stack(
-            [
-                np.bincount(codes, weights=dev[:, i] ** 2, minlength=n_groups)
-                for i in range(j_items)
-            ],
-            axis=1,
-        )
-        multi = counts > 1
-        s2 = np.minimum(ss[multi].mean(axis=1) / (counts[multi] - 1.0), sigma2)
-        ratio = s2 / sigma2
-        values[multi] = j_items * (1.0 - ratio) / (j_items * (1.0 - ratio) + ratio)
-    defined = values[~np.isnan(values)]
-    if defined.size == 0:
-        raise ValueError("groups: r_wg(j) needs at least one group with two or more respondents")
-    keys: list[Hashable] = [u.item() if isinstance(u, np.generic) else u for u in uniques]
-    by_group = MappingProxyType(dict(zip(keys, (float(v) for v in values), strict=True)))
-    return RwgResult(
-        by_group=by_group, mean=float(defined.mean()), median=float(np.median(defined))
-    )
-
-
-def rwg_j_from_summaries(
-    n: ArrayLike, item_sums: ArrayLike, item_sumsq: ArrayLike, n_options: int
-) -> RwgResult:
-    """r_wg(j) per group from sufficient statistics (James, Demaree & Wolf 1984).
-
-    Same estimator and truncation as :func:`rwg_j` and R ``multilevel::rwg.j``:
-    r_wg(j) = J(1 - s2/sigma2) / (J(1 - s2/sigma2) + s2/sigma2) with sigma2 = (A^2 - 1)/12
-    (uniform null on A = ``n_options`` response options; J. Appl. Psychol. 69:85-98), s2 the
-    mean over the J items of the within-group item variance, here
-    s2_i = (Q_i - S_i^2 / n) / (n - 1) from the group's item sums S_i and sums of squares Q_i;
-    s2 > sigma2 is truncated to sigma2 (r_wg(j) = 0).
-
-    ``item_sums`` and ``item_sumsq`` are groups x items (1-D: one item). ``n`` is either the
-    respondents per group (1-D; every respondent answered every item, as rwg.j's complete
-    cases: then the result equals :func:`rwg_j` on the raw rows) or answers per group and item
-    (2-D, for stores that aggregate items separately): each item's variance then uses its own
-    n (available cases, unlike rwg.j's listwise deletion) and items with fewer than two
-    answers in a group are left out of that group's mean, with J counting the items kept.
-    A group without any item answered twice gets NaN. ``by_group`` is keyed by the group's
-    position (0, 1, ...). The subtraction loses about log10((mean/sd)^2) digits, negligible
-    for rating scales. Cost O(groups x items), independent of the number of respondents.
-    """
-    a = check_positive_int("n_options", n_options, minimum=2)
-    sums = as_float_matrix("item_sums", item_sums)
-    squares = as_float_matrix("item_sumsq", item_sumsq)
-    try:
-        counts = np.asarray(n, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("n must be numeric") from exc
-    if sums.shape != squares.shape:
-        raise ValueError(
-            f"item_sums and item_sumsq must have the same shape (got {sums.shape} and "
-            f"{squares.shape})"
-        )
-    if counts.ndim == 1:
-        counts = np.repeat(counts[:, np.newaxis], sums.shape[1], axis=1)
-    if counts.ndim != 2 or counts.shape != sums.shape:
-        raise ValueError(
-            f"n must have one entry per group or per group and item (got shape {counts.shape} "
-            f"for item_sums of shape {sums.shape})"
-        )
-    for name, array in (("n", counts), ("item_sums", sums), ("item_sumsq", squares)):
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} must not contain missing or infinite values")
-    if (counts < 0).any() or (counts != np.round(counts)).any():
-        raise ValueError("n must contain non-negative integer counts")
-    n_groups = sums.shape[0]
-    sigma2 = (a * a - 1.0) / 12.0
-    usable = counts >= 2
-    safe_n = np.where(usable, counts, 2.0)
-    within = squares - sums * sums / safe_n
-    tolerance = 1e-9 * np.maximum(np.abs(squares), 1.0)
-    if (usable & (within < -tolerance)).any():
-        raise ValueError("item_sumsq is smaller than item_sums**2 / n for some group and item")
-    variances = np.where(usable, np.maximum(within, 0.0) / (safe_n - 1.0), 0.0)
-    j_items = usable.sum(axis=1).astype(np.float64)
-    values = np.full(n_groups, np.nan)
-    multi = j_items > 0
-    if multi.any():
-        s2 = np.minimum(variances[multi].sum(axis=1) / j_items[multi], sigma2)
-        ratio = s2 / sigma2
-        j = j_items[multi]
-        values[multi] = j * (1.0 - ratio) / (j * (1.0 - ratio) + ratio)
-    defined = values[~np.isnan(values)]
-    if defined.size == 0:
-        raise ValueError("n: r_wg(j) needs at least one group with two or more respondents")
-    positions: dict[Hashable, float] = {i: float(v) for i, v in enumerate(values)}
-    by_group = MappingProxyType(positions)
-    return RwgResult(
-        by_group=by_group, mean=float(defined.mean()), median=float(np.median(defined))
-    )

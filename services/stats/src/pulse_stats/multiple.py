@@ -9,19 +9,56 @@ from numpy.typing import ArrayLike
 
 from pulse_stats._validation import FloatArray, as_float_vector, check_method
 
+__all__ = ["FdrMethod", "fdr"]
+
 FdrMethod = Literal["bh", "by"]
 
 
-def fdr(p_values: ArrayLike, method: FdrMethod = "bh") -> FloatArray:
+def fdr(p_values: ArrayLike, *, method: FdrMethod = "bh") -> FloatArray:
     """False-discovery-rate adjusted p-values (q-values), in the input order.
 
-    ``"bh"``: q_(i) = min_{j >= i} min(1, m p_(j) / j) (Benjamini & Hochberg 1995, JRSS B
-    57:289-300), valid under independence or positive dependence (PRDS).
-    ``"by"``: the same times c(m) = sum_{i=1}^m 1/i, valid under any dependence
-    (Benjamini & Yekutieli 2001, Ann. Stat. 29:1165-1188).
+    Parameters
+    ----------
+    p_values : array_like
+        1-D p-values in [0, 1]; missing p-values (NaN) stay NaN and are not counted in m,
+        as in R ``p.adjust``.
+    method : {"bh", "by"}, default "bh"
+        Benjamini-Hochberg (independence or positive dependence) or Benjamini-Yekutieli
+        (any dependence).
+
+    Returns
+    -------
+    numpy.ndarray
+        q-values, same shape and order as ``p_values``. Rejecting where q <= 0.05 controls
+        the FDR at 5%.
+
+    Raises
+    ------
+    ValueError
+        p-values outside [0, 1], a non-1-D input or an unknown method.
+
+    Notes
+    -----
+    ``"bh"``: q_(i) = min_{j >= i} min(1, m p_(j) / j) (Benjamini & Hochberg 1995 [1]_),
+    valid under independence or positive dependence (PRDS). ``"by"``: the same times
+    c(m) = sum_{i=1}^m 1/i, valid under any dependence (Benjamini & Yekutieli 2001 [2]_).
     Equal to ``statsmodels.stats.multitest.multipletests(p, method="fdr_bh"/"fdr_by")[1]``
-    and R ``p.adjust(p, "BH"/"BY")``. Missing p-values (NaN) stay NaN and are not counted
-    in m, as in R ``p.adjust``. Rejecting where q <= 0.05 controls the FDR at 5%.
+    and R ``p.adjust(p, "BH"/"BY")``.
+
+    References
+    ----------
+    .. [1] Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate: a
+       practical and powerful approach to multiple testing. JRSS B 57:289-300.
+    .. [2] Benjamini, Y. & Yekutieli, D. (2001). The control of the false discovery rate
+       in multiple testing under dependency. Ann. Stat. 29:1165-1188.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> [round(float(q), 4) for q in ps.fdr([0.001, 0.02, 0.04, 0.30])]
+    [0.004, 0.04, 0.0533, 0.3]
+    >>> [round(float(q), 4) for q in ps.fdr([0.001, 0.02, 0.04, 0.30], method="by")]
+    [0.0083, 0.0833, 0.1111, 0.625]
     """
     check_method(method, ("bh", "by"))
     p = as_float_vector("p_values", p_values)

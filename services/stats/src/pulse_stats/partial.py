@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pulse_stats._core import fisher_interval, pearson_r, ranks, t_test_p_value
 from pulse_stats._validation import (
     FloatArray,
     as_float_matrix,
@@ -19,8 +20,9 @@ from pulse_stats._validation import (
     check_same_length,
     complete_rows,
 )
-from pulse_stats.correlation import fisher_interval, pearson_r, ranks, t_test_p_value
 from pulse_stats.results import CorrelationResult
+
+__all__ = ["PartialMethod", "partial_correlation"]
 
 PartialMethod = Literal["pearson", "spearman"]
 
@@ -34,21 +36,61 @@ def partial_correlation(
     x: ArrayLike,
     y: ArrayLike,
     covariates: ArrayLike,
+    *,
     method: PartialMethod = "pearson",
     confidence_level: float = 0.95,
 ) -> CorrelationResult:
     """Partial correlation of x and y controlling for the columns of ``covariates``.
 
-    x and y are each regressed (OLS with intercept) on the k covariates and r is the
-    Pearson correlation of the two residual vectors (Fisher 1924, Metron 3:329-332; Cohen,
-    Cohen, West & Aiken 2003, *Applied Multiple Regression/Correlation Analysis*, 3rd ed.).
-    The test uses t = r sqrt((n-2-k)/(1-r^2)) on n-2-k df and the interval is Fisher's z
-    with standard error 1/sqrt(n-3-k). ``method="spearman"`` ranks every variable first.
-    r and p-value match ``pingouin.partial_corr`` (which is tested against R
-    ``ppcor::pcor.test``).
+    Parameters
+    ----------
+    x, y : array_like
+        1-D samples of equal length.
+    covariates : array_like
+        n x k array of covariates (a 1-D array is one covariate). Rows with any missing
+        value in x, y or a covariate are dropped (listwise).
+    method : {"pearson", "spearman"}, default "pearson"
+        ``"spearman"`` ranks every variable first.
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
 
-    ``covariates`` is an n x k array (a 1-D array is one covariate). Rows with any missing
-    value are dropped (listwise); ``n`` reports the rows used.
+    Returns
+    -------
+    CorrelationResult
+        Partial ``r``, its two-sided ``p_value``, ``ci_low``/``ci_high`` and ``n``, the
+        number of complete rows used.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, fewer than k + 4 complete rows, a constant variable, collinear
+        covariates, x or y an exact linear function of the covariates, or a bad method or
+        confidence_level.
+
+    Notes
+    -----
+    x and y are each regressed (OLS with intercept) on the k covariates and r is the
+    Pearson correlation of the two residual vectors (Fisher 1924 [1]_; Cohen, Cohen, West
+    & Aiken 2003 [2]_). The test uses t = r sqrt((n-2-k)/(1-r^2)) on n-2-k df and the
+    interval is Fisher's z with standard error 1/sqrt(n-3-k). r and p-value match
+    ``pingouin.partial_corr`` (which is tested against R ``ppcor::pcor.test``).
+
+    References
+    ----------
+    .. [1] Fisher, R. A. (1924). The distribution of the partial correlation coefficient.
+       Metron 3:329-332.
+    .. [2] Cohen, J., Cohen, P., West, S. G. & Aiken, L. S. (2003). *Applied Multiple
+       Regression/Correlation Analysis for the Behavioral Sciences*, 3rd ed. Erlbaum.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> x = [3.1, 2.4, 4.0, 3.3, 2.9, 4.4, 3.8, 2.2, 3.6, 4.1]
+    >>> y = [3.9, 3.1, 4.2, 4.1, 3.2, 4.6, 3.9, 3.0, 4.4, 4.0]
+    >>> size = [12, 8, 20, 15, 9, 25, 18, 7, 16, 22]
+    >>> res = ps.partial_correlation(x, y, size)
+    >>> round(res.r, 3), round(res.p_value, 3), res.n
+    (0.335, 0.379, 10)
     """
     level = check_confidence_level(confidence_level)
     check_method(method, ("pearson", "spearman"))

@@ -8,15 +8,53 @@ from scipy import stats
 
 from pulse_stats._validation import check_probability
 
+__all__ = ["units_needed"]
 
-def units_needed(r: float, alpha: float = 0.05, power: float = 0.8) -> int:
+
+def units_needed(r: float, *, alpha: float = 0.05, power: float = 0.8) -> int:
     """Units needed to detect a correlation ``r`` with a two-sided test at level ``alpha``.
 
-    Fisher-z approximation n = ((z_{1-alpha/2} + z_{power}) / atanh(|r|))^2 + 3, rounded up
-    (Fisher 1921; Hulley et al. 2013, *Designing Clinical Research*, 4th ed., app. 6C;
-    Cohen 1988, ch. 3). For the unit-level correlation use the *observed* (attenuated)
-    correlation of unit means, not the latent one; see
-    :func:`pulse_stats.simulation.expected_unit_correlation`.
+    Parameters
+    ----------
+    r : float
+        Correlation to detect, 0 < |r| < 1. For the unit-level correlation use the
+        *observed* (attenuated) correlation of unit means, not the latent one; see
+        :func:`pulse_stats.simulation.expected_unit_correlation`.
+    alpha : float, default 0.05
+        Two-sided significance level, strictly between 0 and 1.
+    power : float, default 0.8
+        Desired power, strictly between 0 and 1.
+
+    Returns
+    -------
+    int
+        The smallest number of units (pairs) reaching ``power``.
+
+    Raises
+    ------
+    ValueError
+        r not in 0 < |r| < 1, or alpha or power outside (0, 1).
+
+    Notes
+    -----
+    Fisher-z approximation n = ((z_{1-alpha/2} + z_{power}) / atanh(|r|))^2 + 3, rounded
+    up (Fisher 1921 [1]_; Hulley et al. 2013 [2]_, app. 6C; Cohen 1988 [3]_, ch. 3).
+
+    References
+    ----------
+    .. [1] Fisher, R. A. (1921). Metron 1:3-32.
+    .. [2] Hulley, S. B. et al. (2013). *Designing Clinical Research*, 4th ed. Lippincott
+       Williams & Wilkins.
+    .. [3] Cohen, J. (1988). *Statistical Power Analysis for the Behavioral Sciences*,
+       2nd ed. Erlbaum.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> ps.units_needed(0.3)
+    85
+    >>> ps.units_needed(0.3, power=0.9)
+    113
     """
     if not isinstance(r, int | float) or math.isnan(float(r)) or not 0.0 < abs(r) < 1.0:
         raise ValueError(f"r must satisfy 0 < |r| < 1 (got {r!r})")

@@ -15,16 +15,54 @@ from pulse_stats._validation import (
 )
 from pulse_stats.results import AlphaResult
 
+__all__ = ["cronbach_alpha", "disattenuated"]
 
-def cronbach_alpha(items: ArrayLike, confidence_level: float = 0.95) -> AlphaResult:
+
+def cronbach_alpha(items: ArrayLike, *, confidence_level: float = 0.95) -> AlphaResult:
     """Cronbach's alpha of a respondents x items matrix with Feldt's F-based interval.
 
-    alpha = k/(k-1) (1 - sum(item variances) / variance(total score)) (Cronbach 1951,
-    Psychometrika 16:297-334). Interval (Feldt 1965, Psychometrika 30:357-370):
+    Parameters
+    ----------
+    items : array_like
+        Respondents x items answers (at least 2 items and 3 complete respondents).
+        Respondents (rows) with any missing item are dropped (listwise, as R
+        ``psych::alpha(use="complete.obs")``).
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    AlphaResult
+        ``alpha`` and the Feldt interval ``ci_low``/``ci_high``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 items or 3 complete respondents, a constant total score, or a bad
+        confidence_level.
+
+    Notes
+    -----
+    alpha = k/(k-1) (1 - sum(item variances) / variance(total score)) (Cronbach 1951
+    [1]_). Interval (Feldt 1965 [2]_):
     [1 - (1 - alpha) F_{1-a/2}(n-1, (n-1)(k-1)), 1 - (1 - alpha) F_{a/2}(n-1, (n-1)(k-1))],
-    as ``pingouin.cronbach_alpha``. Respondents (rows) with any missing item are dropped
-    (listwise, as R ``psych::alpha(use="complete.obs")``) and the interval uses the rows
-    kept. Alpha can be negative when items correlate negatively on average.
+    as ``pingouin.cronbach_alpha``; the interval uses the rows kept. Alpha can be negative
+    when items correlate negatively on average.
+
+    References
+    ----------
+    .. [1] Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+       Psychometrika 16:297-334.
+    .. [2] Feldt, L. S. (1965). The approximate sampling distribution of Kuder-Richardson
+       reliability coefficient twenty. Psychometrika 30:357-370.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> items = [[4, 5, 4], [3, 3, 4], [5, 5, 5], [2, 3, 2], [4, 4, 3], [3, 2, 3]]
+    >>> res = ps.cronbach_alpha(items)
+    >>> round(res.alpha, 3), round(res.ci_low, 3), round(res.ci_high, 3)
+    (0.893, 0.548, 0.984)
     """
     level = check_confidence_level(confidence_level)
     mat = as_float_matrix("items", items)
@@ -45,13 +83,45 @@ def cronbach_alpha(items: ArrayLike, confidence_level: float = 0.95) -> AlphaRes
 
 
 def disattenuated(r: float, reliability_x: float, reliability_y: float) -> float:
-    """Correlation corrected for attenuation: r / sqrt(r_xx r_yy) (Spearman 1904, Am. J.
-    Psychol. 15:72-101; Schmidt & Hunter 2015, *Methods of Meta-Analysis*, 3rd ed.).
+    """Correlation corrected for attenuation: r / sqrt(r_xx r_yy).
 
-    The value is **not clipped**: a result beyond +/-1 is returned as is, because it is
-    informative (the reliabilities are underestimated, or r is inflated by sampling error)
-    and silently clipping it to +/-1 would hide that. Callers that display it should flag
-    such values. Reliabilities must lie in (0, 1]; r in [-1, 1].
+    Parameters
+    ----------
+    r : float
+        Observed correlation, in [-1, 1].
+    reliability_x, reliability_y : float
+        Reliabilities of the two measures (e.g. ICC(2) of unit means), in (0, 1].
+
+    Returns
+    -------
+    float
+        The disattenuated correlation, **not clipped** to [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        A value that is not a number or lies outside its range.
+
+    Notes
+    -----
+    Spearman's correction (Spearman 1904 [1]_; Schmidt & Hunter 2015 [2]_). A result
+    beyond +/-1 is returned as is, because it is informative (the reliabilities are
+    underestimated, or r is inflated by sampling error) and silently clipping it to +/-1
+    would hide that. Callers that display it should flag such values.
+
+    References
+    ----------
+    .. [1] Spearman, C. (1904). The proof and measurement of association between two
+       things. Am. J. Psychol. 15:72-101.
+    .. [2] Schmidt, F. L. & Hunter, J. E. (2015). *Methods of Meta-Analysis*, 3rd ed. Sage.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> round(ps.disattenuated(0.3, 0.81, 0.64), 4)
+    0.4167
+    >>> round(ps.disattenuated(0.6, 0.5, 0.4), 3)  # beyond 1: reliabilities too low?
+    1.342
     """
     for name, value in (
         ("r", r),

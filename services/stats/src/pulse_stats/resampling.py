@@ -12,21 +12,23 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from pulse_stats._validation import (
-    FloatArray,
-    as_rng,
-    check_confidence_level,
-    check_positive_int,
-)
-from pulse_stats.correlation import (
-    Method,
+from pulse_stats._core import (
     estimate,
     fisher_interval,
     ranks,
     validated_pairs,
     z_standard_error,
 )
+from pulse_stats._validation import (
+    FloatArray,
+    as_rng,
+    check_confidence_level,
+    check_positive_int,
+)
+from pulse_stats.correlation import Method
 from pulse_stats.results import CorrelationResult
+
+__all__ = ["bootstrap_correlation", "permutation_correlation"]
 
 IndexArray = NDArray[np.intp]
 
@@ -120,6 +122,7 @@ def _bca_limits(
 def bootstrap_correlation(
     x: ArrayLike,
     y: ArrayLike,
+    *,
     method: Method = "pearson",
     n_resamples: int = 9999,
     confidence_level: float = 0.95,
@@ -127,15 +130,61 @@ def bootstrap_correlation(
 ) -> CorrelationResult:
     """Correlation with a BCa bootstrap interval from resampling (x, y) pairs.
 
-    The bias-corrected and accelerated interval (Efron 1987, JASA 82:171-185; Efron &
-    Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 14) resamples units, i.e.
-    whole (x, y) pairs, with replacement; the acceleration comes from the leave-one-pair-out
-    jackknife. With the same ``numpy.random.default_rng`` seed the interval equals
+    Parameters
+    ----------
+    x, y : array_like
+        Paired 1-D samples of equal length (one pair per unit). Pairs with a missing value
+        (NaN) are dropped.
+    method : {"pearson", "spearman", "kendall"}, default "pearson"
+        Coefficient, as in :func:`pulse_stats.correlation`.
+    n_resamples : int, default 9999
+        Number of bootstrap resamples (at least 2).
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed or generator of the resamples; None draws fresh entropy.
+
+    Returns
+    -------
+    CorrelationResult
+        ``r`` is the sample coefficient, ``ci_low``/``ci_high`` the BCa interval and
+        ``p_value`` the analytic test of :func:`pulse_stats.correlation` (a bootstrap gives
+        an interval, not a test); ``n`` is the number of complete pairs used.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pulse_stats.correlation`; also for ``n_resamples`` < 2, a bad
+        ``random_state``, or when fewer than two resamples have a defined coefficient.
+
+    See Also
+    --------
+    correlation : analytic test and interval.
+    permutation_correlation : permutation test of independence.
+
+    Notes
+    -----
+    The bias-corrected and accelerated interval (Efron 1987 [1]_; Efron & Tibshirani 1993
+    [2]_, ch. 14) resamples units, i.e. whole (x, y) pairs, with replacement; the
+    acceleration comes from the leave-one-pair-out jackknife. With the same
+    ``numpy.random.default_rng`` seed the interval equals
     ``scipy.stats.bootstrap((x, y), ..., paired=True, method='BCa')``. Resamples in which
     the coefficient is undefined (a constant resample) are discarded.
 
-    ``r`` is the sample coefficient and ``p_value`` the analytic test of
-    :func:`pulse_stats.correlation` (a bootstrap gives an interval, not a test).
+    References
+    ----------
+    .. [1] Efron, B. (1987). Better bootstrap confidence intervals. JASA 82:171-185.
+    .. [2] Efron, B. & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*.
+       Chapman & Hall.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
+    >>> y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
+    >>> res = ps.bootstrap_correlation(x, y, n_resamples=999, random_state=1)
+    >>> round(res.r, 3), round(res.ci_low, 3), round(res.ci_high, 3)
+    (0.571, -0.192, 0.921)
     """
     level = check_confidence_level(confidence_level)
     b_total = check_positive_int("n_resamples", n_resamples, minimum=2)
@@ -168,18 +217,66 @@ def bootstrap_correlation(
 def permutation_correlation(
     x: ArrayLike,
     y: ArrayLike,
+    *,
     method: Method = "pearson",
     n_resamples: int = 9999,
-    random_state: int | np.random.Generator | None = None,
     confidence_level: float = 0.95,
+    random_state: int | np.random.Generator | None = None,
 ) -> CorrelationResult:
     """Correlation with a two-sided Monte-Carlo permutation test of independence.
 
-    y is randomly permuted against x ``n_resamples`` times; with b permutations whose
-    |statistic| is at least the observed |statistic| the p-value is (b + 1)/(m + 1), which
-    never reaches zero and is exact-valid for random permutations (Phipson & Smyth 2010,
-    Stat. Appl. Genet. Mol. Biol. 9:39). ``ci_low``/``ci_high`` are the analytic interval
-    of :func:`pulse_stats.correlation` (a permutation test gives a test, not an interval).
+    Parameters
+    ----------
+    x, y : array_like
+        Paired 1-D samples of equal length. Pairs with a missing value (NaN) are dropped.
+    method : {"pearson", "spearman", "kendall"}, default "pearson"
+        Coefficient, as in :func:`pulse_stats.correlation`.
+    n_resamples : int, default 9999
+        Number of random permutations (at least 1).
+    confidence_level : float, default 0.95
+        Confidence level of the (analytic) interval, strictly between 0 and 1.
+    random_state : int, numpy.random.Generator or None, default None
+        Seed or generator of the permutations; None draws fresh entropy.
+
+    Returns
+    -------
+    CorrelationResult
+        ``r`` is the sample coefficient, ``p_value`` the permutation p-value and
+        ``ci_low``/``ci_high`` the analytic interval of :func:`pulse_stats.correlation`
+        (a permutation test gives a test, not an interval); ``n`` is the number of
+        complete pairs used.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pulse_stats.correlation`; also for ``n_resamples`` < 1 or a bad
+        ``random_state``.
+
+    See Also
+    --------
+    correlation : analytic test and interval.
+    bootstrap_correlation : BCa bootstrap interval.
+
+    Notes
+    -----
+    y is randomly permuted against x m = ``n_resamples`` times; with b permutations whose
+    absolute statistic is at least the observed absolute statistic the p-value is
+    (b + 1)/(m + 1), which never reaches zero and is exact-valid for random permutations
+    (Phipson & Smyth 2010 [1]_).
+
+    References
+    ----------
+    .. [1] Phipson, B. & Smyth, G. K. (2010). Permutation p-values should never be zero.
+       Stat. Appl. Genet. Mol. Biol. 9:39.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
+    >>> y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
+    >>> res = ps.permutation_correlation(x, y, n_resamples=999, random_state=1)
+    >>> round(res.r, 3), round(res.p_value, 3)
+    (0.571, 0.122)
     """
     level = check_confidence_level(confidence_level)
     m_total = check_positive_int("n_resamples", n_resamples, minimum=1)

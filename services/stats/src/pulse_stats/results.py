@@ -1,9 +1,34 @@
-"""Frozen result types returned by the public functions."""
+"""Frozen result types returned by the public functions.
+
+Examples
+--------
+>>> import pulse_stats as ps
+>>> res = ps.correlation([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+>>> round(res.r, 3), res.n, res.method
+(0.8, 5, 'pearson')
+>>> res.r = 0.0
+Traceback (most recent call last):
+...
+dataclasses.FrozenInstanceError: cannot assign to field 'r'
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+
+__all__ = [
+    "AlphaResult",
+    "CorrelationResult",
+    "CrossLaggedCoefficient",
+    "CrossLaggedResult",
+    "IccResult",
+    "LaggedCorrelation",
+    "NpsResult",
+    "ProportionResult",
+    "RmCorrResult",
+    "RwgResult",
+]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pulse_stats._core import fisher_interval, t_test_p_value
 from pulse_stats._validation import (
     as_float_vector,
     as_labels,
@@ -16,25 +17,69 @@ from pulse_stats._validation import (
     complete_rows,
     encode_labels,
 )
-from pulse_stats.correlation import fisher_interval, t_test_p_value
 from pulse_stats.results import RmCorrResult
+
+__all__ = ["repeated_measures_correlation"]
 
 
 def repeated_measures_correlation(
     subject: ArrayLike,
     x: ArrayLike,
     y: ArrayLike,
+    *,
     confidence_level: float = 0.95,
 ) -> RmCorrResult:
     """Common within-subject correlation of x and y measured repeatedly on each subject.
 
+    Parameters
+    ----------
+    subject : array_like
+        1-D labels of the subject (e.g. the unit) of each observation.
+    x, y : array_like
+        1-D paired measurements, same length as ``subject``. Rows with a missing value (or
+        a missing subject label) are dropped.
+    confidence_level : float, default 0.95
+        Confidence level of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    RmCorrResult
+        ``r``, two-sided ``p_value``, ``ci_low``/``ci_high``, ``n`` (observations used)
+        and ``dof`` = observations - subjects - 1.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, fewer than 2 residual degrees of freedom, x or y constant
+        within every subject, or a bad confidence_level.
+
+    Notes
+    -----
     Equivalent to the ANCOVA y ~ subject + x: r = sign(b) sqrt(SS_x / (SS_x + SS_error)),
     i.e. the Pearson correlation of x and y after centring both within each subject
-    (Bland & Altman 1995, BMJ 310:446; Bakdash & Marusich 2017, Front. Psychol. 8:456).
-    dof = N - S - 1 (N observations, S subjects); the test uses t on dof df. The interval is
-    Fisher's z with n = dof + 2, i.e. standard error 1/sqrt(dof - 1), as R ``rmcorr`` >=
-    0.5.0 (``psych::r.con(r, df + 2)``) and ``pingouin.rm_corr``. Rows with a missing value
-    (or a missing subject label) are dropped.
+    (Bland & Altman 1995 [1]_; Bakdash & Marusich 2017 [2]_). dof = N - S - 1
+    (N observations, S subjects); the test uses t on dof df. The interval is Fisher's z
+    with n = dof + 2, i.e. standard error 1/sqrt(dof - 1), as R ``rmcorr`` >= 0.5.0
+    (``psych::r.con(r, df + 2)``) and ``pingouin.rm_corr``.
+
+    References
+    ----------
+    .. [1] Bland, J. M. & Altman, D. G. (1995). Calculating correlation coefficients with
+       repeated observations: Part 1 - correlation within subjects. BMJ 310:446.
+    .. [2] Bakdash, J. Z. & Marusich, L. R. (2017). Repeated measures correlation.
+       Front. Psychol. 8:456.
+
+    Examples
+    --------
+    Three units observed in four months each:
+
+    >>> import pulse_stats as ps
+    >>> unit = ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+    >>> x = [60, 62, 65, 63, 70, 71, 74, 73, 50, 55, 53, 57]
+    >>> y = [3.8, 3.9, 4.1, 4.0, 4.1, 4.0, 4.4, 4.3, 3.5, 3.8, 3.7, 3.8]
+    >>> res = ps.repeated_measures_correlation(unit, x, y)
+    >>> round(res.r, 3), res.dof, round(res.p_value, 4)
+    (0.897, 8, 0.0004)
     """
     level = check_confidence_level(confidence_level)
     labels, missing_label = as_labels("subject", subject)

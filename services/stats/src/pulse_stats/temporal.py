@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from pulse_stats._core import METHODS, MIN_N, estimate, fisher_interval, z_standard_error
 from pulse_stats._validation import (
     FloatArray,
     as_float_vector,
@@ -20,15 +21,10 @@ from pulse_stats._validation import (
     check_same_length,
     encode_labels,
 )
-from pulse_stats.correlation import (
-    METHODS,
-    MIN_N,
-    Method,
-    estimate,
-    fisher_interval,
-    z_standard_error,
-)
+from pulse_stats.correlation import Method
 from pulse_stats.results import CrossLaggedCoefficient, CrossLaggedResult, LaggedCorrelation
+
+__all__ = ["cross_lagged", "lagged_correlations"]
 
 
 @dataclass(frozen=True)
@@ -81,22 +77,71 @@ def lagged_correlations(
     period: ArrayLike,
     predictor: ArrayLike,
     outcome: ArrayLike,
+    *,
     max_lag: int,
     method: Method = "pearson",
     confidence_level: float = 0.95,
 ) -> tuple[LaggedCorrelation, ...]:
     """Correlation of predictor and outcome at every lag from -max_lag to +max_lag.
 
+    Parameters
+    ----------
+    unit : array_like
+        1-D unit label of each row.
+    period : array_like
+        1-D integer period index of each row (one row per unit and period).
+    predictor, outcome : array_like
+        1-D values of each row; pairs with a missing value are dropped.
+    max_lag : int
+        Largest lag, in periods (at least 0).
+    method : {"pearson", "spearman", "kendall"}, default "pearson"
+        Coefficient, as in :func:`pulse_stats.correlation`.
+    confidence_level : float, default 0.95
+        Confidence level of the intervals, strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of LaggedCorrelation
+        One result per lag from -max_lag to +max_lag, each with its ``lag`` and ``n``. A
+        lag with too few pairs or constant values has NaN statistics.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, a non-integer period, a duplicated (unit, period) row, a
+        negative ``max_lag``, or a bad method or confidence_level.
+
+    See Also
+    --------
+    cross_lagged : inference on the direction of the association.
+
+    Notes
+    -----
     For lag k, predictor at (unit, t) is paired with outcome at (unit, t + k): k > 0 means
-    the predictor leads, k < 0 the outcome leads, k = 0 is concurrent. Pairs are formed only
-    within a unit and only when period t + k exists for that unit (``period`` is an integer
-    index); pairs with a missing value are dropped. Each lag is then a
+    the predictor leads, k < 0 the outcome leads, k = 0 is concurrent. Pairs are formed
+    only within a unit and only when period t + k exists for that unit. Each lag is then a
     :func:`pulse_stats.correlation` of its pairs (the sample cross-correlation of Box &
-    Jenkins 1976, *Time Series Analysis*, pooled over units). A lag with too few pairs or
-    constant values gets NaN statistics and reports its ``n``, so the other lags are still
-    returned.
-    Pairs from the same unit are not independent, so p-values are optimistic when units
-    contribute many periods; use :func:`cross_lagged` for inference on direction.
+    Jenkins 1976 [1]_, pooled over units). Pairs from the same unit are not independent,
+    so p-values are optimistic when units contribute many periods; use
+    :func:`cross_lagged` for inference on direction.
+
+    References
+    ----------
+    .. [1] Box, G. E. P. & Jenkins, G. M. (1976). *Time Series Analysis: Forecasting and
+       Control*, revised ed. Holden-Day.
+
+    Examples
+    --------
+    Two units over four periods; the outcome follows the predictor one period later:
+
+    >>> import pulse_stats as ps
+    >>> unit = ["a"] * 4 + ["b"] * 4
+    >>> period = [1, 2, 3, 4] * 2
+    >>> predictor = [60, 70, 55, 65, 50, 58, 66, 52]
+    >>> outcome = [3.5, 3.9, 4.3, 3.6, 3.8, 3.4, 3.7, 4.0]
+    >>> lags = ps.lagged_correlations(unit, period, predictor, outcome, max_lag=1)
+    >>> [(res.lag, res.n, round(res.r, 3)) for res in lags]
+    [(-1, 6, -0.213), (0, 8, -0.276), (1, 6, 0.984)]
     """
     level = check_confidence_level(confidence_level)
     check_method(method, METHODS)
@@ -172,28 +217,77 @@ def cross_lagged(
     period: ArrayLike,
     predictor: ArrayLike,
     outcome: ArrayLike,
-    confidence_level: float = 0.95,
+    *,
     fixed_effects: bool = True,
+    confidence_level: float = 0.95,
 ) -> CrossLaggedResult:
     """Cross-lagged panel regressions with unit fixed effects.
 
+    Parameters
+    ----------
+    unit : array_like
+        1-D unit label of each row.
+    period : array_like
+        1-D integer period index of each row (one row per unit and period).
+    predictor, outcome : array_like
+        1-D values of each row; rows with a missing value are dropped.
+    fixed_effects : bool, default True
+        Unit fixed effects (within transformation); False fits pooled OLS with one common
+        intercept.
+    confidence_level : float, default 0.95
+        Confidence level of the intervals, strictly between 0 and 1.
+
+    Returns
+    -------
+    CrossLaggedResult
+        ``predictor_to_outcome`` and ``outcome_to_predictor`` coefficients (estimate, se,
+        interval, p-value, n, dof) and ``n_units``.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, a non-integer period, a duplicated (unit, period) row, fewer
+        than 4 complete (t, t-1) rows, no residual degrees of freedom, regressors without
+        within-unit variation, or a bad confidence_level.
+
+    Notes
+    -----
     Two OLS regressions on rows (unit, t) whose period t - 1 exists for the same unit:
 
-    * outcome[t] = a_u + b * predictor[t-1] + c * outcome[t-1] + e  -> ``predictor_to_outcome``
-    * predictor[t] = a_u + b * outcome[t-1] + c * predictor[t-1] + e -> ``outcome_to_predictor``
+    * outcome[t] = a_u + b * predictor[t-1] + c * outcome[t-1] + e
+      -> ``predictor_to_outcome``
+    * predictor[t] = a_u + b * outcome[t-1] + c * predictor[t-1] + e
+      -> ``outcome_to_predictor``
 
-    Unit intercepts a_u are removed by the within transformation (Wooldridge 2010,
-    *Econometric Analysis of Cross Section and Panel Data*, ch. 10), which gives exactly the
-    coefficients of OLS with unit dummies; dof = n - units - 2, classical (homoskedastic)
-    standard errors, t-based interval and p-value. Caveat: with a lagged dependent variable
-    and few periods per unit the fixed-effects estimate of the autoregressive term is biased
-    (Nickell 1981, Econometrica 49:1417-1426), which also affects the cross-lagged slopes;
-    treat them as descriptive for short panels. In simulations with 5 usable periods
-    (scripts/validate_stats.py) the fixed-effects test of a path that does not exist rejected
-    far more often than 5%; ``fixed_effects=False`` fits pooled OLS with one common
-    intercept instead (dof = n - 3), which is unbiased when units have no stable
-    differences in level but confounded when they do. Rows with a missing value are
-    dropped.
+    Unit intercepts a_u are removed by the within transformation (Wooldridge 2010 [1]_,
+    ch. 10), which gives exactly the coefficients of OLS with unit dummies;
+    dof = n - units - 2, classical (homoskedastic) standard errors, t-based interval and
+    p-value. Caveat: with a lagged dependent variable and few periods per unit the
+    fixed-effects estimate of the autoregressive term is biased (Nickell 1981 [2]_), which
+    also affects the cross-lagged slopes; treat them as descriptive for short panels. In
+    simulations with 5 usable periods (scripts/validate_stats.py) the fixed-effects test
+    of a path that does not exist rejected far more often than 5%;
+    ``fixed_effects=False`` (dof = n - 3) is unbiased when units have no stable
+    differences in level but confounded when they do.
+
+    References
+    ----------
+    .. [1] Wooldridge, J. M. (2010). *Econometric Analysis of Cross Section and Panel
+       Data*, 2nd ed. MIT Press.
+    .. [2] Nickell, S. (1981). Biases in dynamic models with fixed effects. Econometrica
+       49:1417-1426.
+
+    Examples
+    --------
+    >>> import pulse_stats as ps
+    >>> unit = ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+    >>> period = [1, 2, 3, 4] * 3
+    >>> predictor = [60, 70, 55, 65, 50, 58, 66, 52, 71, 64, 69, 75]
+    >>> outcome = [3.5, 3.9, 4.3, 3.6, 3.8, 3.4, 3.7, 4.0, 4.1, 4.4, 4.0, 4.2]
+    >>> res = ps.cross_lagged(unit, period, predictor, outcome)
+    >>> path = res.predictor_to_outcome
+    >>> round(path.estimate, 4), path.n, path.dof, res.n_units
+    (0.0414, 9, 4, 3)
     """
     level = check_confidence_level(confidence_level)
     panel = _panel(unit, period, predictor, outcome)

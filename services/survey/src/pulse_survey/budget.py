@@ -33,8 +33,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from pulse_common.db import Connection
+from pulse_common.fields import EMAIL
 
-from pulse_survey import domain, invitation_repository
+from pulse_survey import interaction_repository
 from pulse_survey.tokens import contact_pseudonym, employee_pseudonym, pseudonym
 
 
@@ -49,7 +50,7 @@ def customer_key_parts(secret: str, contact: str, customer_key: str) -> tuple[li
     key = customer_key.strip()
     employee = ""
     if key:
-        if domain.EMAIL.match(key):
+        if EMAIL.match(key):
             keys.append(contact_pseudonym(secret, key))
         else:
             keys.append(pseudonym(secret, "customer", key))
@@ -71,18 +72,18 @@ async def lock_customer(
     keys, employee = customer_key_parts(secret, contact, customer_key)
     budget_on = budget_days > 0
     if not employee:
-        await invitation_repository.take_interaction_locks(
+        await interaction_repository.take_interaction_locks(
             conn, interaction_id, keys if budget_on else None
         )
         return keys
     # The roster email is read with the interaction's lock; its key is locked next.
-    email = await invitation_repository.take_interaction_locks(
+    email = await interaction_repository.take_interaction_locks(
         conn, interaction_id, None, email_of=employee
     )
     if email is not None:
         keys = list(dict.fromkeys([*keys, contact_pseudonym(secret, email)]))
     if budget_on:
-        await invitation_repository.take_interaction_locks(conn, None, keys)
+        await interaction_repository.take_interaction_locks(conn, None, keys)
     return keys
 
 
@@ -94,11 +95,11 @@ async def recently_contacted(
     can find one of these people within budget meanwhile."""
     if budget_days <= 0 or not keys:
         return set()
-    await invitation_repository.lock_contact_log(conn)
-    return await invitation_repository.contacted_since(
+    await interaction_repository.lock_contact_log(conn)
+    return await interaction_repository.contacted_since(
         conn, keys, today - timedelta(days=budget_days)
     )
 
 
 async def stamp(conn: Connection, keys: Sequence[str], today: date) -> None:
-    await invitation_repository.stamp_contacts(conn, keys, today)
+    await interaction_repository.stamp_contacts(conn, keys, today)

@@ -4,8 +4,8 @@
 
     <RFC 3339 time>\\t<contact>\\t<PULSE_PUBLIC_URL>/s/<token>\\t<survey id>\\t<invitation|reminder>
 
-A real mailer replaces it (``PULSE_DELIVERY=none`` turns it off). The file holds live
-tokens next to contacts, so it is created readable by its owner only.
+A real mailer replaces it (``PULSE_DELIVERY=none`` turns it off; see ``settings``). The
+file holds live tokens next to contacts, so it is created readable by its owner only.
 
 Once per mailing: the handler claims the message id (``invitation:<id>:<reminder number>``)
 in the processed-message ledger, appends the line, then commits. The append cannot take
@@ -17,44 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 from nats.aio.msg import Msg
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
-from pulse_common.config import ConfigError, env_url
-from pulse_common.db import Connection
+from pulse_common.fields import rfc3339
 from pulse_common.ledger import claim_message
 from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
+from pulse_common.uow import Database
 
-from pulse_survey import domain
-from pulse_survey.context import HeldConnection
 from pulse_survey.messaging import FETCH_TIMEOUT_S
 
 DURABLE = "delivery-log"
 LOG_NAME = "invitations.log"
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    enabled: bool
-    public_url: str
-
-
-def delivery_config(env: Mapping[str, str]) -> DeliveryConfig:
-    """``PULSE_DELIVERY`` (``log``, the default, or ``none``) and ``PULSE_PUBLIC_URL``,
-    validated at start-up with the variable named."""
-    mode = (env.get("PULSE_DELIVERY") or "log").strip().lower()
-    if mode not in ("log", "none"):
-        raise ConfigError(f"PULSE_DELIVERY must be 'log' or 'none', got {mode!r}")
-    url = env_url(env, "PULSE_PUBLIC_URL", ("http", "https")) or DEFAULT_PUBLIC_URL
-    return DeliveryConfig(mode == "log", url.rstrip("/"))
 
 
 def _field(value: str) -> str:
@@ -65,7 +43,7 @@ def _field(value: str) -> str:
 def log_line(moment: datetime, event: events_pb2.InvitationIssued, public_url: str) -> str:
     kind = "reminder" if event.reminder else "invitation"
     fields = [
-        domain.rfc3339(moment.replace(microsecond=0)),
+        rfc3339(moment.replace(microsecond=0)),
         _field(event.contact),
         f"{public_url}{event.link_path}",
         event.survey_id,
@@ -74,31 +52,14 @@ def log_line(moment: datetime, event: events_pb2.InvitationIssued, public_url: s
     return "\t".join(fields) + "\n"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
+@dataclass(frozen=True)
 class DeliveryLog:
     """``handle`` is the consumer's handler; ``durable`` also namespaces its ledger rows."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        path: Path,
-        public_url: str,
-        *,
-        durable: str = DURABLE,
-        clock: Callable[[], datetime] = _utc_now,
-        held: HeldConnection | None = None,
-    ) -> None:
-        self.pool = pool
-        self.path = path
-        self.public_url = public_url
-        self.durable = durable
-        self.clock = clock
-        # The consumer loop's own connection (closed by the service at shutdown); without
-        # one, each message borrows one from the pool.
-        self.held = held
+    db: Database
+    path: Path
+    public_url: str
+    durable: str = DURABLE
 
     def spec(self, max_deliver: int) -> ConsumerSpec:
         return ConsumerSpec(
@@ -112,20 +73,11 @@ class DeliveryLog:
         event = decode(msg, events_pb2.InvitationIssued)
         if not event.link_path.startswith("/") or not event.contact:
             raise PermanentError("an invitation needs a contact and a link path")
-        line = log_line(self.clock(), event, self.public_url)
-        async with self._transaction() as conn:
-            if not await claim_message(conn, f"{self.durable}:{message_id(msg)}", msg.subject):
+        line = log_line(datetime.now(UTC), event, self.public_url)
+        async with self.db.unit_of_work() as uow:
+            if not await claim_message(uow.conn, f"{self.durable}:{message_id(msg)}", msg.subject):
                 return  # already logged
             await asyncio.to_thread(self._append, line)
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Connection]:
-        if self.held is not None:
-            async with self.held.transaction() as conn:
-                yield conn
-        else:
-            async with self.pool.acquire() as conn, conn.transaction():
-                yield conn
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,155 +1,28 @@
-"""Pure rules and records of the survey service: field formats, periods, cadences, the
-dated org tree, item/kind fit, rotation and small-group suppression. No I/O here."""
+"""Pure rules and records of the survey service: item/kind fit, cadences, rotation,
+small-group suppression of response rates, the dated org tree and the interaction fields.
+No I/O here. Kinds, scales and constructs come from ``pulse_common.measures``, cadence values
+from the survey proto."""
 
 from __future__ import annotations
 
 import calendar
 import itertools
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from pulse_common.config import PeriodGranularity
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse.types.v1 import types_pb2
+from pulse_common import fields, measures
 from pulse_common.errors import InvalidArgument
 
-UNIT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-CONSTRUCT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
-ITEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-MAX_NAME = 200
-
-# Scale enum values of pulse.types.v1.Scale (kept numeric so this module needs no protobuf).
-LIKERT_5, LIKERT_7, NPS_0_10, CSAT_1_5, CES_1_7, FREE_TEXT = 1, 2, 3, 4, 5, 6
-# SurveyKind values of pulse.types.v1.SurveyKind.
-EMPLOYEE, CUSTOMER, INTERNAL = 1, 2, 3
-
-EMPLOYEE_CONSTRUCTS = frozenset(
-    {
-        "treatment.recognition",
-        "treatment.fairness",
-        "treatment.support",
-        "treatment.workload",
-        "treatment.voice",
-        "treatment.growth",
-        "engagement",
-        "enps",
-    }
-)
-CUSTOMER_CONSTRUCTS = frozenset({"csat", "nps", "ces", "staff_treatment"})
-COMMENT = "comment"
-# Constructs whose scale is fixed by definition (DESIGN §5).
-FIXED_SCALE = {
-    "csat": CSAT_1_5,
-    "nps": NPS_0_10,
-    "enps": NPS_0_10,
-    "ces": CES_1_7,
-    COMMENT: FREE_TEXT,
-}
+LIKERT_SCALES = frozenset({types_pb2.SCALE_LIKERT_5, types_pb2.SCALE_LIKERT_7})
+MAX_ITEM_TEXT = 1000
+MAX_INTERACTION_ID = 200
+MAX_CUSTOMER_KEY = 200
 
 
-def require_unit_id(field: str, value: str) -> str:
-    if not UNIT_ID.match(value):
-        raise InvalidArgument(field, "must match [A-Za-z0-9_.-]{1,64}")
-    return value
-
-
-def require_name(field: str, value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidArgument(field, "is required")
-    if len(value) > MAX_NAME:
-        raise InvalidArgument(field, f"must be at most {MAX_NAME} characters")
-    return value
-
-
-def parse_date(field: str, value: str, default: date | None = None) -> date:
-    """Strict ISO date (YYYY-MM-DD); ``default`` when empty and one is given."""
-    if value == "" and default is not None:
-        return default
-    if not ISO_DATE.match(value):
-        raise InvalidArgument(field, "must be an ISO date YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgument(field, "is not a valid calendar date") from None
-
-
-def parse_timestamp(field: str, value: str) -> datetime:
-    """RFC 3339 with an explicit offset (a local time without zone is ambiguous)."""
-    if not value:
-        raise InvalidArgument(field, "is required (RFC 3339 time)")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgument(field, "must be an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        raise InvalidArgument(field, "must carry a time zone offset (e.g. Z)")
-    return parsed.astimezone(UTC)
-
-
-def require_email(field: str, value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not EMAIL.match(value):
-        raise InvalidArgument(field, "must be an email address")
-    return value
-
-
-def period_of(day: date, granularity: PeriodGranularity) -> str:
-    """The reporting period of a day: "2025-03" (month) or "2025-W09" (ISO week)."""
-    if granularity == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{day.year}-{day.month:02d}"
-
-
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-# Cadence enum values of pulse.survey.v1.Cadence.
-ONCE, WEEKLY, FORTNIGHTLY, MONTHLY = 1, 2, 3, 4
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def wave_dates(cadence: int, first: date, count: int, open_days: int) -> list[tuple[date, date]]:
-    """(opens_on, closes_on) for each scheduled wave; closes_on is exclusive."""
-    if cadence == ONCE and count != 1:
-        raise InvalidArgument("count", "must be 1 for a one-off wave")
-    result = []
-    for index in range(count):
-        if cadence == MONTHLY:
-            opens = add_months(first, index)
-        else:
-            step = {ONCE: 0, WEEKLY: 7, FORTNIGHTLY: 14}[cadence]
-            opens = first + timedelta(days=step * index)
-        result.append((opens, opens + timedelta(days=open_days)))
-    gaps = [(b[0] - a[0]).days for a, b in itertools.pairwise(result)]
-    spacing = min(gaps) if gaps else None
-    if spacing is not None and open_days > spacing:
-        # Overlapping waves of one survey would ask people twice in the same window.
-        raise InvalidArgument("open_days", f"must not exceed the cadence spacing ({spacing} days)")
-    return result
-
-
-def construct_kinds(construct: str) -> frozenset[int]:
-    """Survey kinds an item of this construct may appear in."""
-    if construct in EMPLOYEE_CONSTRUCTS:
-        return frozenset({EMPLOYEE})
-    if construct in CUSTOMER_CONSTRUCTS:
-        return frozenset({CUSTOMER, INTERNAL})
-    return frozenset({EMPLOYEE, CUSTOMER, INTERNAL})
+# -- items and surveys ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -163,24 +36,131 @@ class ItemSpec:
     required: bool
 
 
+@dataclass(frozen=True)
+class BankItem:
+    spec: ItemSpec
+    item_version: int
+
+
+DRAFT, PUBLISHED = "draft", "published"
+
+
+@dataclass(frozen=True)
+class SurveyDraft:
+    """What CreateSurvey asks for: a new survey, or the next draft of ``survey_id``."""
+
+    name: str
+    kind: int
+    item_ids: list[str]
+    min_group_size: int
+    min_comment_group_size: int
+    language: str
+    rated_unit_id: str  # the unit an internal service survey rates, else ""
+    survey_id: str  # "" = a new survey
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A survey with its latest version and that version's status (``DRAFT``/``PUBLISHED``)."""
+
+    survey_id: str
+    name: str
+    kind: int
+    status: str
+    latest_version: int
+
+
+def fits_kind(construct: str, kind: int) -> bool:
+    """Whether an item of ``construct`` may appear in a survey of ``kind``: employee
+    constructs only in employee pulses, customer outcomes in customer and internal service
+    surveys, anything else (comments, extra constructs) everywhere."""
+    population = measures.population_of(kind)
+    if population is None:
+        return False
+    if construct in measures.EMPLOYEE_CONSTRUCTS:
+        return population == measures.EMPLOYEE
+    if construct in measures.CUSTOMER_OUTCOMES:
+        return population in (measures.CUSTOMER, measures.INTERNAL)
+    return True
+
+
 def validate_item(item: ItemSpec, prefix: str = "item") -> None:
-    if not ITEM_ID.match(item.item_id):
-        raise InvalidArgument(f"{prefix}.item_id", "must match [A-Za-z0-9_.-]{1,64}")
-    if not CONSTRUCT.match(item.construct):
-        raise InvalidArgument(f"{prefix}.construct", "must be a dotted lower-case name")
-    if not item.text.strip() or len(item.text) > 1000:
-        raise InvalidArgument(f"{prefix}.text", "must be 1-1000 characters")
-    if not LANGUAGE.match(item.language):
-        raise InvalidArgument(f"{prefix}.language", "must be a BCP 47 tag such as en or de-CH")
-    if item.scale not in (LIKERT_5, LIKERT_7, NPS_0_10, CSAT_1_5, CES_1_7, FREE_TEXT):
+    fields.require_id(f"{prefix}.item_id", item.item_id)
+    fields.require_construct(f"{prefix}.construct", item.construct)
+    if not item.text.strip():
+        raise InvalidArgument(f"{prefix}.text", "is required")
+    fields.require_text(f"{prefix}.text", item.text, max_length=MAX_ITEM_TEXT)
+    fields.require_language(f"{prefix}.language", item.language)
+    if item.scale not in measures.SCALE_NAMES.values():
         raise InvalidArgument(f"{prefix}.scale", "is required")
-    fixed = FIXED_SCALE.get(item.construct)
+    fixed = measures.FIXED_SCALE.get(item.construct)
     if fixed is not None and item.scale != fixed:
-        raise InvalidArgument(f"{prefix}.scale", f"construct {item.construct} needs its own scale")
-    if fixed is None and item.scale in (NPS_0_10, CSAT_1_5, CES_1_7, FREE_TEXT):
+        raise InvalidArgument(
+            f"{prefix}.scale",
+            f"construct {item.construct} needs its own scale ({measures.scale_name(fixed)})",
+        )
+    if fixed is None and item.scale not in LIKERT_SCALES:
         raise InvalidArgument(f"{prefix}.scale", "scored constructs use a Likert scale")
-    if item.reverse_scored and item.scale not in (LIKERT_5, LIKERT_7):
+    if item.reverse_scored and item.scale not in LIKERT_SCALES:
         raise InvalidArgument(f"{prefix}.reverse_scored", "only Likert items can be reversed")
+
+
+# -- waves ------------------------------------------------------------------------------
+
+SCHEDULED, OPEN, CLOSED = "scheduled", "open", "closed"
+# Days between waves; monthly waves keep their day of the month instead (``add_months``).
+_CADENCE_DAYS: dict[int, int] = {
+    survey_pb.CADENCE_ONCE: 0,
+    survey_pb.CADENCE_WEEKLY: 7,
+    survey_pb.CADENCE_FORTNIGHTLY: 14,
+}
+
+
+@dataclass(frozen=True)
+class Wave:
+    wave_id: str
+    survey_id: str
+    survey_version: int
+    audience_unit_id: str
+    period: str
+    opens_on: date
+    closes_on: date
+    status: str
+    invited: int
+    cadence: int
+    rotation: int
+    min_group_size: int | None
+
+
+def start_of(day: date) -> datetime:
+    """Midnight UTC of ``day``: when a wave opens, and when it closes (exclusive)."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, clamped to the month's last day (31 Jan -> 29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def wave_dates(cadence: int, first: date, count: int, open_days: int) -> list[tuple[date, date]]:
+    """(opens_on, closes_on) for each scheduled wave; closes_on is exclusive."""
+    if cadence == survey_pb.CADENCE_ONCE and count != 1:
+        raise InvalidArgument("count", "must be 1 for a one-off wave")
+    result = []
+    for index in range(count):
+        if cadence == survey_pb.CADENCE_MONTHLY:
+            opens = add_months(first, index)
+        else:
+            opens = first + timedelta(days=_CADENCE_DAYS[cadence] * index)
+        result.append((opens, opens + timedelta(days=open_days)))
+    gaps = [(b[0] - a[0]).days for a, b in itertools.pairwise(result)]
+    spacing = min(gaps) if gaps else None
+    if spacing is not None and open_days > spacing:
+        # Overlapping waves of one survey would ask people twice in the same window.
+        raise InvalidArgument("open_days", f"must not exceed the cadence spacing ({spacing} days)")
+    return result
 
 
 def rotation_for(
@@ -199,15 +179,17 @@ def rotation_for(
 
 @dataclass(frozen=True)
 class Rate:
+    """One unit's participation; the field names are those of ``pb.ResponseRate``."""
+
     unit_id: str
     invited: int
     responded: int
     rate: float
     suppressed: bool
-    reason: str
+    suppression_reason: str
 
 
-def response_rates(counts: dict[str, tuple[int, int]], k: int) -> list[Rate]:
+def response_rates(counts: Mapping[str, tuple[int, int]], k: int) -> list[Rate]:
     """Per-unit (invited, responded) -> released rates. The rule:
 
     - ``responded`` counts redeemed invitations: a token is redeemed only when the response
@@ -230,7 +212,23 @@ def response_rates(counts: dict[str, tuple[int, int]], k: int) -> list[Rate]:
     return rates
 
 
-# -- the dated org tree ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewInvitation:
+    survey_id: str
+    survey_version: int
+    kind: int
+    wave_id: str  # "" for customer invitations
+    person_pseudonym: str  # "" for customers
+    interaction_id: str  # "" for employees
+    unit_id: str
+    period: str
+    channel: str
+    item_ids: Sequence[str]
+    expires_at: datetime
+    contact: str
+
+
+# -- the dated org tree -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -279,38 +277,40 @@ def children_of(units: Iterable[UnitVersion], parent_id: str) -> list[UnitVersio
     return sorted((u for u in units if u.parent_id == parent_id), key=lambda u: u.unit_id)
 
 
-# -- waves and invitations -----------------------------------------------------------------
-
-SCHEDULED, OPEN, CLOSED = "scheduled", "open", "closed"
+# -- customer interactions --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Wave:
-    wave_id: str
-    survey_id: str
-    survey_version: int
-    audience_unit_id: str
-    period: str
-    opens_on: date
-    closes_on: date
-    status: str
-    invited: int
-    cadence: int
-    rotation: int
-    min_group_size: int | None
-
-
-@dataclass(frozen=True)
-class NewInvitation:
-    survey_id: str
-    survey_version: int
-    kind: int
-    wave_id: str  # "" for customer invitations
-    person_pseudonym: str  # "" for customers
-    interaction_id: str  # "" for employees
+class InteractionInput:
+    interaction_id: str
     unit_id: str
-    period: str
+    occurred_at: datetime
     channel: str
-    item_ids: Sequence[str]
-    expires_at: datetime
-    contact: str
+    customer_key: str
+    customer_contact: str
+
+
+def parse_interaction(
+    prefix: str,
+    interaction_id: str,
+    unit_id: str,
+    occurred_at: str,
+    channel: str,
+    customer_key: str,
+    customer_contact: str,
+) -> InteractionInput:
+    """Field checks shared by the gRPC edge and the event consumer (``prefix`` names the
+    message the fields sit in, e.g. ``interaction.``)."""
+    if not interaction_id:
+        raise InvalidArgument(f"{prefix}interaction_id", "is required")
+    fields.require_text(f"{prefix}interaction_id", interaction_id, max_length=MAX_INTERACTION_ID)
+    fields.require_unit_id(f"{prefix}unit_id", unit_id)
+    occurred = fields.parse_timestamp(f"{prefix}occurred_at", occurred_at)
+    channel = fields.require_channel(f"{prefix}channel", channel.strip().lower())
+    key = fields.require_text(
+        f"{prefix}customer_key", customer_key.strip(), max_length=MAX_CUSTOMER_KEY
+    )
+    contact = fields.require_text(
+        f"{prefix}customer_contact", customer_contact.strip(), max_length=fields.MAX_EMAIL
+    )
+    return InteractionInput(interaction_id, unit_id, occurred, channel, key, contact)

@@ -16,67 +16,39 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import asyncpg
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse.types.v1 import types_pb2
 from pulse_common.db import Connection
 from pulse_common.errors import InvalidArgument
+from pulse_common.periods import label_of
+from pulse_common.uow import UnitOfWork
 
-from pulse_survey import budget, domain, invitations, org_repository, survey_repository
-from pulse_survey import invitation_repository as repo
+from pulse_survey import budget, invitations, org_repository, survey_repository
+from pulse_survey import interaction_repository as repo
 from pulse_survey.caches import PublishedSurvey, existed_on
 from pulse_survey.context import Deps
-from pulse_survey.domain import NewInvitation
+from pulse_survey.domain import InteractionInput, NewInvitation
+from pulse_survey.interaction_repository import RecordedDecision
 from pulse_survey.tokens import new_token, token_hash
 
-INVITED, SUPPRESSED = 1, 2  # pulse.survey.v1.InteractionDecision values
-
-
-@dataclass(frozen=True)
-class InteractionInput:
-    interaction_id: str
-    unit_id: str
-    occurred_at: datetime
-    channel: str
-    customer_key: str
-    customer_contact: str
+INVITED = survey_pb.INTERACTION_DECISION_INVITED
+SUPPRESSED = survey_pb.INTERACTION_DECISION_SUPPRESSED
+CUSTOMER_KIND = types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
 
 
 @dataclass(frozen=True)
 class Decision:
-    decision: int
-    reason: str
+    decision: int  # INVITED or SUPPRESSED
+    reason: str  # why suppressed ("" when invited)
     invitation_id: str
-    duplicate: bool
-
-    @property
-    def enqueued(self) -> bool:
-        """An invitation event went to the outbox: ring the relay after the commit (most
-        interactions are suppressed, and a relay woken for nothing costs a transaction)."""
-        return self.decision == INVITED and not self.duplicate
+    duplicate: bool  # recorded before: the first decision, returned again
 
 
-def parse_interaction(
-    prefix: str,
-    interaction_id: str,
-    unit_id: str,
-    occurred_at: str,
-    channel: str,
-    customer_key: str,
-    customer_contact: str,
-) -> InteractionInput:
-    """Field checks shared by the gRPC edge and the event consumer."""
-    if not interaction_id or len(interaction_id) > 200:
-        raise InvalidArgument(f"{prefix}interaction_id", "is required (at most 200 characters)")
-    domain.require_unit_id(f"{prefix}unit_id", unit_id)
-    occurred = domain.parse_timestamp(f"{prefix}occurred_at", occurred_at)
-    channel = channel.strip().lower()
-    if not channel or len(channel) > 40:
-        raise InvalidArgument(f"{prefix}channel", "is required (e.g. ticket, call, visit)")
-    if len(customer_contact) > 254 or len(customer_key) > 200:
-        raise InvalidArgument(f"{prefix}customer_contact", "is too long")
-    return InteractionInput(
-        interaction_id, unit_id, occurred, channel, customer_key.strip(), customer_contact.strip()
+def _again(previous: RecordedDecision) -> Decision:
+    return Decision(
+        previous.decision, previous.suppression_reason, previous.invitation_id, duplicate=True
     )
 
 
@@ -88,21 +60,11 @@ async def _load_customer_survey(conn: Connection, survey_id: str) -> PublishedSu
         if found is None:
             raise InvalidArgument("survey_id", "no such survey")
         kind, version = found
-        if kind != domain.CUSTOMER:
+        if kind != CUSTOMER_KIND:
             raise InvalidArgument("survey_id", "is not a customer post-interaction survey")
         return None if version is None else PublishedSurvey(survey_id, version)
-    latest = await survey_repository.latest_published_version_of_kind(conn, domain.CUSTOMER)
+    latest = await survey_repository.latest_published_version_of_kind(conn, CUSTOMER_KIND)
     return None if latest is None else PublishedSurvey(str(latest[0]), latest[1])
-
-
-def _duplicate(previous: asyncpg.Record) -> Decision:
-    invitation = previous["invitation_id"]
-    return Decision(
-        previous["decision"],
-        previous["suppression_reason"],
-        str(invitation) if invitation else "",
-        duplicate=True,
-    )
 
 
 async def _previous(conn: Connection, interaction_id: str) -> Decision | None:
@@ -110,15 +72,16 @@ async def _previous(conn: Connection, interaction_id: str) -> Decision | None:
     recorded concurrently)."""
     await repo.lock_interaction(conn, interaction_id)
     previous = await repo.interaction(conn, interaction_id)
-    return None if previous is None else _duplicate(previous)
+    return None if previous is None else _again(previous)
 
 
 async def record(
-    conn: Connection, deps: Deps, interaction: InteractionInput, survey_id: str
+    uow: UnitOfWork, deps: Deps, interaction: InteractionInput, survey_id: str
 ) -> Decision:
-    """Inside the caller's transaction (the consumer adds its ledger row to it). A re-sent
+    """Inside the caller's unit of work (the consumer adds its ledger row to it). A re-sent
     interaction gets its first decision back, even when its unit or survey would now be
     refused. The dated org and the published surveys come from ``deps.caches``."""
+    conn = uow.conn
     day = interaction.occurred_at.date()
     spans = await deps.caches.org.get("", lambda: org_repository.spans(conn))
     if not existed_on(spans, interaction.unit_id, day):
@@ -141,19 +104,20 @@ async def record(
     reason = _suppression(deps, interaction, survey)
     if reason or survey is None:
         return await _suppress(conn, interaction, reason)
-    return await _invite_within_budget(conn, deps, interaction, survey)
+    return await _invite_within_budget(uow, deps, interaction, survey)
 
 
 def _suppression(deps: Deps, interaction: InteractionInput, survey: PublishedSurvey | None) -> str:
     """Why the interaction is not invited, as far as the database need not be asked."""
+    settings = deps.settings
     if survey is None:
         return "no_survey"
-    if deps.now() - interaction.occurred_at > timedelta(days=deps.settings.token_ttl_days):
+    if deps.now() - interaction.occurred_at > timedelta(days=settings.common.token_ttl_days):
         return "stale"  # a replayed backlog must not mail old customers
     if not interaction.customer_contact:
         return "no_contact"
-    if not deps.sampling.invites(
-        deps.settings.hmac_secret, interaction.interaction_id, interaction.channel
+    if not settings.sampling.invites(
+        settings.common.hmac_secret, interaction.interaction_id, interaction.channel
     ):
         return "sampled_out"
     return ""
@@ -173,41 +137,47 @@ async def _suppress(conn: Connection, interaction: InteractionInput, reason: str
         return Decision(SUPPRESSED, reason, "", duplicate=False)
     previous = await repo.interaction(conn, interaction.interaction_id)
     assert previous is not None  # recorded earlier, committed before we got its lock
-    return _duplicate(previous)
+    return _again(previous)
+
+
+def _customer_invitation(
+    deps: Deps, interaction: InteractionInput, survey: PublishedSurvey
+) -> NewInvitation:
+    """Attributed to the interaction's unit and the period it happened in; every item."""
+    return NewInvitation(
+        survey_id=survey.survey_id,
+        survey_version=survey.version,
+        kind=CUSTOMER_KIND,
+        wave_id="",
+        person_pseudonym="",
+        interaction_id=interaction.interaction_id,
+        unit_id=interaction.unit_id,
+        period=label_of(interaction.occurred_at.date(), deps.settings.common.period),
+        channel=interaction.channel,
+        item_ids=[],
+        expires_at=deps.now() + timedelta(days=deps.settings.common.token_ttl_days),
+        contact=interaction.customer_contact,
+    )
 
 
 async def _invite_within_budget(
-    conn: Connection, deps: Deps, interaction: InteractionInput, survey: PublishedSurvey
+    uow: UnitOfWork, deps: Deps, interaction: InteractionInput, survey: PublishedSurvey
 ) -> Decision:
-    budget_days = deps.settings.contact_budget_days
+    budget_days = deps.settings.common.contact_budget_days
     keys = await budget.lock_customer(
-        conn,
-        deps.settings.hmac_secret,
+        uow.conn,
+        deps.settings.common.hmac_secret,
         interaction.interaction_id,
         interaction.customer_contact,
         interaction.customer_key,
         budget_days,
     )
-    now, today = deps.now(), deps.today()
-    day = interaction.occurred_at.date()
-    new = NewInvitation(
-        survey_id=survey.survey_id,
-        survey_version=survey.version,
-        kind=domain.CUSTOMER,
-        wave_id="",
-        person_pseudonym="",
-        interaction_id=interaction.interaction_id,
-        unit_id=interaction.unit_id,
-        period=domain.period_of(day, deps.settings.period),
-        channel=interaction.channel,
-        item_ids=[],
-        expires_at=now + timedelta(days=deps.settings.token_ttl_days),
-        contact=interaction.customer_contact,
-    )
+    today = deps.today()
+    new = _customer_invitation(deps, interaction, survey)
     invitation_id, token = str(uuid.uuid4()), new_token()
-    outcome = await repo.record_if_within_budget(
-        conn,
-        day,
+    verdict = await repo.record_if_within_budget(
+        uow.conn,
+        interaction.occurred_at.date(),
         (INVITED, SUPPRESSED, "contact_budget"),
         repo.BudgetedInvitation(
             invitation_id=invitation_id,
@@ -218,17 +188,15 @@ async def _invite_within_budget(
             today=today,
         ),
     )
-    if not outcome["fresh"]:
-        return _duplicate(outcome)
-    if not outcome["within"]:
+    if verdict.previous is not None:
+        return _again(verdict.previous)
+    if not verdict.within:
         return Decision(SUPPRESSED, "contact_budget", "", duplicate=False)
-    await invitations.enqueue_issued(conn, invitation_id, new, token)
+    await invitations.enqueue_issued(uow, invitation_id, new, token)
     return Decision(INVITED, "", invitation_id, duplicate=False)
 
 
 async def record_interaction(deps: Deps, interaction: InteractionInput, survey_id: str) -> Decision:
-    async with deps.transaction() as conn:
-        decision = await record(conn, deps, interaction, survey_id)
-    if decision.enqueued:
-        deps.notify()
-    return decision
+    """The RPC: one unit of work (the relay is rung only when an invitation was enqueued)."""
+    async with deps.db.unit_of_work() as uow:
+        return await record(uow, deps, interaction, survey_id)

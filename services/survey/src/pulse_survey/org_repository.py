@@ -29,7 +29,7 @@ async def lock_org(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _ORG_LOCK)
 
 
-async def versions_on(conn: Connection | asyncpg.Pool, day: date) -> dict[str, UnitVersion]:
+async def versions_on(conn: Connection, day: date) -> dict[str, UnitVersion]:
     """The version of every unit valid on ``day`` (depth not set)."""
     rows = await conn.fetch(
         "SELECT * FROM org_versions WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)",
@@ -38,7 +38,7 @@ async def versions_on(conn: Connection | asyncpg.Pool, day: date) -> dict[str, U
     return {row["unit_id"]: _version(row) for row in rows}
 
 
-async def spans(conn: Connection | asyncpg.Pool) -> dict[str, list[Span]]:
+async def spans(conn: Connection) -> dict[str, list[Span]]:
     """When each unit existed: every version's dates (what the interaction cache keeps)."""
     found: dict[str, list[Span]] = {}
     for row in await conn.fetch("SELECT unit_id, valid_from, valid_to FROM org_versions"):

@@ -9,25 +9,36 @@ from datetime import date
 import asyncpg
 from pulse_common.db import Connection
 
-PersonWrite = tuple[str, str, str, date | None, date | None]  # pseudonym, email, unit, start, end
+from pulse_survey.roster_plan import Person
+
+_COLUMNS = "pseudonym, email, unit_id, start_date, end_date, active"
 
 
-async def all_people(conn: Connection) -> dict[str, asyncpg.Record]:
-    rows = await conn.fetch(
-        "SELECT pseudonym, email, unit_id, start_date, end_date, active FROM people"
+def _person(row: asyncpg.Record) -> Person:
+    return Person(
+        pseudonym=row["pseudonym"],
+        email=row["email"],
+        unit_id=row["unit_id"],
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        active=row["active"],
     )
-    return {row["pseudonym"]: row for row in rows}
 
 
-async def upsert(conn: Connection, writes: Sequence[PersonWrite]) -> None:
+async def all_people(conn: Connection) -> dict[str, Person]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM people")
+    return {row["pseudonym"]: _person(row) for row in rows}
+
+
+async def upsert(conn: Connection, people: Sequence[Person]) -> None:
     """Create or update people; a person in the file is active again."""
     await conn.executemany(
-        "INSERT INTO people (pseudonym, email, unit_id, start_date, end_date, active)"
-        " VALUES ($1, $2, $3, $4, $5, true) ON CONFLICT (pseudonym) DO UPDATE SET"
+        f"INSERT INTO people ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, true)"
+        " ON CONFLICT (pseudonym) DO UPDATE SET"
         " email = EXCLUDED.email, unit_id = EXCLUDED.unit_id,"
         " start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, active = true,"
         " updated_at = now()",
-        writes,
+        [(p.pseudonym, p.email, p.unit_id, p.start_date, p.end_date) for p in people],
     )
 
 
@@ -48,13 +59,13 @@ async def move_unit(conn: Connection, source_id: str, target_id: str) -> int:
     return int(status.split()[-1])
 
 
-async def active_in(conn: Connection, unit_ids: Sequence[str], day: date) -> list[asyncpg.Record]:
-    """Active people of ``unit_ids`` employed on ``day`` (pseudonym, email, unit_id)."""
+async def active_in(conn: Connection, unit_ids: Sequence[str], day: date) -> list[Person]:
+    """Active people of ``unit_ids`` employed on ``day``."""
     rows = await conn.fetch(
-        "SELECT pseudonym, email, unit_id FROM people WHERE active AND unit_id = ANY($1)"
+        f"SELECT {_COLUMNS} FROM people WHERE active AND unit_id = ANY($1)"
         " AND (start_date IS NULL OR start_date <= $2)"
         " AND (end_date IS NULL OR end_date >= $2)",
         list(unit_ids),
         day,
     )
-    return list(rows)
+    return [_person(row) for row in rows]

@@ -5,22 +5,20 @@
 ``PULSE_CUSTOMER_SAMPLE_RATE`` (itself 1.0 by default). Channel names are matched
 lower-cased, as interactions store them. The draw is an HMAC of the interaction id under the
 deployment secret, so a retried or redelivered interaction takes the same decision and a
-caller cannot steer it."""
+caller cannot steer it. The variables are read by ``settings``."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pulse_common.config import ConfigError, env_float
+from pulse_common.config import ConfigError
+from pulse_common.fields import CHANNEL
 
 from pulse_survey.tokens import sample_draw
 
 VARIABLE = "PULSE_SAMPLING"
-DEFAULT_VARIABLE = "PULSE_CUSTOMER_SAMPLE_RATE"
 ANY_CHANNEL = "*"
-_CHANNEL = re.compile(r"^[a-z0-9_.-]{1,40}$")
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ def parse_sampling(raw: str, default: float = 1.0) -> SamplingPolicy:
             continue
         channel, sep, value = (piece.strip() for piece in entry.partition("="))
         channel = channel.lower()
-        if not sep or not (channel == ANY_CHANNEL or _CHANNEL.match(channel)):
+        if not sep or not (channel == ANY_CHANNEL or CHANNEL.match(channel)):
             raise ConfigError(
                 f"{VARIABLE} entries must look like channel=rate (e.g. call=0.5,*=1), got {entry!r}"
             )
@@ -60,9 +58,3 @@ def parse_sampling(raw: str, default: float = 1.0) -> SamplingPolicy:
         rates[channel] = rate
     fallback = rates.pop(ANY_CHANNEL, default)
     return SamplingPolicy(rates, fallback)
-
-
-def sampling_from_env(env: Mapping[str, str]) -> SamplingPolicy:
-    """Validated at start-up (``wire``): a bad value stops the service with its name."""
-    default = env_float(env, DEFAULT_VARIABLE, 1.0, 0.0, 1.0)
-    return parse_sampling(env.get(VARIABLE, ""), default)

@@ -1,62 +1,37 @@
-"""SQL of the item bank (``items``) and of surveys and their versions (``surveys``,
-``survey_versions``: a version is a serialized ``pulse.types.v1.SurveyDefinition``)."""
+"""SQL of surveys and their versions (``surveys``, ``survey_versions``: a version is a
+serialized ``pulse.types.v1.SurveyDefinition``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 from pulse_common.db import Connection
 
-from pulse_survey.domain import ItemSpec
-
-# -- item bank ---------------------------------------------------------------------------
-
-_ITEM_LOCK = 0x5055_4C53_4954_4D  # serialises version numbering of one bank
+from pulse_survey.domain import Summary
 
 
-async def lock_items(conn: Connection) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _ITEM_LOCK)
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of a survey: its serialized definition, status and rated unit."""
+
+    version: int
+    status: str
+    definition: bytes
+    rated_unit_id: str  # "" unless an internal service survey
 
 
-async def seed_items(conn: Connection, specs: Sequence[ItemSpec]) -> None:
-    """Version 1 of every item not yet in the bank."""
-    await conn.executemany(
-        "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
-        " reverse_scored, required) VALUES ($1, 1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT DO NOTHING",
-        [
-            (s.item_id, s.construct, s.text, s.language, s.scale, s.reverse_scored, s.required)
-            for s in specs
-        ],
+def _stored(row: asyncpg.Record | None) -> StoredVersion | None:
+    if row is None:
+        return None
+    return StoredVersion(
+        version=row["version"],
+        status=row["status"],
+        definition=bytes(row["definition"]),
+        rated_unit_id=row["rated_unit_id"] or "",
     )
-
-
-async def latest_items(conn: Connection | asyncpg.Pool) -> list[asyncpg.Record]:
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (item_id) * FROM items ORDER BY item_id, item_version DESC"
-    )
-    return list(rows)
-
-
-async def insert_item(conn: Connection, spec: ItemSpec, version: int) -> None:
-    await conn.execute(
-        "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
-        " reverse_scored, required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        spec.item_id,
-        version,
-        spec.construct,
-        spec.text,
-        spec.language,
-        spec.scale,
-        spec.reverse_scored,
-        spec.required,
-    )
-
-
-# -- surveys -----------------------------------------------------------------------------
 
 
 async def kind_of(
@@ -65,13 +40,6 @@ async def kind_of(
     query = "SELECT kind FROM surveys WHERE survey_id = $1" + (" FOR UPDATE" if for_update else "")
     kind: int | None = await conn.fetchval(query, survey_id)
     return kind
-
-
-async def survey_for_update(conn: Connection, survey_id: uuid.UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM surveys WHERE survey_id = $1 FOR UPDATE", survey_id
-    )
-    return row
 
 
 async def insert_survey(conn: Connection, survey_id: uuid.UUID, name: str, kind: int) -> None:
@@ -116,11 +84,12 @@ async def save_draft(
     )
 
 
-async def draft(conn: Connection, survey_id: uuid.UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'draft'", survey_id
+async def draft(conn: Connection, survey_id: uuid.UUID) -> StoredVersion | None:
+    return _stored(
+        await conn.fetchrow(
+            "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'draft'", survey_id
+        )
     )
-    return row
 
 
 async def mark_published(
@@ -136,30 +105,31 @@ async def mark_published(
     )
 
 
-async def published(
-    conn: Connection | asyncpg.Pool, survey_id: uuid.UUID, version: int
-) -> asyncpg.Record | None:
+async def published(conn: Connection, survey_id: uuid.UUID, version: int) -> StoredVersion | None:
     """A published version (the latest when ``version`` is 0)."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'published'"
-        " AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
-        survey_id,
-        version,
+    return _stored(
+        await conn.fetchrow(
+            "SELECT * FROM survey_versions WHERE survey_id = $1 AND status = 'published'"
+            " AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+            survey_id,
+            version,
+        )
     )
-    return row
 
 
 async def version_or_latest_published(
-    pool: asyncpg.Pool, survey_id: uuid.UUID, version: int
-) -> asyncpg.Record | None:
+    conn: Connection, survey_id: uuid.UUID, version: int
+) -> StoredVersion | None:
     """``version`` in any status, or the latest published one when ``version`` is 0."""
-    row: asyncpg.Record | None = await pool.fetchrow(
-        "SELECT * FROM survey_versions WHERE survey_id = $1 AND (($2 = 0 AND status = 'published')"
-        " OR version = $2) ORDER BY version DESC LIMIT 1",
-        survey_id,
-        version,
+    return _stored(
+        await conn.fetchrow(
+            "SELECT * FROM survey_versions WHERE survey_id = $1"
+            " AND (($2 = 0 AND status = 'published') OR version = $2)"
+            " ORDER BY version DESC LIMIT 1",
+            survey_id,
+            version,
+        )
     )
-    return row
 
 
 _LATEST_PUBLISHED = (
@@ -193,13 +163,15 @@ async def latest_published_version_of_kind(
     return None if row is None else (row["survey_id"], row["version"])
 
 
-async def summaries(pool: asyncpg.Pool, kind: int) -> list[asyncpg.Record]:
+async def summaries(conn: Connection, kind: int) -> list[Summary]:
     """Every survey (of ``kind``, 0 = any) with its latest version and that one's status."""
-    rows = await pool.fetch(
+    rows = await conn.fetch(
         "SELECT s.survey_id, s.name, s.kind, v.version, v.status FROM surveys s"
         " JOIN LATERAL (SELECT version, status FROM survey_versions sv"
         "  WHERE sv.survey_id = s.survey_id ORDER BY version DESC LIMIT 1) v ON true"
         " WHERE $1 = 0 OR s.kind = $1 ORDER BY s.created_at, s.survey_id",
         kind,
     )
-    return list(rows)
+    return [
+        Summary(str(r["survey_id"]), r["name"], r["kind"], r["status"], r["version"]) for r in rows
+    ]

@@ -1,4 +1,5 @@
-"""Secrets handling: survey tokens (only their hash is stored) and HMAC pseudonyms."""
+"""Secrets handling: survey tokens (only their hash is stored), redemption keys and HMAC
+pseudonyms."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def well_formed(token: str) -> bool:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def redemption_key_hash(secret: str, invitation_id: str, key: str) -> str:
+    """What is kept of a caller's redemption key: a retry with the same key is recognised,
+    the key itself is not stored."""
+    message = f"redeem:{invitation_id}:{key}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def pseudonym(secret: str, namespace: str, value: str) -> str:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 from pulse_common.db import Connection
 
 from pulse_survey.domain import Wave
+
+
+@dataclass(frozen=True)
+class NewWave:
+    survey_id: uuid.UUID
+    survey_version: int  # the version published when scheduled; pinned again at opening
+    audience_unit_id: str
+    period: str
+    opens_on: date
+    closes_on: date
+    cadence: int
+    rotation: int
 
 
 def _wave(row: asyncpg.Record) -> Wave:
@@ -49,30 +62,20 @@ async def period_taken(
     return period
 
 
-async def insert(
-    conn: Connection,
-    survey_id: uuid.UUID,
-    survey_version: int,
-    audience_unit_id: str,
-    period: str,
-    opens_on: date,
-    closes_on: date,
-    cadence: int,
-    rotation: int,
-) -> Wave:
+async def insert(conn: Connection, new: NewWave) -> Wave:
     row = await conn.fetchrow(
         "INSERT INTO waves (wave_id, survey_id, survey_version, audience_unit_id,"
         " period, opens_on, closes_on, status, cadence, rotation)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', $8, $9) RETURNING *",
         uuid.uuid4(),
-        survey_id,
-        survey_version,
-        audience_unit_id,
-        period,
-        opens_on,
-        closes_on,
-        cadence,
-        rotation,
+        new.survey_id,
+        new.survey_version,
+        new.audience_unit_id,
+        new.period,
+        new.opens_on,
+        new.closes_on,
+        new.cadence,
+        new.rotation,
     )
     assert row is not None  # RETURNING always yields the row
     return _wave(row)
@@ -102,8 +105,8 @@ async def mark_closed(conn: Connection, wave_id: uuid.UUID) -> Wave:
     return _wave(row)
 
 
-async def find(pool: asyncpg.Pool, survey_id: uuid.UUID | None, status: str) -> list[Wave]:
-    rows = await pool.fetch(
+async def find(conn: Connection, survey_id: uuid.UUID | None, status: str) -> list[Wave]:
+    rows = await conn.fetch(
         "SELECT * FROM waves WHERE ($1::uuid IS NULL OR survey_id = $1)"
         " AND ($2 = '' OR status = $2) ORDER BY opens_on, wave_id",
         survey_id,
@@ -112,8 +115,8 @@ async def find(pool: asyncpg.Pool, survey_id: uuid.UUID | None, status: str) -> 
     return [_wave(row) for row in rows]
 
 
-async def due_to_open(pool: asyncpg.Pool, today: date) -> list[uuid.UUID]:
-    rows = await pool.fetch(
+async def due_to_open(conn: Connection, today: date) -> list[uuid.UUID]:
+    rows = await conn.fetch(
         "SELECT wave_id FROM waves WHERE status = 'scheduled' AND opens_on <= $1"
         " AND closes_on > $1",
         today,
@@ -121,8 +124,8 @@ async def due_to_open(pool: asyncpg.Pool, today: date) -> list[uuid.UUID]:
     return [row["wave_id"] for row in rows]
 
 
-async def due_to_close(pool: asyncpg.Pool, today: date) -> list[uuid.UUID]:
-    rows = await pool.fetch(
+async def due_to_close(conn: Connection, today: date) -> list[uuid.UUID]:
+    rows = await conn.fetch(
         "SELECT wave_id FROM waves WHERE status <> 'closed' AND closes_on <= $1", today
     )
     return [row["wave_id"] for row in rows]

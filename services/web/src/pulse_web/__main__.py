@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 import uvicorn
-from pulse_common.config import ConfigError, load_settings
+from pulse_common.config import ConfigError
 from pulse_common.logging_setup import configure_logging
 
 from pulse_web.app import create_app
@@ -15,15 +15,15 @@ from pulse_web.config import load_web_config
 
 def main() -> None:
     try:
-        settings = load_settings()
-        configure_logging("web", settings.log_level, settings.log_json)
-        web_config = load_web_config(settings)
+        web_config = load_web_config()
     except ConfigError as error:
         print(f"pulse-web: configuration error: {error.message}", file=sys.stderr)
         raise SystemExit(2) from None
+    settings = web_config.settings
+    configure_logging("web", settings.log_level, settings.log_json)
     host, _, port = settings.web_addr.rpartition(":")
     config = uvicorn.Config(
-        create_app(settings, web_config),
+        create_app(web_config),
         host=host,
         port=int(port),
         log_config=None,  # keep pulse_common's handler

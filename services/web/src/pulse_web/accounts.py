@@ -9,15 +9,16 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pulse_common.config import ConfigError
+from pulse_common.fields import is_id
 
 ALGORITHM = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 200_000
 MIN_ITERATIONS = 10_000
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-UNIT_ID = re.compile(r"^[A-Za-z0-9_.-]{0,64}$")
 VARIABLE = "PULSE_WEB_ACCOUNTS"
 
 
@@ -80,7 +81,7 @@ def parse_accounts(raw: str) -> dict[str, Account]:
             _split_hash(encoded)
         except ValueError as error:
             raise ConfigError(f"{VARIABLE} entry {position} ({username}): {error}") from None
-        if not UNIT_ID.match(scope):
+        if scope and not is_id(scope):
             raise ConfigError(f"{VARIABLE} entry {position} ({username}): bad scope {scope!r}")
         if username in accounts:
             raise ConfigError(f"{VARIABLE}: username {username!r} appears twice")
@@ -90,7 +91,7 @@ def parse_accounts(raw: str) -> dict[str, Account]:
     return accounts
 
 
-def authenticate(accounts: dict[str, Account], username: str, password: str) -> Account | None:
+def authenticate(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
     """The account when the password matches; constant work for unknown users."""
     account = accounts.get(username)
     if account is None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pulse.types.v1 import types_pb2
+from pulse_common.measures import scale_range
 
 MAX_TEXT_CHARS = 2000
 REQUIRED_MESSAGE = "Please answer this question."
@@ -89,12 +90,13 @@ def choices_for(scale: int) -> tuple[tuple[Choice, ...], tuple[str, str] | None]
     if scale == types_pb2.SCALE_CES_1_7:
         return _labelled(CES), None
     if scale == types_pb2.SCALE_NPS_0_10:
+        bottom, top = scale_range(scale)
         low, high = "Not at all likely", "Extremely likely"
         choices = tuple(
-            Choice(v, f"{v} – {low}" if v == 0 else f"{v} – {high}" if v == 10 else str(v))
-            for v in range(11)
+            Choice(v, f"{v} – {low}" if v == bottom else f"{v} – {high}" if v == top else str(v))
+            for v in range(bottom, top + 1)
         )
-        return choices, ("0 = " + low, "10 = " + high)
+        return choices, (f"{bottom} = {low}", f"{top} = {high}")
     return (), None
 
 

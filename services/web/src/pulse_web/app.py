@@ -7,7 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from pulse_common import errors
-from pulse_common.config import Settings
+from pulse_common.measures import human_name
+from pulse_common.ratelimit import SlidingWindowLimiter
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,12 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from pulse_web import leader, respondent
+from pulse_web import dashboard, recognition, reports, respondent, signin
 from pulse_web.clients import open_clients
-from pulse_web.config import WebConfig
+from pulse_web.config import DEV_ACCOUNT_WARNING, WebConfig
 from pulse_web.pages import error_page
-from pulse_web.rate_limit import SlidingWindowLimiter
 from pulse_web.security import SecurityHeadersMiddleware
+from pulse_web.session import LoginRequired, login_redirect
 from pulse_web.state import PACKAGE_DIR, WebState
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, leader.LoginRequired):
-        return leader.login_redirect(request)
+    if isinstance(exc, LoginRequired):
+        return login_redirect(request)
     if isinstance(exc, errors.DomainError):
         if not isinstance(exc, errors.InvalidArgument | errors.NotFound | errors.PermissionDenied):
             log.warning("request failed", extra={"path": request.url.path, "error": exc.message})
@@ -53,11 +54,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code)
 
 
-def create_app(settings: Settings, web_config: WebConfig) -> Starlette:
+def create_app(web_config: WebConfig) -> Starlette:
+    if web_config.using_dev_account:
+        log.warning(DEV_ACCOUNT_WARNING)
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     templates.env.autoescape = True  # every template, whatever its extension
+    templates.env.filters["human_name"] = human_name  # measure codes as leaders read them
     state = WebState(
-        settings=settings,
         config=web_config,
         templates=templates,
         submit_limiter=SlidingWindowLimiter(
@@ -68,7 +71,7 @@ def create_app(settings: Settings, web_config: WebConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.clients = open_clients(settings)
+        state.clients = open_clients(web_config.settings)
         try:
             yield
         finally:
@@ -79,7 +82,10 @@ def create_app(settings: Settings, web_config: WebConfig) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             *respondent.routes,
-            *leader.routes,
+            *signin.routes,
+            *dashboard.routes,
+            *reports.routes,
+            *recognition.routes,
             Mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static"),
         ],
         middleware=[
@@ -95,7 +101,7 @@ def create_app(settings: Settings, web_config: WebConfig) -> Starlette:
         ],
         exception_handlers={
             errors.DomainError: _domain_error,
-            leader.LoginRequired: _domain_error,
+            LoginRequired: _domain_error,
             HTTPException: _http_error,
         },
         lifespan=lifespan,

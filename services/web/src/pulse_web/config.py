@@ -1,29 +1,33 @@
-"""Web-only configuration (``PULSE_WEB_*``), validated at start-up with messages naming the
-variable. Deployment-wide settings stay in ``pulse_common.config.Settings``."""
+"""The web's settings, parsed once at start-up: the deployment-wide ``Settings`` plus the
+web-only ``PULSE_WEB_*`` values, validated with messages naming the variable. This is the
+only module of the web that reads the environment."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pulse_common.config import ConfigError, Settings, env_int
+from pulse_common.config import ConfigError, Settings, env_int, load_settings
 
 from pulse_web.accounts import Account, hash_password, parse_accounts
-
-log = logging.getLogger(__name__)
 
 DEV_USERNAME = "leader"
 DEV_PASSWORD = "pulse-demo"
 MIN_SECRET_CHARS = 32
+DEV_ACCOUNT_WARNING = (
+    f"PULSE_WEB_ACCOUNTS is not set: using the development account {DEV_USERNAME!r} / "
+    f"{DEV_PASSWORD!r} (whole organisation); set PULSE_WEB_ACCOUNTS in any real deployment"
+)
 
 
 @dataclass(frozen=True)
 class WebConfig:
-    accounts: dict[str, Account]
+    # Deployment-wide settings (addresses, k thresholds, period granularity...).
+    settings: Settings
+    accounts: Mapping[str, Account]
     session_secret: str
     # Respondent POSTs allowed per client per window.
     submit_rate_limit: int
@@ -33,6 +37,7 @@ class WebConfig:
     scope_cache_s: int
     # Send the session cookie only over HTTPS (set when served behind TLS).
     secure_cookies: bool
+    # No PULSE_WEB_ACCOUNTS: the development account exists (announced at start-up).
     using_dev_account: bool = False
 
 
@@ -41,17 +46,19 @@ def derive_session_secret(hmac_secret: str) -> str:
     return hmac.new(hmac_secret.encode(), b"pulse-web-session-v1", hashlib.sha256).hexdigest()
 
 
-def load_web_config(settings: Settings, env: Mapping[str, str] | None = None) -> WebConfig:
+def load_web_config(
+    env: Mapping[str, str] | None = None, *, settings: Settings | None = None
+) -> WebConfig:
+    """Read and validate the web's variables; ``ConfigError`` names the bad one.
+
+    ``settings``: the deployment-wide part when already read (``python -m pulse_web`` reads
+    it first to configure logging; tests pass the addresses of the services they started);
+    read from ``env`` otherwise."""
     env = os.environ if env is None else env
+    settings = load_settings(env) if settings is None else settings
     raw_accounts = (env.get("PULSE_WEB_ACCOUNTS") or "").strip()
     dev = not raw_accounts
     if dev:
-        log.warning(
-            "PULSE_WEB_ACCOUNTS is not set: using the development account %r / %r "
-            "(whole organisation); set PULSE_WEB_ACCOUNTS in any real deployment",
-            DEV_USERNAME,
-            DEV_PASSWORD,
-        )
         encoded = hash_password(DEV_PASSWORD, iterations=20_000)
         accounts = {DEV_USERNAME: Account(DEV_USERNAME, encoded, "")}
     else:
@@ -65,6 +72,7 @@ def load_web_config(settings: Settings, env: Mapping[str, str] | None = None) ->
     if secure not in ("true", "false", "1", "0"):
         raise ConfigError(f"PULSE_WEB_SECURE_COOKIES must be true or false, got {secure!r}")
     return WebConfig(
+        settings=settings,
         accounts=accounts,
         session_secret=secret or derive_session_secret(settings.hmac_secret),
         submit_rate_limit=env_int(env, "PULSE_WEB_SUBMIT_RATE_LIMIT", 10, 1, 100_000),

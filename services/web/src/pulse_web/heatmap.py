@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse_common.measures import is_nps
 
 LOW = (0xEF, 0x9F, 0x94)  # light red
 MID = (0xF5, 0xF5, 0xF0)  # near white
@@ -18,7 +19,7 @@ STEPS = 10
 
 def value_range(construct: str) -> tuple[float, float]:
     """Scale of the released value: NPS runs -100..100, top-2-box 0..1, the rest 0..100."""
-    if construct == "nps" or construct == "enps":
+    if is_nps(construct):
         return -100.0, 100.0
     if construct.endswith("top2box"):
         return 0.0, 1.0

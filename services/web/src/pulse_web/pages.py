@@ -6,6 +6,8 @@ from pulse_common import errors
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse_web.state import state_of
+
 INVALID_LINK_STATUS = 410
 
 PAGES: tuple[tuple[type[errors.DomainError], int, str, str], ...] = (
@@ -45,16 +47,14 @@ def error_page(request: Request, error: errors.DomainError) -> Response:
             if error_type not in (errors.Unavailable, errors.ResourceExhausted):
                 detail = error.message
             break
-    templates = request.app.state.web.templates
     context = {"title": title, "text": text, "detail": detail, "status": status}
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
+    return state_of(request).templates.TemplateResponse(
         request, "error.html", context, status_code=status
     )
 
 
 def invalid_link_page(request: Request) -> Response:
     """The same page and status whether the link was used, unknown or expired."""
-    templates = request.app.state.web.templates
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
+    return state_of(request).templates.TemplateResponse(
         request, "invalid_link.html", {}, status_code=INVALID_LINK_STATUS
     )

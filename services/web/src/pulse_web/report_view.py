@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse_common.measures import human_name
 
 from pulse_web.fit import fit_with_band
 
 LAG_NOTE = "negative lag: the outcome leads; positive lag: treatment leads"
 
 
-def _finite(value: float) -> float | None:
+def _or_gap(value: float) -> float | None:
+    """A chart gap (JSON null) for NaN or infinity."""
     return value if math.isfinite(value) else None
 
 
@@ -36,8 +39,8 @@ def scatter_data(
     level = report.options.confidence_level or 0.95
     band = fit_with_band([p.predictor for p in usable], [p.outcome for p in usable], level)
     data: dict[str, Any] = {
-        "xLabel": f"{linkage.predictor} (0-100)",
-        "yLabel": report.outcome,
+        "xLabel": f"{human_name(linkage.predictor)} (0-100)",
+        "yLabel": human_name(report.outcome),
         "points": points,
         "fit": [],
         "lower": [],
@@ -61,8 +64,8 @@ def lag_data(linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
         labels.append(f"{lag.lag:+d} ({who})" if lag.lag else "0 (same period)")
     return {
         "labels": labels,
-        "r": [_finite(lag.estimate.r) for lag in lags],
-        "ci": [[_finite(lag.estimate.ci_low), _finite(lag.estimate.ci_high)] for lag in lags],
+        "r": [_or_gap(lag.estimate.r) for lag in lags],
+        "ci": [[_or_gap(lag.estimate.ci_low), _or_gap(lag.estimate.ci_high)] for lag in lags],
         "n": [lag.estimate.n for lag in lags],
         "note": LAG_NOTE,
     }
@@ -73,10 +76,10 @@ def driver_data(report: corr_pb.LinkageReport) -> dict[str, Any]:
         report.drivers, key=lambda d: -abs(d.estimate.r) if math.isfinite(d.estimate.r) else 0
     )
     return {
-        "labels": [f"{d.name} (q = {d.q_value:.3f})" for d in drivers],
-        "r": [_finite(d.estimate.r) for d in drivers],
-        "ci": [[_finite(d.estimate.ci_low), _finite(d.estimate.ci_high)] for d in drivers],
-        "q": [_finite(d.q_value) for d in drivers],
+        "labels": [f"{human_name(d.name)} (q = {d.q_value:.3f})" for d in drivers],
+        "r": [_or_gap(d.estimate.r) for d in drivers],
+        "ci": [[_or_gap(d.estimate.ci_low), _or_gap(d.estimate.ci_high)] for d in drivers],
+        "q": [_or_gap(d.q_value) for d in drivers],
     }
 
 
@@ -112,6 +115,10 @@ def estimate_row(label: str, estimate: corr_pb.Estimate) -> dict[str, str] | Non
     }
 
 
+def _names(codes: Iterable[str]) -> str:
+    return ", ".join(human_name(code) for code in codes)
+
+
 def estimate_rows(linkage: corr_pb.PredictorLinkage) -> list[dict[str, str]]:
     candidates = [
         ("Pearson", linkage.pearson),
@@ -123,6 +130,6 @@ def estimate_rows(linkage: corr_pb.PredictorLinkage) -> list[dict[str, str]]:
     rows = [estimate_row(label, est) for label, est in candidates]
     for partial in linkage.partials:
         rows.append(
-            estimate_row(f"Partial (controlling {', '.join(partial.covariates)})", partial.estimate)
+            estimate_row(f"Partial (controlling {_names(partial.covariates)})", partial.estimate)
         )
     return [row for row in rows if row is not None]

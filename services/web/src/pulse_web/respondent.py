@@ -7,8 +7,8 @@ import secrets
 from typing import Any
 
 from pulse.response.v1 import response_service_pb2 as resp_pb
-from pulse.types.v1 import types_pb2
 from pulse_common import errors
+from pulse_common.measures import is_customer
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -23,15 +23,10 @@ from pulse_web.answers import (
 )
 from pulse_web.csrf import check_csrf_token, make_csrf_token
 from pulse_web.pages import error_page, invalid_link_page
-from pulse_web.state import WebState
+from pulse_web.state import state_of
 
 log = logging.getLogger(__name__)
 MAX_TOKEN_CHARS = 200
-
-
-def _state(request: Request) -> WebState:
-    state: WebState = request.app.state.web
-    return state
 
 
 def _token(request: Request) -> str:
@@ -46,10 +41,10 @@ def _form_context(
     idempotency_key: str | None = None,
     share: bool = False,
 ) -> dict[str, Any]:
-    state = _state(request)
+    state = state_of(request)
     definition = reply.definition
     items = form_items(reply.items or definition.items)
-    customer = definition.kind == types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
+    customer = is_customer(definition.kind)
     has_text = any(item.widget == "text" for item in items)
     parsed = parsed or ParsedForm()
     ordered_errors = [item for item in items if item.item_id in parsed.errors]
@@ -64,16 +59,16 @@ def _form_context(
         "customer": customer,
         "offer_share": customer and has_text,
         "share": share,
-        "min_group_size": definition.min_group_size or state.settings.min_group_size,
+        "min_group_size": definition.min_group_size or state.config.settings.min_group_size,
         "min_comment_group_size": definition.min_comment_group_size
-        or state.settings.min_comment_group_size,
+        or state.config.settings.min_comment_group_size,
         "idempotency_key": idempotency_key or secrets.token_urlsafe(24),
         "csrf_token": make_csrf_token(state.config.session_secret, f"/s/{token}"),
     }
 
 
 async def _get_form(request: Request, token: str) -> resp_pb.GetFormResponse:
-    api = _state(request).api()
+    api = state_of(request).api()
     return await api.call(api.response.GetForm, resp_pb.GetFormRequest(token=token))
 
 
@@ -85,13 +80,13 @@ async def survey_form(request: Request) -> Response:
         reply = await _get_form(request, token)
     except errors.Unauthenticated:
         return invalid_link_page(request)
-    return _state(request).templates.TemplateResponse(
+    return state_of(request).templates.TemplateResponse(
         request, "form.html", _form_context(request, token, reply)
     )
 
 
 async def submit(request: Request) -> Response:
-    state = _state(request)
+    state = state_of(request)
     token = _token(request)
     if not state.submit_limiter.allow(state.client_id(request)):
         return error_page(request, errors.ResourceExhausted("too many submissions"))
@@ -155,13 +150,13 @@ def _rerender(
     share: bool,
 ) -> Response:
     context = _form_context(request, token, reply, parsed, key, share)
-    return _state(request).templates.TemplateResponse(
+    return state_of(request).templates.TemplateResponse(
         request, "form.html", context, status_code=422
     )
 
 
 async def thanks(request: Request) -> Response:
-    return _state(request).templates.TemplateResponse(request, "thanks.html", {})
+    return state_of(request).templates.TemplateResponse(request, "thanks.html", {})
 
 
 routes = [

@@ -21,13 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pulse_stats
 
-from pulse_cli.demo.generator import (
-    DemoConfig,
-    Organisation,
-    expected_latent_r,
-    expected_observed_r,
-    generate,
-)
+from pulse_cli.demo.config import DemoConfig
+from pulse_cli.demo.generator import Organisation, generate
+from pulse_cli.demo.latent import expected_latent_r
+from pulse_cli.demo.observed import expected_observed_r
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,9 @@ class SeedEstimate:
 def estimate_for(org: Organisation, confidence_level: float = 0.95) -> SeedEstimate:
     config = org.config
     means = org.observed()
-    result = pulse_stats.correlation(means.predictor, means.outcome, "pearson", confidence_level)
+    result = pulse_stats.correlation(
+        means.predictor, means.outcome, method="pearson", confidence_level=confidence_level
+    )
     kept = set(means.teams.tolist())
     reliabilities = []
     for construct in (config.predictor, config.outcome):

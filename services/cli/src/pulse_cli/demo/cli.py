@@ -34,15 +34,11 @@ from rich.text import Text
 
 from pulse_cli import stack
 from pulse_cli.context import connect, explain_rpc_error
-from pulse_cli.demo.driver import (
-    DemoFailed,
-    DemoResult,
-    Progress,
-    demo_env,
-    demo_start_month,
-    run_demo,
-)
-from pulse_cli.demo.generator import DemoConfig
+from pulse_cli.demo.config import DemoConfig
+from pulse_cli.demo.driver import run_demo
+from pulse_cli.demo.result import DemoResult
+from pulse_cli.demo.run import DemoFailed, Progress
+from pulse_cli.demo.setup import demo_env, demo_start_month
 
 console = Console(stderr=True)
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Employee constructs in survey order; all six treatment constructs, then engagement and eNPS.
-TREATMENT_CONSTRUCTS = (
-    "treatment.recognition",
-    "treatment.fairness",
-    "treatment.support",
-    "treatment.workload",
-    "treatment.voice",
-    "treatment.growth",
+from pulse_common.measures import (
+    COMMENT,
+    CUSTOMER,
+    CUSTOMER_OUTCOMES,
+    EMPLOYEE,
+    EMPLOYEE_CONSTRUCTS,
+    SCALE_NAMES,
+    Population,
+    scale_range,
 )
-EMPLOYEE_CONSTRUCTS = (*TREATMENT_CONSTRUCTS, "engagement", "enps")
-CUSTOMER_CONSTRUCTS = ("csat", "nps", "ces", "staff_treatment")
-COMMENT = "comment"
 
 
 @dataclass(frozen=True)
@@ -35,13 +33,19 @@ class ScaleSpec:
     spread: float
 
 
-# Keys are the names of pulse.types.v1.Scale without the SCALE_ prefix, lower case.
+def _spec(scale: str, location: float, spread: float) -> ScaleSpec:
+    low, high = scale_range(SCALE_NAMES[scale])
+    return ScaleSpec(low, high, location, spread)
+
+
+# Keys are scale names of pulse_common.measures; ranges are the scales' own, the location
+# and spread how the demo's people tend to answer on them.
 SCALES: dict[str, ScaleSpec] = {
-    "likert_5": ScaleSpec(1, 5, 3.4, 0.9),
-    "likert_7": ScaleSpec(1, 7, 4.8, 1.3),
-    "csat_1_5": ScaleSpec(1, 5, 3.9, 0.9),
-    "nps_0_10": ScaleSpec(0, 10, 7.4, 2.0),
-    "ces_1_7": ScaleSpec(1, 7, 5.1, 1.2),
+    "likert_5": _spec("likert_5", 3.4, 0.9),
+    "likert_7": _spec("likert_7", 4.8, 1.3),
+    "csat_1_5": _spec("csat_1_5", 3.9, 0.9),
+    "nps_0_10": _spec("nps_0_10", 7.4, 2.0),
+    "ces_1_7": _spec("ces_1_7", 5.1, 1.2),
 }
 
 # Constructs differ in level (workload is rated lowest, respect by customers highest); the
@@ -81,7 +85,7 @@ class ItemBank:
         for construct in EMPLOYEE_CONSTRUCTS:
             if not any(s.construct == construct for s in self.employee):
                 raise ValueError(f"item bank has no employee item for {construct}")
-        for construct in CUSTOMER_CONSTRUCTS:
+        for construct in CUSTOMER_OUTCOMES:
             if not any(s.construct == construct for s in self.customer):
                 raise ValueError(f"item bank has no customer item for {construct}")
         for slot in (*self.employee, *self.customer):
@@ -107,13 +111,14 @@ class ItemBank:
 
 @dataclass(frozen=True)
 class BankEntry:
-    """One item as ``ListItems`` describes it (scale as its lower-case name)."""
+    """One item as ``ListItems`` describes it (scale as its name in pulse_common.measures),
+    with the population whose survey asks it."""
 
     item_id: str
     construct: str
     scale: str
     reverse: bool
-    kind: str  # "employee" or "customer"
+    population: Population
 
 
 def bank_from_entries(entries: Iterable[BankEntry]) -> ItemBank:
@@ -123,24 +128,24 @@ def bank_from_entries(entries: Iterable[BankEntry]) -> ItemBank:
     customer: list[ItemSlot] = []
     comments: dict[str, str] = {}
     listed = sorted(entries, key=lambda e: e.item_id)
-    for kind, constructs, target in (
-        ("employee", EMPLOYEE_CONSTRUCTS, employee),
-        ("customer", CUSTOMER_CONSTRUCTS, customer),
+    for population, constructs, target in (
+        (EMPLOYEE, EMPLOYEE_CONSTRUCTS, employee),
+        (CUSTOMER, CUSTOMER_OUTCOMES, customer),
     ):
         for construct in constructs:
             target.extend(
                 ItemSlot(e.item_id, e.construct, e.scale, e.reverse)
                 for e in listed
-                if e.kind == kind and e.construct == construct and e.scale in SCALES
+                if e.population == population and e.construct == construct and e.scale in SCALES
             )
         for e in listed:
-            if e.kind == kind and e.construct == COMMENT and kind not in comments:
-                comments[kind] = e.item_id
+            if e.population == population and e.construct == COMMENT:
+                comments.setdefault(population, e.item_id)
     return ItemBank(
         tuple(employee),
         tuple(customer),
-        comments.get("employee", ""),
-        comments.get("customer", ""),
+        comments.get(EMPLOYEE, ""),
+        comments.get(CUSTOMER, ""),
     )
 
 

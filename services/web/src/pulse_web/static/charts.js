@@ -26,13 +26,13 @@
             { label: "interval low", data: t.low || [], borderWidth: 0, pointRadius: 0, fill: false },
             { label: "interval", data: t.high || [], borderWidth: 0, pointRadius: 0,
               backgroundColor: BAND, fill: "-1" },
-            { label: t.construct, data: t.values, borderColor: ACCENT, backgroundColor: ACCENT,
+            { label: t.name, data: t.values, borderColor: ACCENT, backgroundColor: ACCENT,
               borderWidth: 3, pointRadius: 4, spanGaps: false }
           ]
         },
         options: {
           plugins: { legend: { labels: { filter: function (item) { return item.datasetIndex === 2; } } } },
-          scales: { y: { title: { display: true, text: t.construct } } }
+          scales: { y: { title: { display: true, text: t.name } } }
         }
       };
     },

@@ -152,6 +152,9 @@ class InvitationIssued(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     LINK_PATH_FIELD_NUMBER: _builtins.int
     REMINDER_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    MAILING_FIELD_NUMBER: _builtins.int
     invitation_id: _builtins.str
     survey_id: _builtins.str
     survey_version: _builtins.int
@@ -164,6 +167,12 @@ class InvitationIssued(_message.Message):
     link_path: _builtins.str
     """Path on the web front, e.g. "/s/<token>"."""
     reminder: _builtins.bool
+    language: _builtins.str
+    """BCP 47 tag of the respondent's language ("" = the survey's own language)."""
+    channel: _builtins.str
+    """The interaction's channel for customers ("call", "ticket", ...), "email" for waves."""
+    mailing: _builtins.int
+    """0 for the invitation, 1.. for its reminders."""
     def __init__(
         self,
         *,
@@ -178,10 +187,13 @@ class InvitationIssued(_message.Message):
         expires_at: _builtins.str = ...,
         link_path: _builtins.str = ...,
         reminder: _builtins.bool = ...,
+        language: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        mailing: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "expires_at", b"expires_at", "interaction_id", b"interaction_id", "invitation_id", b"invitation_id", "kind", b"kind", "link_path", b"link_path", "reminder", b"reminder", "survey_id", b"survey_id", "survey_version", b"survey_version", "token", b"token", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "contact", b"contact", "expires_at", b"expires_at", "interaction_id", b"interaction_id", "invitation_id", b"invitation_id", "kind", b"kind", "language", b"language", "link_path", b"link_path", "mailing", b"mailing", "reminder", b"reminder", "survey_id", b"survey_id", "survey_version", b"survey_version", "token", b"token", "wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -250,6 +262,8 @@ class InteractionCompleted(_message.Message):
     STAFF_PSEUDONYM_FIELD_NUMBER: _builtins.int
     CUSTOMER_KEY_FIELD_NUMBER: _builtins.int
     CUSTOMER_CONTACT_FIELD_NUMBER: _builtins.int
+    SURVEY_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     interaction_id: _builtins.str
     unit_id: _builtins.str
     occurred_at: _builtins.str
@@ -259,6 +273,12 @@ class InteractionCompleted(_message.Message):
     staff_pseudonym: _builtins.str
     customer_key: _builtins.str
     customer_contact: _builtins.str
+    survey_id: _builtins.str
+    """Optional: the customer survey to send (else PULSE_CHANNEL_SURVEYS, else the latest
+    published customer survey).
+    """
+    language: _builtins.str
+    """Optional BCP 47 tag of the customer's language (e.g. "de")."""
     def __init__(
         self,
         *,
@@ -269,10 +289,12 @@ class InteractionCompleted(_message.Message):
         staff_pseudonym: _builtins.str = ...,
         customer_key: _builtins.str = ...,
         customer_contact: _builtins.str = ...,
+        survey_id: _builtins.str = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_contact", b"customer_contact", "customer_key", b"customer_key", "interaction_id", b"interaction_id", "occurred_at", b"occurred_at", "staff_pseudonym", b"staff_pseudonym", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_contact", b"customer_contact", "customer_key", b"customer_key", "interaction_id", b"interaction_id", "language", b"language", "occurred_at", b"occurred_at", "staff_pseudonym", b"staff_pseudonym", "survey_id", b"survey_id", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

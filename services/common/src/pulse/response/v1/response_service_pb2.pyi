@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from pulse.types.v1 import types_pb2 as _types_pb2
 import builtins as _builtins
 import sys
@@ -18,6 +19,36 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RecognitionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RecognitionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RecognitionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RECOGNITION_STATUS_UNSPECIFIED: _RecognitionStatus.ValueType  # 0
+    RECOGNITION_STATUS_PENDING: _RecognitionStatus.ValueType  # 1
+    """Waiting for a team lead."""
+    RECOGNITION_STATUS_APPROVED: _RecognitionStatus.ValueType  # 2
+    """Shown on the team's board and the organisation-wide page."""
+    RECOGNITION_STATUS_HIDDEN: _RecognitionStatus.ValueType  # 3
+    """Not shown (the lead chose not to)."""
+    RECOGNITION_STATUS_REPORTED: _RecognitionStatus.ValueType  # 4
+    """Not shown, flagged as inappropriate or identifying."""
+
+class RecognitionStatus(_RecognitionStatus, metaclass=_RecognitionStatusEnumTypeWrapper):
+    """Moderation state of a shared customer comment."""
+
+RECOGNITION_STATUS_UNSPECIFIED: RecognitionStatus.ValueType  # 0
+RECOGNITION_STATUS_PENDING: RecognitionStatus.ValueType  # 1
+"""Waiting for a team lead."""
+RECOGNITION_STATUS_APPROVED: RecognitionStatus.ValueType  # 2
+"""Shown on the team's board and the organisation-wide page."""
+RECOGNITION_STATUS_HIDDEN: RecognitionStatus.ValueType  # 3
+"""Not shown (the lead chose not to)."""
+RECOGNITION_STATUS_REPORTED: RecognitionStatus.ValueType  # 4
+"""Not shown, flagged as inappropriate or identifying."""
+Global___RecognitionStatus: _TypeAlias = RecognitionStatus  # noqa: Y015
 
 @_typing.final
 class GetFormRequest(_message.Message):
@@ -46,8 +77,14 @@ class GetFormResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _builtins.int
     UNIT_NAME_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
     unit_name: _builtins.str
     expires_at: _builtins.str
+    language: _builtins.str
+    """The language the invitation was sent in ("" = the survey's own language)."""
+    channel: _builtins.str
+    """Customers: the channel of the interaction the survey is about ("call", "ticket", ...)."""
     @_builtins.property
     def definition(self) -> _types_pb2.SurveyDefinition: ...
     @_builtins.property
@@ -61,10 +98,12 @@ class GetFormResponse(_message.Message):
         items: _abc.Iterable[_types_pb2.Item] | None = ...,
         unit_name: _builtins.str = ...,
         expires_at: _builtins.str = ...,
+        language: _builtins.str = ...,
+        channel: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["definition", b"definition"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["definition", b"definition", "expires_at", b"expires_at", "items", b"items", "unit_name", b"unit_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "definition", b"definition", "expires_at", b"expires_at", "items", b"items", "language", b"language", "unit_name", b"unit_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -451,10 +490,18 @@ class ListRecognitionRequest(_message.Message):
     PERIOD_TO_FIELD_NUMBER: _builtins.int
     VIEWER_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ORGANISATION_WIDE_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     period_from: _builtins.str
     period_to: _builtins.str
     limit: _builtins.int
+    status: Global___RecognitionStatus.ValueType
+    """Which entries: UNSPECIFIED = approved (the board); PENDING = the moderation queue."""
+    organisation_wide: _builtins.bool
+    """The organisation-wide "service done right" page: approved entries of every unit,
+    best rated first (unit_id must be empty; the viewer's scope does not narrow it).
+    """
     @_builtins.property
     def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
@@ -465,10 +512,12 @@ class ListRecognitionRequest(_message.Message):
         period_to: _builtins.str = ...,
         viewer: _types_pb2.Viewer | None = ...,
         limit: _builtins.int = ...,
+        status: Global___RecognitionStatus.ValueType = ...,
+        organisation_wide: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "organisation_wide", b"organisation_wide", "period_from", b"period_from", "period_to", b"period_to", "status", b"status", "unit_id", b"unit_id", "viewer", b"viewer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -482,11 +531,17 @@ class RecognitionEntry(_message.Message):
     PERIOD_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     STAFF_TREATMENT_SCORE_FIELD_NUMBER: _builtins.int
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     period: _builtins.str
     text: _builtins.str
+    """Redacted: contact details and people's names are replaced by placeholders."""
     staff_treatment_score: _builtins.int
     """The customer's rating of how staff treated them."""
+    entry_id: _builtins.str
+    """Stable id for moderation (random; not linked to any response)."""
+    status: Global___RecognitionStatus.ValueType
     def __init__(
         self,
         *,
@@ -494,14 +549,63 @@ class RecognitionEntry(_message.Message):
         period: _builtins.str = ...,
         text: _builtins.str = ...,
         staff_treatment_score: _builtins.int = ...,
+        entry_id: _builtins.str = ...,
+        status: Global___RecognitionStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "staff_treatment_score", b"staff_treatment_score", "text", b"text", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id", "period", b"period", "staff_treatment_score", b"staff_treatment_score", "status", b"status", "text", b"text", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecognitionEntry: _TypeAlias = RecognitionEntry  # noqa: Y015
+
+@_typing.final
+class ModerateRecognitionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    VIEWER_FIELD_NUMBER: _builtins.int
+    entry_id: _builtins.str
+    status: Global___RecognitionStatus.ValueType
+    """APPROVED, HIDDEN or REPORTED."""
+    @_builtins.property
+    def viewer(self) -> _types_pb2.Viewer: ...
+    def __init__(
+        self,
+        *,
+        entry_id: _builtins.str = ...,
+        status: Global___RecognitionStatus.ValueType = ...,
+        viewer: _types_pb2.Viewer | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id", "status", b"status", "viewer", b"viewer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModerateRecognitionRequest: _TypeAlias = ModerateRecognitionRequest  # noqa: Y015
+
+@_typing.final
+class ModerateRecognitionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entry(self) -> Global___RecognitionEntry: ...
+    def __init__(
+        self,
+        *,
+        entry: Global___RecognitionEntry | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModerateRecognitionResponse: _TypeAlias = ModerateRecognitionResponse  # noqa: Y015
 
 @_typing.final
 class ListRecognitionResponse(_message.Message):

@@ -65,6 +65,11 @@ class ResponseServiceStub:
                 request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListRecognitionRequest.SerializeToString,
                 response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListRecognitionResponse.FromString,
                 _registered_method=True)
+        self.ModerateRecognition = channel.unary_unary(
+                '/pulse.response.v1.ResponseService/ModerateRecognition',
+                request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionRequest.SerializeToString,
+                response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionResponse.FromString,
+                _registered_method=True)
 
 
 class ResponseServiceServicer:
@@ -113,6 +118,13 @@ class ResponseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ModerateRecognition(self, request, context):
+        """A team lead approves, hides or reports a shared comment (only approved ones are shown).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResponseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +157,11 @@ def add_ResponseServiceServicer_to_server(servicer, server):
                     servicer.ListRecognition,
                     request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListRecognitionRequest.FromString,
                     response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListRecognitionResponse.SerializeToString,
+            ),
+            'ModerateRecognition': grpc.unary_unary_rpc_method_handler(
+                    servicer.ModerateRecognition,
+                    request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionRequest.FromString,
+                    response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +327,33 @@ class ResponseService:
             '/pulse.response.v1.ResponseService/ListRecognition',
             pulse_dot_response_dot_v1_dot_response__service__pb2.ListRecognitionRequest.SerializeToString,
             pulse_dot_response_dot_v1_dot_response__service__pb2.ListRecognitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ModerateRecognition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.response.v1.ResponseService/ModerateRecognition',
+            pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionRequest.SerializeToString,
+            pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionResponse.FromString,
             options,
             channel_credentials,
             insecure,

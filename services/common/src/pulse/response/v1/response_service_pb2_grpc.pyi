@@ -45,6 +45,8 @@ class ResponseServiceStub:
     """Comments, only for groups of at least the comment threshold."""
     ListRecognition: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.ListRecognitionRequest, _response_service_pb2.ListRecognitionResponse]
     """Positive customer comments shared with the team by consent."""
+    ModerateRecognition: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.ModerateRecognitionRequest, _response_service_pb2.ModerateRecognitionResponse]
+    """A team lead approves, hides or reports a shared comment (only approved ones are shown)."""
 
 @_typing.type_check_only
 class ResponseServiceAsyncStub(ResponseServiceStub):
@@ -63,6 +65,8 @@ class ResponseServiceAsyncStub(ResponseServiceStub):
     """Comments, only for groups of at least the comment threshold."""
     ListRecognition: _aio.UnaryUnaryMultiCallable[_response_service_pb2.ListRecognitionRequest, _response_service_pb2.ListRecognitionResponse]  # type: ignore[assignment]
     """Positive customer comments shared with the team by consent."""
+    ModerateRecognition: _aio.UnaryUnaryMultiCallable[_response_service_pb2.ModerateRecognitionRequest, _response_service_pb2.ModerateRecognitionResponse]  # type: ignore[assignment]
+    """A team lead approves, hides or reports a shared comment (only approved ones are shown)."""
 
 class ResponseServiceServicer(metaclass=_abc_1.ABCMeta):
     """Confidential, validated, exactly-once collection of answers."""
@@ -114,5 +118,13 @@ class ResponseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_response_service_pb2.ListRecognitionResponse, _abc.Awaitable[_response_service_pb2.ListRecognitionResponse]]:
         """Positive customer comments shared with the team by consent."""
+
+    @_abc_1.abstractmethod
+    def ModerateRecognition(
+        self,
+        request: _response_service_pb2.ModerateRecognitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_response_service_pb2.ModerateRecognitionResponse, _abc.Awaitable[_response_service_pb2.ModerateRecognitionResponse]]:
+        """A team lead approves, hides or reports a shared comment (only approved ones are shown)."""
 
 def add_ResponseServiceServicer_to_server(servicer: ResponseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

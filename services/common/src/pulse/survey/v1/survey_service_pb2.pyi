@@ -372,6 +372,7 @@ class RosterRow(_message.Message):
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     LINE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     employee_id: _builtins.str
     """The HR system's employee id; stored only as an HMAC pseudonym."""
     email: _builtins.str
@@ -380,6 +381,8 @@ class RosterRow(_message.Message):
     end_date: _builtins.str
     line: _builtins.int
     """1-based line number in the source file, for error reports."""
+    language: _builtins.str
+    """Optional BCP 47 tag of the language the person is asked in (e.g. "de")."""
     def __init__(
         self,
         *,
@@ -389,10 +392,11 @@ class RosterRow(_message.Message):
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         line: _builtins.int = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "employee_id", b"employee_id", "end_date", b"end_date", "line", b"line", "start_date", b"start_date", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "employee_id", b"employee_id", "end_date", b"end_date", "language", b"language", "line", b"line", "start_date", b"start_date", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -836,6 +840,7 @@ class Wave(_message.Message):
     INVITED_FIELD_NUMBER: _builtins.int
     CADENCE_FIELD_NUMBER: _builtins.int
     ROTATION_ITEMS_PER_PERSON_FIELD_NUMBER: _builtins.int
+    REMINDER_ROUNDS_FIELD_NUMBER: _builtins.int
     wave_id: _builtins.str
     survey_id: _builtins.str
     survey_version: _builtins.int
@@ -847,6 +852,8 @@ class Wave(_message.Message):
     invited: _builtins.int
     cadence: Global___Cadence.ValueType
     rotation_items_per_person: _builtins.int
+    reminder_rounds: _builtins.int
+    """Reminder rounds sent so far (by hand or at PULSE_REMINDER_OFFSETS_DAYS)."""
     def __init__(
         self,
         *,
@@ -861,10 +868,11 @@ class Wave(_message.Message):
         invited: _builtins.int = ...,
         cadence: Global___Cadence.ValueType = ...,
         rotation_items_per_person: _builtins.int = ...,
+        reminder_rounds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience_unit_id", b"audience_unit_id", "cadence", b"cadence", "closes_at", b"closes_at", "invited", b"invited", "opens_at", b"opens_at", "period", b"period", "rotation_items_per_person", b"rotation_items_per_person", "status", b"status", "survey_id", b"survey_id", "survey_version", b"survey_version", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience_unit_id", b"audience_unit_id", "cadence", b"cadence", "closes_at", b"closes_at", "invited", b"invited", "opens_at", b"opens_at", "period", b"period", "reminder_rounds", b"reminder_rounds", "rotation_items_per_person", b"rotation_items_per_person", "status", b"status", "survey_id", b"survey_id", "survey_version", b"survey_version", "wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1081,15 +1089,19 @@ class SendRemindersResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REMINDERS_SENT_FIELD_NUMBER: _builtins.int
+    HELD_BACK_BY_CONTACT_BUDGET_FIELD_NUMBER: _builtins.int
     reminders_sent: _builtins.int
+    held_back_by_contact_budget: _builtins.int
+    """People not reminded because another survey asked them since (contact budget)."""
     def __init__(
         self,
         *,
         reminders_sent: _builtins.int = ...,
+        held_back_by_contact_budget: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["reminders_sent", b"reminders_sent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["held_back_by_contact_budget", b"held_back_by_contact_budget", "reminders_sent", b"reminders_sent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1187,6 +1199,7 @@ class Interaction(_message.Message):
     STAFF_PSEUDONYM_FIELD_NUMBER: _builtins.int
     CUSTOMER_KEY_FIELD_NUMBER: _builtins.int
     CUSTOMER_CONTACT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     interaction_id: _builtins.str
     unit_id: _builtins.str
     occurred_at: _builtins.str
@@ -1194,6 +1207,8 @@ class Interaction(_message.Message):
     staff_pseudonym: _builtins.str
     customer_key: _builtins.str
     customer_contact: _builtins.str
+    language: _builtins.str
+    """Optional BCP 47 tag of the customer's language (e.g. "de")."""
     def __init__(
         self,
         *,
@@ -1204,10 +1219,11 @@ class Interaction(_message.Message):
         staff_pseudonym: _builtins.str = ...,
         customer_key: _builtins.str = ...,
         customer_contact: _builtins.str = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_contact", b"customer_contact", "customer_key", b"customer_key", "interaction_id", b"interaction_id", "occurred_at", b"occurred_at", "staff_pseudonym", b"staff_pseudonym", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "customer_contact", b"customer_contact", "customer_key", b"customer_key", "interaction_id", b"interaction_id", "language", b"language", "occurred_at", b"occurred_at", "staff_pseudonym", b"staff_pseudonym", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1305,6 +1321,8 @@ class InvitationSummary(_message.Message):
     ISSUED_AT_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     REMINDERS_SENT_FIELD_NUMBER: _builtins.int
+    DELIVERY_STATUS_FIELD_NUMBER: _builtins.int
+    DELIVERY_DETAIL_FIELD_NUMBER: _builtins.int
     invitation_id: _builtins.str
     survey_id: _builtins.str
     wave_id: _builtins.str
@@ -1312,6 +1330,12 @@ class InvitationSummary(_message.Message):
     issued_at: _builtins.str
     expires_at: _builtins.str
     reminders_sent: _builtins.int
+    delivery_status: _builtins.str
+    """Delivery of the latest mailing: "pending", "sent", "bounced" (the mail server refused
+    the address) or "failed" (gave up after retries); "" when no adapter delivers.
+    """
+    delivery_detail: _builtins.str
+    """The mail server's reply for bounced/failed mailings."""
     def __init__(
         self,
         *,
@@ -1322,10 +1346,12 @@ class InvitationSummary(_message.Message):
         issued_at: _builtins.str = ...,
         expires_at: _builtins.str = ...,
         reminders_sent: _builtins.int = ...,
+        delivery_status: _builtins.str = ...,
+        delivery_detail: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "expires_at", b"expires_at", "invitation_id", b"invitation_id", "issued_at", b"issued_at", "reminders_sent", b"reminders_sent", "survey_id", b"survey_id", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "delivery_detail", b"delivery_detail", "delivery_status", b"delivery_status", "expires_at", b"expires_at", "invitation_id", b"invitation_id", "issued_at", b"issued_at", "reminders_sent", b"reminders_sent", "survey_id", b"survey_id", "wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1388,6 +1414,7 @@ class TokenGrant(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     ITEM_IDS_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     survey_id: _builtins.str
     survey_version: _builtins.int
     kind: _types_pb2.SurveyKind.ValueType
@@ -1397,6 +1424,8 @@ class TokenGrant(_message.Message):
     wave_id: _builtins.str
     channel: _builtins.str
     expires_at: _builtins.str
+    language: _builtins.str
+    """BCP 47 tag of the language the invitation was sent in ("" = the survey's own)."""
     @_builtins.property
     def item_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Items this person is asked (rotation); empty = all items of the version."""
@@ -1413,10 +1442,11 @@ class TokenGrant(_message.Message):
         channel: _builtins.str = ...,
         item_ids: _abc.Iterable[_builtins.str] | None = ...,
         expires_at: _builtins.str = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "expires_at", b"expires_at", "item_ids", b"item_ids", "kind", b"kind", "period", b"period", "survey_id", b"survey_id", "survey_version", b"survey_version", "unit_id", b"unit_id", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "expires_at", b"expires_at", "item_ids", b"item_ids", "kind", b"kind", "language", b"language", "period", b"period", "survey_id", b"survey_id", "survey_version", b"survey_version", "unit_id", b"unit_id", "wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -77,6 +77,26 @@ class Item(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class TranslationsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ITEM_ID_FIELD_NUMBER: _builtins.int
     CONSTRUCT_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
@@ -85,6 +105,8 @@ class Item(_message.Message):
     REVERSE_SCORED_FIELD_NUMBER: _builtins.int
     REQUIRED_FIELD_NUMBER: _builtins.int
     ITEM_VERSION_FIELD_NUMBER: _builtins.int
+    TRANSLATIONS_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
     item_id: _builtins.str
     construct: _builtins.str
     """Construct the item measures, e.g. "treatment.fairness", "csat", "comment"."""
@@ -95,6 +117,18 @@ class Item(_message.Message):
     reverse_scored: _builtins.bool
     required: _builtins.bool
     item_version: _builtins.int
+    @_builtins.property
+    def translations(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The wording in further languages (BCP 47 tag -> text); `text` is the wording in
+        `language`. Answers in every language count as answers to the one item.
+        """
+
+    @_builtins.property
+    def kinds(self) -> _containers.RepeatedScalarFieldContainer[Global___SurveyKind.ValueType]:
+        """Survey kinds the item may be asked in; empty = every kind its construct fits (e.g. a
+        comment item written for customers is not asked of employees).
+        """
+
     def __init__(
         self,
         *,
@@ -106,10 +140,12 @@ class Item(_message.Message):
         reverse_scored: _builtins.bool = ...,
         required: _builtins.bool = ...,
         item_version: _builtins.int = ...,
+        translations: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        kinds: _abc.Iterable[Global___SurveyKind.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "item_id", b"item_id", "item_version", b"item_version", "language", b"language", "required", b"required", "reverse_scored", b"reverse_scored", "scale", b"scale", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "item_id", b"item_id", "item_version", b"item_version", "kinds", b"kinds", "language", b"language", "required", b"required", "reverse_scored", b"reverse_scored", "scale", b"scale", "text", b"text", "translations", b"translations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -130,6 +166,7 @@ class SurveyDefinition(_message.Message):
     MIN_COMMENT_GROUP_SIZE_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
     PUBLISHED_AT_FIELD_NUMBER: _builtins.int
+    LANGUAGES_FIELD_NUMBER: _builtins.int
     survey_id: _builtins.str
     version: _builtins.int
     name: _builtins.str
@@ -143,6 +180,10 @@ class SurveyDefinition(_message.Message):
     """RFC 3339 publication time."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___Item]: ...
+    @_builtins.property
+    def languages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Languages a respondent may answer in: those every item of the version has."""
+
     def __init__(
         self,
         *,
@@ -155,10 +196,11 @@ class SurveyDefinition(_message.Message):
         min_comment_group_size: _builtins.int = ...,
         language: _builtins.str = ...,
         published_at: _builtins.str = ...,
+        languages: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "kind", b"kind", "language", b"language", "min_comment_group_size", b"min_comment_group_size", "min_group_size", b"min_group_size", "name", b"name", "published_at", b"published_at", "survey_id", b"survey_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "kind", b"kind", "language", b"language", "languages", b"languages", "min_comment_group_size", b"min_comment_group_size", "min_group_size", b"min_group_size", "name", b"name", "published_at", b"published_at", "survey_id", b"survey_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

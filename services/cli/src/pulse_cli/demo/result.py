@@ -1,0 +1,82 @@
+"""What a demo run returns and ``pulse demo --json`` prints: the planted truth beside the
+estimate of the live report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+
+
+@dataclass(frozen=True)
+class EstimateOut:
+    r: float
+    ci_low: float
+    ci_high: float
+    disattenuated_r: float
+    p_value: float
+    n: int
+    method: str
+
+
+def estimate_of(linkage: corr_pb.PredictorLinkage | None) -> EstimateOut:
+    """The headline linkage's Pearson estimate; NaN throughout when the report has none."""
+    if linkage is None:
+        return EstimateOut(math.nan, math.nan, math.nan, math.nan, math.nan, 0, "pearson")
+    pearson = linkage.pearson
+    return EstimateOut(
+        r=pearson.r,
+        ci_low=pearson.ci_low,
+        ci_high=pearson.ci_high,
+        disattenuated_r=linkage.disattenuated_r,
+        p_value=pearson.p_value,
+        n=pearson.n,
+        method=pearson.method or "pearson",
+    )
+
+
+@dataclass
+class DemoResult:
+    """Everything ``pulse demo --json`` prints (the first nine keys are the contract)."""
+
+    responses_submitted: int
+    responses_counted: int
+    true_latent_r: float
+    expected_observed_r: float
+    estimate: EstimateOut
+    units_reported: int
+    units_suppressed: int
+    report_id: str
+    elapsed_s: float
+    size: str = ""
+    seed: int = 0
+    predictor: str = ""
+    outcome: str = ""
+    lag_periods: int = 0
+    periods: list[str] = field(default_factory=list)
+    # Pearson r of exactly the answers generated, aggregated as the report does: the number
+    # the report must reproduce when every response is counted.
+    generated_r: float = math.nan
+    verdict_level: str = ""
+    verdict_text: str = ""
+    interval_covers_expected: bool = False
+    lags: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: json_safe(value) for key, value in asdict(self).items()}
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN; an
+    estimate the report could not compute prints as null), through dicts and lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value

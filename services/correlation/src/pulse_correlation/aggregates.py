@@ -1,0 +1,137 @@
+"""Sufficient statistics, pure: the aggregate rows the service stores per (unit, period,
+construct or item) and the one accumulator that sums them.
+
+Every number Pulse releases is a function of sums over respondents (count, sum, sum of
+squares, NPS categories, top-two-box counts), so adding rows is all a score or a report
+needs; nothing is ever read per respondent."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import pulse_stats
+from pulse.types.v1 import types_pb2
+from pulse_common.measures import SCALE_RANGES
+from scipy import stats
+
+NPS_SCALE = SCALE_RANGES[types_pb2.SCALE_NPS_0_10]
+
+
+def is_nps_scale(scale_min: int, scale_max: int) -> bool:
+    """NPS items count promoters, passives and detractors instead of top-two boxes."""
+    return (scale_min, scale_max) == NPS_SCALE
+
+
+def measure_key(population: str, construct: str) -> str:
+    """What the confidentiality rules count, e.g. ``employee:treatment.fairness``."""
+    return f"{population}:{construct}"
+
+
+@dataclass(frozen=True)
+class ConstructRow:
+    """Respondents' construct scores (0-100) in one unit and period."""
+
+    unit_id: str
+    period: str
+    construct: str
+    population: str
+    n: int
+    sum: float
+    sumsq: float
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """Answers to one item in one unit and period (after reverse scoring)."""
+
+    unit_id: str
+    period: str
+    item_id: str
+    construct: str
+    scale_min: int
+    scale_max: int
+    n: int
+    sum: float
+    sumsq: float
+    promoters: int
+    passives: int
+    detractors: int
+    top2: int
+
+    @property
+    def nps_scale(self) -> bool:
+        return is_nps_scale(self.scale_min, self.scale_max)
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """Customer (or internal) responses per channel in one unit and period."""
+
+    unit_id: str
+    period: str
+    channel: str
+    n: int
+
+
+@dataclass
+class Sums:
+    """Additive statistics of one group of answers: scores (n, sum, sum of squares) and the
+    category counts of its items (NPS categories; top-two boxes of the non-NPS items, whose
+    answers are the denominator)."""
+
+    n: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    top2: int = 0
+    answers: int = 0
+
+    def add(self, n: int, total: float, squares: float) -> None:
+        self.n += n
+        self.total += total
+        self.squares += squares
+
+    def add_sums(self, other: Sums) -> None:
+        """Add every field of ``other``."""
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+    def add_categories(self, row: ItemRow) -> None:
+        """Count an item row's categories (its scores are counted by its construct row)."""
+        self.promoters += row.promoters
+        self.passives += row.passives
+        self.detractors += row.detractors
+        if not row.nps_scale:
+            self.top2 += row.top2
+            self.answers += row.n
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else math.nan
+
+    @property
+    def nps_answers(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+    def nps(self) -> float:
+        """NPS (-100..100) of the counted categories; NaN when there are none."""
+        if not self.nps_answers:
+            return math.nan
+        return pulse_stats.nps_from_counts(self.promoters, self.passives, self.detractors).nps
+
+
+def mean_interval(
+    n: int, total: float, squares: float, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """Mean, t-interval and standard error from sufficient statistics (NaN interval and
+    standard error below two answers)."""
+    mean = total / n
+    if n < 2:
+        return mean, math.nan, math.nan, math.nan
+    variance = max(squares - total * total / n, 0.0) / (n - 1)
+    se = math.sqrt(variance / n)
+    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * se
+    return mean, mean - half, mean + half, se

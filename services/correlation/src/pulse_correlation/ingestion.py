@@ -1,0 +1,96 @@
+"""Use cases of the consumed events: each does its whole effect and claims the message in
+the processed-message ledger in one unit of work, so a redelivery (or a second instance
+receiving the same message) changes nothing.
+
+Each response also raises ``measure_min_k`` for the measures it feeds to the k its survey
+version promised (see ``confidentiality.effective_k``); the (measure, k) pairs already stored
+are remembered per process so the hot path does not touch that table again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pulse.types.v1 import types_pb2
+from pulse_common import subjects
+from pulse_common.db import Connection
+from pulse_common.ledger import claim_message
+
+from pulse_correlation import aggregate_repository as aggregates_repo
+from pulse_correlation import org_repository as org_repo
+from pulse_correlation.aggregates import measure_key
+from pulse_correlation.context import Deps, SurveySpecs
+from pulse_correlation.domain import item_specs, population_of, score_response
+from pulse_correlation.org import UnitVersion
+
+
+class SurveyNotYetKnown(Exception):
+    """Retry later: the survey definition is still on its way."""
+
+
+async def _specs_for(deps: Deps, conn: Connection, survey_id: str, version: int) -> SurveySpecs:
+    key = (survey_id, version)
+    cached = deps.memory.specs.get(key)
+    if cached is not None:
+        return cached
+    definition = await org_repo.get_survey(conn, survey_id, version)
+    if definition is None:
+        raise SurveyNotYetKnown(f"survey {survey_id} v{version} not received yet")
+    found = SurveySpecs(
+        int(definition.kind), item_specs(definition), max(definition.min_group_size, 0)
+    )
+    deps.memory.specs[key] = found
+    return found
+
+
+async def record_response(
+    deps: Deps,
+    *,
+    response_id: str,
+    survey_id: str,
+    survey_version: int,
+    kind: int,
+    unit_id: str,
+    period: str,
+    channel: str,
+    answers: Sequence[tuple[str, int | None]],
+) -> None:
+    """Count one response once (ledger key ``response:<response_id>``, not the message id,
+    so a response re-sent under a new message id is still counted once). Raises
+    ``ContractViolation`` for a response its survey version cannot explain and
+    ``SurveyNotYetKnown`` while the version has not arrived."""
+    new_ks: set[tuple[str, int]] = set()
+    async with deps.db.unit_of_work() as uow:
+        survey = await _specs_for(deps, uow.conn, survey_id, survey_version)
+        population = population_of(kind or survey.kind)
+        deltas = score_response(
+            population, unit_id, period, channel, answers, survey.items, deps.settings.period
+        )
+        if not await claim_message(uow.conn, f"response:{response_id}", subjects.RESPONSE_RECORDED):
+            return
+        await aggregates_repo.apply_response(uow.conn, deltas)
+        if survey.min_group_size > 0:
+            measures = {measure_key(population, c.construct) for c in deltas.constructs}
+            new_ks = {(m, survey.min_group_size) for m in measures} - deps.memory.k_stored
+            if new_ks:
+                await aggregates_repo.raise_measure_k(
+                    uow.conn, [m for m, _ in new_ks], survey.min_group_size
+                )
+    deps.memory.k_stored |= new_ks  # only once committed
+
+
+async def record_survey(deps: Deps, definition: types_pb2.SurveyDefinition) -> None:
+    """Keep a published survey version (ledger key ``survey:<id>:<version>``: versions are
+    immutable). Raises ``ContractViolation`` for an unknown survey kind."""
+    population_of(definition.kind)
+    async with deps.db.unit_of_work() as uow:
+        key = f"survey:{definition.survey_id}:{definition.version}"
+        if await claim_message(uow.conn, key, subjects.SURVEY_PUBLISHED):
+            await org_repo.save_survey(uow.conn, definition)
+
+
+async def record_unit_version(deps: Deps, version: UnitVersion, message_id: str) -> None:
+    """Keep one dated org version (ledger key: the message id; the upsert is idempotent)."""
+    async with deps.db.unit_of_work() as uow:
+        if await claim_message(uow.conn, f"org:{message_id}", subjects.ORG_CHANGED):
+            await org_repo.save_unit_version(uow.conn, version)

@@ -1,0 +1,47 @@
+"""Submit idempotency: the stored key hash (never the key), the stored reply's encoding, and
+when old keys are purged. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pulse.response.v1 import response_service_pb2 as pb
+
+from pulse_response.submission import Receipt
+
+# Old keys are forgotten at most this often, from within Submit (no background task: nothing
+# to stop at shutdown).
+PURGE_EVERY_S = 3600.0
+
+
+def key_hash(key: str) -> bytes:
+    return hashlib.sha256(f"idem:{key}".encode()).digest()
+
+
+def encode_receipt(receipt: Receipt) -> bytes:
+    """Stored as the SubmitResponse it was sent as (rows outlive a deployment)."""
+    return pb.SubmitResponse(
+        response_id=receipt.response_id,
+        survey_id=receipt.survey_id,
+        survey_version=receipt.survey_version,
+    ).SerializeToString()
+
+
+def decode_replay(stored: bytes) -> Receipt:
+    """The stored receipt, marked as a replay."""
+    reply = pb.SubmitResponse.FromString(stored)
+    return Receipt(reply.response_id, reply.survey_id, reply.survey_version, replayed=True)
+
+
+class PurgeSchedule:
+    """Says when the next purge of old keys is due (the first call always is)."""
+
+    def __init__(self, every_s: float = PURGE_EVERY_S) -> None:
+        self.every_s = every_s
+        self._last: float | None = None
+
+    def due(self, now: float) -> bool:
+        if self._last is not None and now - self._last < self.every_s:
+            return False
+        self._last = now
+        return True

@@ -1,0 +1,155 @@
+"""ImportResponses: historical rows validated one by one against the survey version (every
+rejected row is reported, the good ones are kept), then written with their events. Ids are
+deterministic, so re-sending a file stores nothing new. Rows are written in units of work of
+``PULSE_RESPONSE_IMPORT_BATCH_SIZE`` rows (a file of 200 000 rows is not one transaction);
+the batch record is written in the last of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from pulse.response.v1 import response_service_pb2 as pb
+from pulse.types.v1 import types_pb2
+from pulse_common import errors
+from pulse_common.fields import require_id, require_text
+from pulse_common.measures import is_customer
+
+from pulse_response import repository
+from pulse_response.context import Deps
+from pulse_response.domain import Group, NewResponse, import_batch_id, import_response_id
+from pulse_response.import_rows import check_import_row
+from pulse_response.recording import record
+
+log = logging.getLogger(__name__)
+
+MAX_SOURCE_NAME = 200
+
+
+@dataclass(frozen=True)
+class ImportHeader:
+    survey_id: str
+    survey_version: int
+    source_name: str
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    field: str  # a column, or an item id for a bad answer
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    accepted: int
+    rejected: list[RejectedRow]
+    dry_run: bool
+    batch_id: str
+
+
+async def import_responses(
+    deps: Deps, header: ImportHeader, rows: AsyncIterator[pb.ImportRow]
+) -> ImportResult:
+    definition = await _published_version(deps, header)
+    accepted, rejected = await _checked_rows(deps, definition, rows)
+    batch_id = import_batch_id(
+        definition.survey_id, definition.version, (r.response_id for r in accepted)
+    )
+    result = ImportResult(len(accepted), rejected, header.dry_run, batch_id)
+    if header.dry_run or not accepted:
+        return result
+    stamped = [dataclasses.replace(response, batch_id=batch_id) for response in accepted]
+    written = await _write(deps, header, stamped, batch_id)
+    log.info(
+        "import finished",
+        extra={
+            "batch_id": batch_id,
+            "accepted": len(accepted),
+            "new": written,
+            "rejected": len(rejected),
+        },
+    )
+    return result
+
+
+async def _published_version(deps: Deps, header: ImportHeader) -> types_pb2.SurveyDefinition:
+    require_id("header.survey_id", header.survey_id)
+    if header.survey_version < 1:
+        raise errors.InvalidArgument("header.survey_version", "must be 1 or more")
+    require_text("header.source_name", header.source_name, max_length=MAX_SOURCE_NAME)
+    definition = await deps.definitions.get(header.survey_id, header.survey_version)
+    if definition is None:
+        raise errors.InvalidArgument(
+            "header.survey_version",
+            f"survey {header.survey_id} version {header.survey_version} is not published",
+        )
+    return definition
+
+
+async def _checked_rows(
+    deps: Deps, definition: types_pb2.SurveyDefinition, rows: AsyncIterator[pb.ImportRow]
+) -> tuple[list[NewResponse], list[RejectedRow]]:
+    limit = deps.settings.max_import_rows
+    accepted: list[NewResponse] = []
+    rejected: list[RejectedRow] = []
+    lines: set[int] = set()
+    count = 0
+    async for row in rows:
+        count += 1
+        if count > limit:
+            raise errors.ResourceExhausted(f"an import takes at most {limit} rows; split the file")
+        try:
+            validated = check_import_row(row, definition, deps.settings)
+            if row.line in lines:
+                raise errors.InvalidArgument("line", f"line {row.line} appears twice")
+        except errors.InvalidArgument as problem:
+            rejected.append(RejectedRow(row.line, problem.field, problem.description))
+            continue
+        lines.add(row.line)
+        accepted.append(
+            NewResponse(
+                response_id=import_response_id(
+                    definition.survey_id,
+                    definition.version,
+                    row.line,
+                    row.SerializeToString(deterministic=True),
+                ),
+                survey_id=definition.survey_id,
+                survey_version=definition.version,
+                kind=int(definition.kind),
+                group=Group(row.unit_id, row.period),
+                wave_id="",
+                channel=row.channel if is_customer(definition.kind) else "",
+                source="import",
+                batch_id="",
+                answers=validated,
+                shared_with_team=False,
+            )
+        )
+    return accepted, rejected
+
+
+async def _write(
+    deps: Deps, header: ImportHeader, responses: list[NewResponse], batch_id: str
+) -> int:
+    """Store the rows chunk by chunk; the number of rows new to the database."""
+    size = deps.settings.import_batch_size
+    written = 0
+    for start in range(0, len(responses), size):
+        async with deps.db.unit_of_work() as uow:
+            for response in responses[start : start + size]:
+                written += await record(uow, response)
+            if start + size >= len(responses):
+                await repository.record_batch(
+                    uow.conn,
+                    batch_id,
+                    header.survey_id,
+                    header.survey_version,
+                    header.source_name,
+                    len(responses),
+                )
+    return written

@@ -1,0 +1,122 @@
+"""Submit, the live write: bad input is refused before anything (the token included) is
+consumed, and a retry with the same idempotency key gets the first reply, never a second
+response. The order of the steps is described in the service's README."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse.types.v1 import types_pb2
+from pulse_common import errors
+from pulse_common.measures import is_customer
+
+from pulse_response import repository
+from pulse_response.answers import AnswerProblem, validate_answers
+from pulse_response.context import Deps
+from pulse_response.domain import Group, NewResponse, ValidatedAnswers
+from pulse_response.idempotency import decode_replay, encode_receipt, key_hash
+from pulse_response.recording import record
+from pulse_response.submission import Receipt, Submission, check_shape
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_MESSAGE = "too many submissions from this client; try again in a minute"
+
+
+async def submit(deps: Deps, submission: Submission) -> Receipt:
+    check_shape(submission, deps.settings)
+    hashed = key_hash(submission.idempotency_key)
+    async with deps.db.connection() as conn:
+        stored = await repository.find_reply(conn, hashed)
+    if stored is not None:
+        return decode_replay(stored)
+    # Replays above do not count against the limit; real attempts do. Empty client ids
+    # share one bucket.
+    if not deps.limiter.allow(submission.client_id):
+        raise errors.ResourceExhausted(RATE_LIMIT_MESSAGE)
+
+    grant, redeemed = await _grant_of(deps, submission)
+    definition = await deps.definitions.get(grant.survey_id, grant.survey_version)
+    if definition is None:
+        raise errors.Unavailable(
+            f"survey {grant.survey_id} version {grant.survey_version} is not available yet"
+        )
+    validated = _validated(deps, submission, grant, definition)
+    if not redeemed:
+        grant = await deps.survey.redeem(submission.token, submission.idempotency_key)
+    response = _new_response(grant, validated, submission.share_comment_with_team)
+    receipt = Receipt(str(response.response_id), response.survey_id, response.survey_version)
+    async with deps.db.unit_of_work() as uow:
+        await repository.lock_idempotency_key(uow.conn, hashed)
+        stored = await repository.find_reply(uow.conn, hashed)
+        if stored is not None:
+            return decode_replay(stored)  # a concurrent duplicate won; nothing written
+        await record(uow, response)
+        await repository.save_reply(uow.conn, hashed, encode_receipt(receipt))
+    await purge_if_due(deps)
+    return receipt
+
+
+async def _grant_of(deps: Deps, submission: Submission) -> tuple[survey_pb.TokenGrant, bool]:
+    """The token's grant, and whether it is already redeemed (by this same key)."""
+    try:
+        return await deps.survey.inspect(submission.token), False
+    except errors.Unauthenticated:
+        # Already redeemed: by this same idempotency key (a retry after a crash between
+        # redeem and commit, or a concurrent duplicate) the survey service returns the
+        # grant again; for anyone else it is the one invalid-token error.
+        return await deps.survey.redeem(submission.token, submission.idempotency_key), True
+
+
+def _validated(
+    deps: Deps,
+    submission: Submission,
+    grant: survey_pb.TokenGrant,
+    definition: types_pb2.SurveyDefinition,
+) -> ValidatedAnswers:
+    try:
+        return validate_answers(
+            submission.answers,
+            definition,
+            asked_item_ids=grant.item_ids,
+            max_answers=deps.settings.max_answers,
+            max_comment_chars=deps.settings.max_comment_chars,
+        )
+    except AnswerProblem as problem:
+        raise errors.InvalidArgument(problem.field_path(), problem.reason) from None
+
+
+def _new_response(
+    grant: survey_pb.TokenGrant, validated: ValidatedAnswers, share_comment: bool
+) -> NewResponse:
+    customer = is_customer(grant.kind)
+    return NewResponse(
+        response_id=uuid.uuid4(),
+        survey_id=grant.survey_id,
+        survey_version=grant.survey_version,
+        kind=int(grant.kind),
+        group=Group(grant.unit_id, grant.period),
+        wave_id=grant.wave_id,
+        channel=grant.channel if customer else "",
+        source="live",
+        batch_id="",
+        answers=validated,
+        shared_with_team=customer and share_comment,
+    )
+
+
+async def purge_if_due(deps: Deps) -> None:
+    """Forget idempotency keys older than the retention, at most once an hour. Housekeeping
+    never fails a submit: a failed purge is logged and tried again an hour later."""
+    if not deps.purge.due(deps.clock()):
+        return
+    try:
+        async with deps.db.unit_of_work() as uow:
+            purged = await repository.purge_idempotency(uow.conn, deps.settings.idempotency_days)
+    except Exception as error:
+        log.warning("idempotency purge failed: %s", error)
+        return
+    if purged:
+        log.info("purged idempotency keys", extra={"count": purged})

@@ -1,0 +1,26 @@
+"""Viewer scope in the reads (DESIGN §3): an empty scope is the whole organisation,
+otherwise the scope unit's subtree as the survey service's org tree stands today (cached,
+see ``pulse_common.scope``). Checked after the request's own fields."""
+
+from __future__ import annotations
+
+from pulse_common.fields import require_unit_id
+from pulse_common.scope import outside_scope
+
+from pulse_response.context import Deps
+
+SCOPE_FIELD = "viewer.scope_unit_id"
+
+
+async def visible_units(deps: Deps, scope_unit_id: str) -> frozenset[str] | None:
+    """The units a viewer may see, or None for the whole organisation (empty scope)."""
+    if not scope_unit_id:
+        return None
+    require_unit_id(SCOPE_FIELD, scope_unit_id)
+    return await deps.scopes.subtree(scope_unit_id)
+
+
+async def require_in_scope(deps: Deps, scope_unit_id: str, unit_id: str) -> None:
+    units = await visible_units(deps, scope_unit_id)
+    if units is not None and unit_id not in units:
+        raise outside_scope(unit_id, scope_unit_id)

@@ -1,0 +1,161 @@
+"""Linkage reports: the list, running one (the default report comes from
+``pulse_common.measures.REPORT_DEFAULTS``), one report's page and its downloads."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse_common import errors
+from pulse_common.measures import OUTCOMES, REPORT_DEFAULTS, close_matches
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from pulse_web.accounts import Account
+from pulse_web.filters import unit_and_periods
+from pulse_web.leader_page import render, units_for
+from pulse_web.pages import error_page
+from pulse_web.report_view import chart_payload, estimate_rows, fmt, script_json
+from pulse_web.session import csrf_ok, current_account, viewer_of
+from pulse_web.state import state_of
+
+# Report ids travel in paths: refuse anything else before asking the service.
+REPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# The default report's predictors (REPORT_DEFAULTS.predictors, the treatment constructs) as
+# the request states them: none named, so the correlation service takes every treatment
+# construct *with data in scope*. Naming all of them would drop every unit as soon as one
+# construct has no answers there (a unit needs every predictor to enter the panel).
+DEFAULT_PREDICTORS: tuple[str, ...] = ()
+# The largest lag the form offers (the service allows more; beyond this, panels get thin).
+MAX_LAG = 6
+DOWNLOADS = {
+    "csv": (corr_pb.EXPORT_FORMAT_CSV, "text/csv; charset=utf-8"),
+    "json": (corr_pb.EXPORT_FORMAT_JSON, "application/json"),
+}
+
+
+async def reports(request: Request) -> Response:
+    account = current_account(request)
+    api = state_of(request).api()
+    reply = await api.call(
+        api.correlation.ListReports,
+        corr_pb.ListReportsRequest(viewer=viewer_of(account), limit=50),
+    )
+    units = await units_for(request, account, "")
+    return render(
+        request,
+        "reports.html",
+        {
+            "reports": list(reply.reports),
+            "units": units,
+            "outcomes": OUTCOMES,
+            "defaults": REPORT_DEFAULTS,
+        },
+    )
+
+
+def _max_lag(text: str | None) -> int:
+    value = (text or "").strip() or "0"
+    if not value.isdigit() or int(value) > MAX_LAG:
+        raise errors.InvalidArgument("max_lag", f"must be a whole number from 0 to {MAX_LAG}")
+    return int(value)
+
+
+async def run_report(request: Request) -> Response:
+    account = current_account(request)
+    form = await request.form(max_files=0, max_fields=20)
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not csrf_ok(request, fields.get("csrf", "")):
+        return error_page(request, errors.PermissionDenied("the form expired; reload the page"))
+    granularity = state_of(request).config.settings.period
+    scope, period_from, period_to = unit_and_periods(fields, "scope", granularity)
+    outcome = fields.get("outcome", REPORT_DEFAULTS.outcome)
+    if outcome not in OUTCOMES:
+        raise errors.InvalidArgument("outcome", close_matches(outcome, OUTCOMES))
+    max_lag = _max_lag(fields.get("max_lag", str(REPORT_DEFAULTS.max_lag)))
+    await units_for(request, account, scope)
+    api = state_of(request).api()
+    reply = await api.call(
+        api.correlation.RunLinkageReport,
+        corr_pb.RunLinkageReportRequest(
+            viewer=viewer_of(account),
+            scope_unit_id=scope or account.scope_unit_id,
+            period_from=period_from,
+            period_to=period_to,
+            outcome=outcome,
+            predictors=DEFAULT_PREDICTORS,
+            max_lag=max_lag,
+        ),
+    )
+    return RedirectResponse(f"/reports/{quote(reply.report.report_id)}", status_code=303)
+
+
+def _report_id(request: Request) -> str:
+    report_id = str(request.path_params["report_id"])
+    if not REPORT_ID.match(report_id):
+        raise errors.InvalidArgument("report_id", "is not valid")
+    return report_id
+
+
+async def _load_report(request: Request) -> tuple[Account, corr_pb.LinkageReport]:
+    """The report, if the viewer may see it: the service's check, then the web's own."""
+    account = current_account(request)
+    api = state_of(request).api()
+    reply = await api.call(
+        api.correlation.GetReport,
+        corr_pb.GetReportRequest(viewer=viewer_of(account), report_id=_report_id(request)),
+    )
+    await units_for(request, account, reply.report.scope_unit_id)
+    return account, reply.report
+
+
+async def report_page(request: Request) -> Response:
+    _, report = await _load_report(request)
+    predictor = request.query_params.get("predictor", "")
+    payload = chart_payload(report, predictor)
+    linkage = next((lk for lk in report.linkages if lk.predictor == payload.get("predictor")), None)
+    return render(
+        request,
+        "report.html",
+        {
+            "report": report,
+            "linkage": linkage,
+            "estimates": estimate_rows(linkage) if linkage is not None else [],
+            "predictors": [lk.predictor for lk in report.linkages],
+            "chart_json": script_json(payload),
+            "payload": payload,
+            "fmt": fmt,
+        },
+    )
+
+
+async def report_export(request: Request) -> Response:
+    report_id = _report_id(request)
+    kind = request.path_params["kind"]
+    if kind not in DOWNLOADS:
+        raise errors.NotFound("downloads exist as .csv and .json")
+    account, _ = await _load_report(request)  # also applies the web's own scope check
+    export_format, default_type = DOWNLOADS[kind]
+    api = state_of(request).api()
+    reply = await api.call(
+        api.correlation.ExportReport,
+        corr_pb.ExportReportRequest(
+            viewer=viewer_of(account), report_id=report_id, format=export_format
+        ),
+    )
+    filename = re.sub(r"[^A-Za-z0-9_.-]", "_", reply.filename or f"report-{report_id}.{kind}")
+    return Response(
+        reply.content,
+        media_type=reply.content_type or default_type,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+routes = [
+    Route("/reports", reports, methods=["GET"]),
+    Route("/reports", run_report, methods=["POST"]),
+    Route("/reports/{report_id}.{kind:str}", report_export, methods=["GET"]),
+    Route("/reports/{report_id}", report_page, methods=["GET"]),
+]
