@@ -12,12 +12,13 @@ PYPROJECTS := $(wildcard services/*/pyproject.toml)
 PYTEST_ARGS ?=
 
 .PHONY: help install install-dev demo test lint typecheck protos protos-check buf-lint \
-	test-only test-slow bench validate-stats dev-up dev-down clean
+	test-only test-slow bench validate-stats dev-up dev-down clean deploy-check test-cluster
 
 help:
 	@echo "make demo    set up .venv and run the live demo (Ctrl-C stops everything)"
 	@echo "make test    set up .venv and run lint, type checks, buf lint and all tests"
 	@echo "make test-slow   also run the long simulations"
+	@echo "make test-cluster  failover tests on a 3-node NATS cluster and replicated PostgreSQL"
 	@echo "make protos  regenerate services/common/src/pulse from protos/"
 
 $(VENV)/bin/python:
@@ -64,9 +65,17 @@ buf-lint: $(DEV_STAMP)
 	else echo "SKIPPED buf breaking: needs npm (@bufbuild/buf) and a local main branch"; fi
 
 test-only: $(DEV_STAMP)
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow and not cluster" $(PYTEST_ARGS)
 
-test: lint typecheck protos-check buf-lint test-only
+test: lint typecheck protos-check buf-lint deploy-check test-only
+
+# Every manifest against the Kubernetes schemas, compose variables against the code, the image.
+deploy-check: $(DEV_STAMP)
+	$(BIN)/python scripts/deploy_check.py
+
+# Failover on loopback: 3 NATS nodes, PostgreSQL primary + synchronous standby (a few minutes).
+test-cluster: $(DEV_STAMP)
+	$(BIN)/pytest -m cluster tests/cluster -p no:cacheprovider $(PYTEST_ARGS)
 
 test-slow: $(DEV_STAMP)
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)

@@ -17,7 +17,13 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse.response.v1 import response_service_pb2 as resp_pb
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse_common.config import load_settings
 from pulse_common.embedded import free_port, pid_alive, port_open
+from pulse_common.grpc_server import open_channel
+from pulse_common.tls import TlsMaterial, load_tls
 
 Stack = tuple[dict[str, str], dict[str, Any]]
 
@@ -68,15 +74,21 @@ def stack(
         pulse(env, "dev", "down", check=False)
 
 
+def cli_tls(env: dict[str, str]) -> TlsMaterial:
+    """The certificate `pulse dev up` made for the command line."""
+    return load_tls(load_settings(env), "cli")
+
+
 def test_health_and_reflection_of_every_service(
     stack: Stack,
 ) -> None:
-    _, details = stack
+    env, details = stack
     addresses = details["state"]["addresses"]
 
     async def check() -> None:
         for name, service in SERVICES.items():
-            async with grpc.aio.insecure_channel(addresses[name]) as channel:
+            # A certificate of the stack's CA is enough for health and reflection.
+            async with open_channel(addresses[name], cli_tls(env)) as channel:
                 health = health_pb2_grpc.HealthStub(channel)
                 reply = await health.Check(
                     health_pb2.HealthCheckRequest(service=service), timeout=5
@@ -90,6 +102,51 @@ def test_health_and_reflection_of_every_service(
                 assert service in names
 
     asyncio.run(check())
+
+
+def test_no_business_rpc_answers_without_a_certificate_and_a_token(stack: Stack) -> None:
+    """From a fresh `pulse dev up`: a plaintext client gets nothing; a client with the
+    stack's certificate but no caller token gets UNAUTHENTICATED on every business RPC of
+    every service (health and reflection aside)."""
+    env, details = stack
+    addresses = details["state"]["addresses"]
+    descriptors = {
+        "survey": survey_pb.DESCRIPTOR.services_by_name["SurveyService"],
+        "response": resp_pb.DESCRIPTOR.services_by_name["ResponseService"],
+        "correlation": corr_pb.DESCRIPTOR.services_by_name["CorrelationService"],
+    }
+
+    async def call(channel: grpc.aio.Channel, service: str, method: Any) -> grpc.StatusCode:
+        path = f"/{service}/{method.name}"
+        try:
+            if method.client_streaming:
+                stream: grpc.aio.StreamUnaryMultiCallable[bytes, bytes] = channel.stream_unary(path)
+                await stream(iter([b""]), timeout=5)
+            else:
+                unary: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
+                await unary(b"", timeout=5)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    async def check() -> dict[str, list[str]]:
+        wrong: dict[str, list[str]] = {}
+        for name, service in SERVICES.items():
+            methods = list(descriptors[name].methods)
+            assert methods
+            async with grpc.aio.insecure_channel(addresses[name]) as plain:
+                for method in methods:
+                    code = await call(plain, service, method)
+                    if code != grpc.StatusCode.UNAVAILABLE:
+                        wrong.setdefault("plaintext", []).append(f"{method.name}: {code.name}")
+            async with open_channel(addresses[name], cli_tls(env)) as certified:
+                for method in methods:
+                    code = await call(certified, service, method)
+                    if code != grpc.StatusCode.UNAUTHENTICATED:
+                        wrong.setdefault("no token", []).append(f"{method.name}: {code.name}")
+        return wrong
+
+    assert asyncio.run(check()) == {}
 
 
 def test_dev_status_reports_serving(stack: Stack) -> None:

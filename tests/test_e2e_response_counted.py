@@ -22,11 +22,11 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common.config import Settings
-from pulse_common.grpc_server import open_channel
 from pulse_common.subjects import INVITATION_ISSUED
 from pulse_correlation.app import DEFINITION as CORRELATION
 from pulse_response.app import DEFINITION as RESPONSE
 from pulse_survey.app import DEFINITION as SURVEY
+from pulse_testing.security import tools_channel
 from pulse_testing.stack import inprocess_stack
 
 
@@ -57,9 +57,9 @@ async def test_a_response_travels_from_token_to_correlation_count(
     settings: Settings, nats_url: str
 ) -> None:
     async with inprocess_stack(settings, [SURVEY, RESPONSE, CORRELATION]) as stack:
-        survey = survey_grpc.SurveyServiceStub(open_channel(stack.address("survey")))
-        response = resp_grpc.ResponseServiceStub(open_channel(stack.address("response")))
-        correlation = corr_grpc.CorrelationServiceStub(open_channel(stack.address("correlation")))
+        survey = survey_grpc.SurveyServiceStub(tools_channel(stack.address("survey")))
+        response = resp_grpc.ResponseServiceStub(tools_channel(stack.address("response")))
+        correlation = corr_grpc.CorrelationServiceStub(tools_channel(stack.address("correlation")))
 
         await survey.CreateUnit(
             survey_pb.CreateUnitRequest(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shlex
 import time
 import uuid
@@ -26,6 +27,7 @@ from pulse_cli.main import cli
 from pulse_cli.stack import load_state
 from pulse_common.config import load_settings
 from pulse_common.embedded import free_port
+from pulse_common.nats_auth import TOOLS
 from pulse_testing.stack import Infrastructure, with_database
 
 T = TypeVar("T")
@@ -39,6 +41,10 @@ STACK_ENV = {
     "PULSE_RESPONSE_SUBMITS_PER_MINUTE": "1000000",
     "PULSE_LOG_FORMAT": "text",
     "PULSE_SHUTDOWN_GRACE_S": "0.5",
+    # The database is the test server, not an embedded one: like any deployment with an
+    # external database, the stack needs its own secrets (there is no built-in one).
+    "PULSE_HMAC_SECRET": secrets.token_urlsafe(32),
+    "PULSE_WEB_SESSION_SECRET": secrets.token_urlsafe(32),
     # Wide enough that rich tables never cut a cell.
     "COLUMNS": "250",
 }
@@ -114,7 +120,8 @@ class Pulse:
         settings = load_settings({**self.env, **state.env()})
 
         async def main() -> T:
-            async with connect(settings) as stubs:
+            # As the embedded tools identity: it answers as the web front would (Submit).
+            async with connect(settings, TOOLS) as stubs:
                 return await action(stubs)
 
         return asyncio.run(main())

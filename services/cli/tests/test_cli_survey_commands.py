@@ -153,10 +153,13 @@ def test_interactions_invite_customers_and_praise_is_shared(pulse: Pulse) -> Non
 
     tokens = pulse.tokens(survey_id, 10).values()
     pulse.submit([submission(token, CUSTOMER_SCORES, share=True) for token in tokens])
-    board = pulse("recognition --unit shop").stdout
-    assert "recognition" in board
-    assert PRAISE in board
-    assert pulse.json("recognition --unit shop")["entries"][0]["text"] == PRAISE
+    # Shared praise waits for a team lead's approval (on the web board) before it is shown.
+    assert PRAISE not in pulse("recognition --unit shop").stdout
+    assert pulse.json("recognition --unit shop").get("entries", []) == []
+    queue = pulse("recognition --unit shop --pending").stdout
+    assert "waiting for a team lead" in queue
+    assert PRAISE in queue
+    assert pulse.json("recognition --unit shop --pending")["entries"][0]["text"] == PRAISE
 
 
 @pytest.mark.parametrize("period", ["2026-13", "March"])

@@ -14,10 +14,10 @@ from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
 from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
-from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.messaging import RESPONSES_DURABLE
+from pulse_testing.security import tools_channel
 from pulse_testing.stack import inprocess_stack
 from pulse_testing.stack import settings_for_tests as make_settings
 
@@ -109,7 +109,7 @@ async def test_poison_responses_are_dead_lettered_and_the_rest_counted(
                     await asyncio.sleep(0.05)
             assert sum(loop.dead_lettered for loop in loops) == 4
 
-            async with open_channel(stack.address("correlation")) as channel:
+            async with tools_channel(stack.address("correlation")) as channel:
                 stub = pb_grpc.CorrelationServiceStub(channel)
                 deadline = asyncio.get_running_loop().time() + 30
                 while True:

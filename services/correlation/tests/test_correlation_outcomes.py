@@ -18,7 +18,6 @@ from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import Settings
-from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_correlation.app import DEFINITION
 from pulse_testing.correlation import (
@@ -27,6 +26,7 @@ from pulse_testing.correlation import (
     publish_org,
     publish_surveys,
 )
+from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
 
 UNITS = [f"T{i:02d}" for i in range(1, 13)]
@@ -122,7 +122,7 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
             await publish_surveys(js, (EMPLOYEE, CUSTOMER, INTERNAL))
             for e in events:
                 await publish_event(js, subjects.RESPONSE_RECORDED, e, msg_id=e.response_id)
-            async with open_channel(stack.address("correlation")) as channel:
+            async with tools_channel(stack.address("correlation")) as channel:
                 stub = pb_grpc.CorrelationServiceStub(channel)
 
                 async def counted() -> bool:
@@ -142,14 +142,14 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                 report = (
                     await stub.RunLinkageReport(
                         pb.RunLinkageReportRequest(
-                            viewer=types_pb2.Viewer(viewer_id="ceo"),
                             predictors=["treatment.fairness"],
                             outcome="nps",
                             max_lag=1,
                             options=pb.LinkageOptions(
                                 bootstrap_resamples=0, permutation_resamples=0
                             ),
-                        )
+                        ),
+                        metadata=as_viewer("ceo"),
                     )
                 ).report
                 link = report.linkages[0]
@@ -184,13 +184,13 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                 internal = (
                     await stub.RunLinkageReport(
                         pb.RunLinkageReportRequest(
-                            viewer=types_pb2.Viewer(viewer_id="ceo"),
                             predictors=["treatment.fairness"],
                             outcome="internal.csat",
                             options=pb.LinkageOptions(
                                 bootstrap_resamples=0, permutation_resamples=0
                             ),
-                        )
+                        ),
+                        metadata=as_viewer("ceo"),
                     )
                 ).report
                 assert internal.outcome == "internal.csat"

@@ -1,6 +1,7 @@
 """Pure rules of the correlation service, without servers: request checks (periods of the
 deployment's granularity, the one unit-id rule, outcomes), ingestion of a period of the
-wrong kind, the sufficient-statistics accumulator, undefined numbers and the verdict."""
+wrong kind, the sufficient-statistics accumulator and undefined numbers (the verdict's rules
+are in ``test_correlation_verdict.py``)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,15 @@ from collections.abc import Callable
 
 import pytest
 from pulse.correlation.v1 import correlation_service_pb2 as pb
-from pulse.types.v1 import types_pb2
 from pulse_common.errors import InvalidArgument
 from pulse_correlation import validation
+from pulse_correlation.access import Viewer
 from pulse_correlation.aggregates import ItemRow, Sums, mean_interval
 from pulse_correlation.domain import ContractViolation, ItemSpec, score_response
-from pulse_correlation.report_model import (
-    Driver,
-    Estimate,
-    LagEstimate,
-    Options,
-    PredictorLinkage,
-)
-from pulse_correlation.values import as_sent
-from pulse_correlation.verdict import MIN_UNITS, VerdictInput, verdict
+from pulse_correlation.report_model import Options
+from pulse_correlation.values import as_sent, reported
+
+CEO = Viewer("tools:ceo", "")
 
 
 def field_of(call: Callable[..., object], *args: object) -> str:
@@ -57,21 +53,14 @@ def test_unit_ids_follow_the_one_rule() -> None:
     assert validation.unit("unit_id", "u" * 64) == "u" * 64
     assert field_of(validation.unit, "unit_id", "u" * 65) == "unit_id"
     assert field_of(validation.optional_unit, "scope_unit_id", "a unit") == "scope_unit_id"
-    message = types_pb2.Viewer(viewer_id="lead", scope_unit_id="x" * 101)
-    assert field_of(validation.viewer, message, True) == "viewer.scope_unit_id"
-    assert field_of(validation.viewer, types_pb2.Viewer(viewer_id=" "), True) == (
-        "viewer.viewer_id"
-    )
 
 
 def test_outcomes_and_predictors_come_from_the_measurement_model() -> None:
     def request(outcome: str, predictors: tuple[str, ...] = ()) -> pb.RunLinkageReportRequest:
-        return pb.RunLinkageReportRequest(
-            viewer=types_pb2.Viewer(viewer_id="ceo"), outcome=outcome, predictors=predictors
-        )
+        return pb.RunLinkageReportRequest(outcome=outcome, predictors=predictors)
 
     with pytest.raises(InvalidArgument) as error:
-        validation.report_request(request("csatt"), "month")
+        validation.report_request(request("csatt"), "month", CEO)
     assert error.value.field == "outcome"
     assert "did you mean csat?" in error.value.description
     assert (
@@ -79,12 +68,14 @@ def test_outcomes_and_predictors_come_from_the_measurement_model() -> None:
             validation.report_request,
             request("csat", ("treatment.fairness", "internal.nps")),
             "month",
+            CEO,
         )
         == "predictors[1]"
     )
     checked = validation.report_request(
         request("internal.csat", ("treatment.voice", "treatment.voice")),
         "month",
+        CEO,
     )
     assert checked.predictors == ("treatment.voice",)
     assert checked.covariates == ("unit_size",)
@@ -118,51 +109,10 @@ def test_one_accumulator_for_scores_and_categories() -> None:
     assert all(math.isnan(v) for v in mean_interval(1, 50.0, 2500.0)[1:])
 
 
-def test_a_number_that_is_not_defined_is_sent_as_zero() -> None:
+def test_a_number_that_is_not_defined_is_sent_as_zero_in_scores_and_nan_in_reports() -> None:
     assert as_sent(math.nan) == 0.0
     assert as_sent(math.inf) == 0.0
     assert as_sent(-1.5) == -1.5
-
-
-def _verdict_of(link: PredictorLinkage, q: float = 0.01, units: int = MIN_UNITS) -> tuple[str, str]:
-    estimate = link.pearson or Estimate("pearson", 0.0, 1.0, 0.0, 0.0, units)
-    driver = Driver(link.predictor, "construct", estimate, as_sent(q), q)
-    found = verdict(
-        VerdictInput(
-            outcome="csat",
-            predictors=[link.predictor],
-            units=units,
-            units_suppressed=0,
-            diagnostics=[],
-            drivers=[driver],
-            linkages=[link],
-            notes=["a note"],
-            options=Options(0, 0, 0.95, "pearson", 0),
-        )
-    )
-    assert found.caveats[-1] == "a note"
-    return found.level, found.text
-
-
-def test_verdict_policy() -> None:
-    strong = Estimate("pearson", 0.6, 0.001, 0.3, 0.8, 20)
-    level, text = _verdict_of(PredictorLinkage("treatment.fairness", pearson=strong))
-    assert level == "supported"
-    assert "lag pattern not assessed" in text
-    # A lag +1 correlation sent as 0.0 (not defined) on enough cells contradicts the link.
-    undefined_lag = LagEstimate(1, Estimate("pearson", as_sent(math.nan), 0.0, 0.0, 0.0, 6))
-    level, text = _verdict_of(
-        PredictorLinkage("treatment.fairness", pearson=strong, lags=[undefined_lag])
-    )
-    assert level == "weak"
-    assert "contradicts" in text
-    level, _ = _verdict_of(PredictorLinkage("treatment.fairness", pearson=strong), q=math.nan)
-    assert level == "weak"
-    negative = Estimate("pearson", -0.6, 0.001, -0.8, -0.3, 20)
-    level, text = _verdict_of(PredictorLinkage("treatment.fairness", pearson=negative))
-    assert (level, "negative" in text) == ("no_evidence", True)
-    level, text = _verdict_of(
-        PredictorLinkage("treatment.fairness", pearson=strong), units=MIN_UNITS - 1
-    )
-    assert level == "not_enough_data"
-    assert text.startswith(f"Not enough data: only {MIN_UNITS - 1} unit(s)")
+    # Linkage reports: "not computable" travels as NaN, never as 0 (issue 21).
+    assert math.isnan(reported(math.nan)) and math.isnan(reported(math.inf))
+    assert reported(-1.5) == -1.5

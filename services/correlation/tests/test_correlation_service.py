@@ -26,11 +26,11 @@ from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import Settings
-from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION
 from pulse_testing.correlation import assert_same_estimate, eventually
+from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
 
 EMP = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE
@@ -132,10 +132,6 @@ async def publish_surveys(js: JetStreamContext) -> None:
         )
 
 
-def viewer(viewer_id: str, scope: str = "") -> types_pb2.Viewer:
-    return types_pb2.Viewer(viewer_id=viewer_id, scope_unit_id=scope)
-
-
 async def test_exactly_once_under_redelivery_restart_and_two_instances(settings: Settings) -> None:
     async with inprocess_stack(settings, [DEFINITION]) as stack:
         second = await start_service(DEFINITION, stack.settings, "127.0.0.1:0")
@@ -174,7 +170,7 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 await publish_event(
                     js, subjects.RESPONSE_RECORDED, event, msg_id=f"resend-{uuid.uuid4()}"
                 )
-            async with open_channel(stack.address("correlation")) as channel:
+            async with tools_channel(stack.address("correlation")) as channel:
                 stub = pb_grpc.CorrelationServiceStub(channel)
 
                 async def all_counted() -> bool:
@@ -226,11 +222,11 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 # isolate T2's 3 people, so T1 is suppressed as complementary.
                 reply = await stub.GetScores(
                     pb.GetScoresRequest(
-                        viewer=viewer("lead"),
                         period_from="2026-01",
                         period_to="2026-01",
                         constructs=["treatment.fairness"],
-                    )
+                    ),
+                    metadata=as_viewer("lead"),
                 )
                 cells = {c.unit_id: c for c in reply.cells}
                 assert cells["T2"].suppressed
@@ -251,38 +247,38 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 # A viewer scoped to T1 gets T1's own number (8 >= k) the first time ...
                 t1 = await stub.GetScores(
                     pb.GetScoresRequest(
-                        viewer=viewer("t1-lead", "T1"),
                         period_from="2026-01",
                         period_to="2026-01",
                         constructs=["treatment.fairness"],
-                    )
+                    ),
+                    metadata=as_viewer("t1-lead", "T1"),
                 )
                 assert [(c.unit_id, c.n, c.suppressed) for c in t1.cells] == [("T1", 8, False)]
                 # ... and then A (11) may not be shown to the same viewer: A - T1 = 3 people.
                 # (Its scope is T1, so asking for A is refused outright.)
                 with pytest.raises(grpc.aio.AioRpcError) as denied:
                     await stub.GetScores(
-                        pb.GetScoresRequest(viewer=viewer("t1-lead", "T1"), scope_unit_id="A")
+                        pb.GetScoresRequest(scope_unit_id="A"), metadata=as_viewer("t1-lead", "T1")
                     )
                 assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
                 # Trends for A over both periods, for a viewer who saw T1 alone: refused.
                 await stub.GetScores(
                     pb.GetScoresRequest(
-                        viewer=viewer("analyst"),
                         scope_unit_id="T1",
                         period_from="2026-01",
                         period_to="2026-01",
                         constructs=["treatment.fairness"],
-                    )
+                    ),
+                    metadata=as_viewer("analyst"),
                 )
                 trend = await stub.GetTrends(
                     pb.GetTrendsRequest(
-                        viewer=viewer("analyst"),
                         unit_id="A",
                         construct="treatment.fairness",
                         period_from="2026-01",
                         period_to="2026-02",
-                    )
+                    ),
+                    metadata=as_viewer("analyst"),
                 )
                 by_period = {p.period: p for p in trend.points}
                 assert by_period["2026-01"].suppressed
@@ -291,9 +287,8 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 assert by_period["2026-02"].n == 11
                 # eNPS cells are NPS on -100..100.
                 enps = await stub.GetScores(
-                    pb.GetScoresRequest(
-                        viewer=viewer("lead2"), scope_unit_id="A", constructs=["enps"]
-                    )
+                    pb.GetScoresRequest(scope_unit_id="A", constructs=["enps"]),
+                    metadata=as_viewer("lead2"),
                 )
                 for cell in enps.cells:
                     if not cell.suppressed:
@@ -304,7 +299,7 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 # Bad input names the field.
                 with pytest.raises(grpc.aio.AioRpcError) as bad:
                     await stub.GetScores(
-                        pb.GetScoresRequest(viewer=viewer("lead"), period_from="2026-13")
+                        pb.GetScoresRequest(period_from="2026-13"), metadata=as_viewer("lead")
                     )
                 assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
                 assert "period_from" in (bad.value.details() or "")
@@ -312,18 +307,18 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 with pytest.raises(grpc.aio.AioRpcError) as week:
                     await stub.GetTrends(
                         pb.GetTrendsRequest(
-                            viewer=viewer("lead"),
                             unit_id="A",
                             construct="treatment.fairness",
                             period_to="2026-W05",
-                        )
+                        ),
+                        metadata=as_viewer("lead"),
                     )
                 assert week.value.code() == grpc.StatusCode.INVALID_ARGUMENT
                 assert "period_to: must be a month" in (week.value.details() or "")
                 # The one unit-id rule: at most 64 of [A-Za-z0-9_.-].
                 with pytest.raises(grpc.aio.AioRpcError) as long_id:
                     await stub.GetScores(
-                        pb.GetScoresRequest(viewer=viewer("lead"), scope_unit_id="u" * 65)
+                        pb.GetScoresRequest(scope_unit_id="u" * 65), metadata=as_viewer("lead")
                     )
                 assert long_id.value.code() == grpc.StatusCode.INVALID_ARGUMENT
                 assert "scope_unit_id" in (long_id.value.details() or "")
@@ -418,7 +413,7 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
             await publish_surveys(js)
             for event in events:
                 await publish_event(js, subjects.RESPONSE_RECORDED, event, msg_id=event.response_id)
-            async with open_channel(stack.address("correlation")) as channel:
+            async with tools_channel(stack.address("correlation")) as channel:
                 stub = pb_grpc.CorrelationServiceStub(channel)
 
                 async def all_counted() -> bool:
@@ -428,7 +423,6 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 await eventually(all_counted, limit_s=60)
                 reply = await stub.RunLinkageReport(
                     pb.RunLinkageReportRequest(
-                        viewer=viewer("ceo"),
                         period_from="2026-01",
                         period_to="2026-03",
                         predictors=["treatment.fairness"],
@@ -441,7 +435,8 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                             confidence_level=0.95,
                             random_seed=11,
                         ),
-                    )
+                    ),
+                    metadata=as_viewer("ceo"),
                 )
                 report = reply.report
                 fair, csat, fair_p, csat_p = unit_table(events)
@@ -571,33 +566,32 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert report.code_version.startswith("pulse-correlation")
 
                 # Stored, listed, fetched, exported, announced.
-                listed = await stub.ListReports(pb.ListReportsRequest(viewer=viewer("ceo")))
+                listed = await stub.ListReports(pb.ListReportsRequest(), metadata=as_viewer("ceo"))
                 assert [r.report_id for r in listed.reports] == [report.report_id]
                 fetched = await stub.GetReport(
-                    pb.GetReportRequest(viewer=viewer("ceo"), report_id=report.report_id)
+                    pb.GetReportRequest(report_id=report.report_id), metadata=as_viewer("ceo")
                 )
                 assert fetched.report == report
                 with pytest.raises(grpc.aio.AioRpcError) as other:
                     await stub.GetReport(
-                        pb.GetReportRequest(
-                            viewer=viewer("someone-else"), report_id=report.report_id
-                        )
+                        pb.GetReportRequest(report_id=report.report_id),
+                        metadata=as_viewer("someone-else"),
                     )
                 assert other.value.code() == grpc.StatusCode.NOT_FOUND
                 exported = await stub.ExportReport(
                     pb.ExportReportRequest(
-                        viewer=viewer("ceo"),
                         report_id=report.report_id,
                         format=pb.EXPORT_FORMAT_JSON,
-                    )
+                    ),
+                    metadata=as_viewer("ceo"),
                 )
                 assert json.loads(exported.content)["report_id"] == report.report_id
                 as_csv = await stub.ExportReport(
                     pb.ExportReportRequest(
-                        viewer=viewer("ceo"),
                         report_id=report.report_id,
                         format=pb.EXPORT_FORMAT_CSV,
-                    )
+                    ),
+                    metadata=as_viewer("ceo"),
                 )
                 rows = list(csv.reader(io.StringIO(as_csv.content.decode())))
                 sections = [r[0] for r in rows if r and r[0].startswith("# ")]
@@ -609,11 +603,11 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 # Too few units: scope A holds 4 teams -> no verdict, says so.
                 small = await stub.RunLinkageReport(
                     pb.RunLinkageReportRequest(
-                        viewer=viewer("head-a", "A"),
                         outcome="csat",
                         predictors=["treatment.fairness"],
                         options=pb.LinkageOptions(bootstrap_resamples=0, permutation_resamples=0),
-                    )
+                    ),
+                    metadata=as_viewer("head-a", "A"),
                 )
                 assert small.report.units_reported == 4
                 assert small.report.verdict.level == "not_enough_data"
@@ -622,14 +616,13 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 # A viewer scoped to A cannot ask about B.
                 with pytest.raises(grpc.aio.AioRpcError) as denied:
                     await stub.RunLinkageReport(
-                        pb.RunLinkageReportRequest(
-                            viewer=viewer("head-a", "A"), scope_unit_id="B", outcome="csat"
-                        )
+                        pb.RunLinkageReportRequest(scope_unit_id="B", outcome="csat"),
+                        metadata=as_viewer("head-a", "A"),
                     )
                 assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
                 with pytest.raises(grpc.aio.AioRpcError) as bad:
                     await stub.RunLinkageReport(
-                        pb.RunLinkageReportRequest(viewer=viewer("ceo"), outcome="revenue")
+                        pb.RunLinkageReportRequest(outcome="revenue"), metadata=as_viewer("ceo")
                     )
                 assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
                 assert "outcome" in (bad.value.details() or "")

@@ -13,7 +13,6 @@ from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import Settings
-from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.confidentiality import (
@@ -25,6 +24,7 @@ from pulse_correlation.confidentiality import (
     partition_units,
 )
 from pulse_testing.correlation import eventually, publish_org, publish_surveys
+from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
 
 L5 = types_pb2.SCALE_LIKERT_5
@@ -100,7 +100,7 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
                     events.append(answer(CSAT_K5, unit, rng.randint(1, 5)))
             for event in events:
                 await publish_event(js, subjects.RESPONSE_RECORDED, event, msg_id=event.response_id)
-            async with open_channel(stack.address("correlation")) as channel:
+            async with tools_channel(stack.address("correlation")) as channel:
                 stub = pb_grpc.CorrelationServiceStub(channel)
 
                 async def counted() -> bool:
@@ -112,9 +112,9 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
                 async def cells(viewer_id: str, construct: str) -> pb.GetScoresResponse:
                     return await stub.GetScores(
                         pb.GetScoresRequest(
-                            viewer=types_pb2.Viewer(viewer_id=viewer_id, scope_unit_id="A"),
                             constructs=[construct],
-                        )
+                        ),
+                        metadata=as_viewer(viewer_id, "A"),
                     )
 
                 # Fairness (k = 7): T1's 6 people roll up into A; T2 alone would leave
@@ -140,13 +140,13 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
                 report = (
                     await stub.RunLinkageReport(
                         pb.RunLinkageReportRequest(
-                            viewer=types_pb2.Viewer(viewer_id="v3"),
                             predictors=["treatment.fairness"],
                             outcome="csat",
                             options=pb.LinkageOptions(
                                 bootstrap_resamples=0, permutation_resamples=0
                             ),
-                        )
+                        ),
+                        metadata=as_viewer("v3"),
                     )
                 ).report
                 assert report.min_group_size == 7
@@ -155,13 +155,13 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
                 with_support = (
                     await stub.RunLinkageReport(
                         pb.RunLinkageReportRequest(
-                            viewer=types_pb2.Viewer(viewer_id="v4"),
                             predictors=["treatment.support"],
                             outcome="csat",
                             options=pb.LinkageOptions(
                                 bootstrap_resamples=0, permutation_resamples=0
                             ),
-                        )
+                        ),
+                        metadata=as_viewer("v4"),
                     )
                 ).report
                 assert with_support.min_group_size == 5

@@ -19,6 +19,7 @@ from pulse_testing.response import (
     rpc_error,
     running_harness,
 )
+from pulse_testing.security import tools_channel
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -177,7 +178,7 @@ async def test_invalid_utf8_on_the_wire_is_refused(harness: Harness) -> None:
         idempotency_key=uuid.uuid4().hex,
     )
     raw = request.SerializeToString().replace(b"MARKER", b"\xff\xfe\xfdAB\xc0")
-    async with grpc.aio.insecure_channel(harness.stack.address("response")) as channel:
+    async with tools_channel(harness.stack.address("response")) as channel:
         call: grpc.aio.UnaryUnaryMultiCallable[bytes, pb.SubmitResponse] = channel.unary_unary(
             "/pulse.response.v1.ResponseService/Submit",
             request_serializer=None,

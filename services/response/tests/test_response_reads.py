@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2 as t
+from pulse_response import repository
+from pulse_response.domain import Group, NewResponse, ValidatedAnswers
 from pulse_testing.response import (
     Harness,
     employee_answers,
@@ -168,24 +170,29 @@ async def test_recognition_needs_consent_praise_and_enough_responses(harness: Ha
     assert few.suppressed
     assert not few.entries
 
-    day = now.date().isoformat()
-    rows = [
-        pb.ImportRow(
-            line=i + 2,
-            unit_id="n1",
-            period=period,
-            kind=t.SURVEY_KIND_CUSTOMER_POST_INTERACTION,
-            interaction_date=day,
-            channel="visit",
-            answers=[
-                t.Answer(item_id="csat.1", score=4),
-                t.Answer(item_id="nps.1", score=8),
-                t.Answer(item_id="staff.1", score=4),
-            ],
-        )
-        for i in range(7)
-    ]
-    await import_rows(harness, definition.survey_id, definition.version, rows)
+    # Seven more answers of the period, stored as the service stores live ones (an import
+    # into a period that is still open is refused: imports only add history).
+    async with harness.db.unit_of_work() as uow:
+        for _ in range(7):
+            await repository.insert_response(
+                uow.conn,
+                NewResponse(
+                    response_id=uuid.uuid4(),
+                    survey_id=definition.survey_id,
+                    survey_version=definition.version,
+                    kind=int(t.SURVEY_KIND_CUSTOMER_POST_INTERACTION),
+                    group=Group("n1", period),
+                    wave_id="",
+                    channel="visit",
+                    source="live",
+                    batch_id="",
+                    answers=ValidatedAnswers(
+                        scores=[("csat.1", 4), ("nps.1", 8), ("staff.1", 4)],
+                        staff_treatment_score=4,
+                    ),
+                    shared_with_team=False,
+                ),
+            )
     enough = await harness.response.ListRecognition(request)
     assert not enough.suppressed
     assert [(e.unit_id, e.period, e.staff_treatment_score) for e in enough.entries] == [

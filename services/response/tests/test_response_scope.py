@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable
 
 import grpc
 import pytest
@@ -15,6 +16,7 @@ from pulse_common.scope import ScopeCache
 from pulse_response import repository
 from pulse_response.domain import Group, NewResponse, ValidatedAnswers
 from pulse_testing.response import Harness, field_of, rpc_error
+from pulse_testing.security import as_viewer
 
 PERIOD = "2025-11"
 EMPLOYEE = int(t.SURVEY_KIND_EMPLOYEE_PULSE)
@@ -53,8 +55,9 @@ async def seed(h: Harness, unit: str, n: int, kind: int, praise: str = "") -> No
             )
 
 
-def viewer(scope: str) -> t.Viewer:
-    return t.Viewer(viewer_id="lead-1", scope_unit_id=scope)
+def viewer(scope: str) -> tuple[tuple[str, str]]:
+    """The call metadata of a leader whose token covers ``scope`` ("" = everything)."""
+    return as_viewer("lead-1", scope)
 
 
 async def make_org(h: Harness) -> None:
@@ -68,32 +71,31 @@ async def test_comments_and_counts_stay_inside_the_viewers_subtree(harness: Harn
     for unit, n in (("n1", 10), ("n2", 6), ("south", 12)):
         await seed(harness, unit, n, EMPLOYEE)
 
-    def comments(unit: str, scope: str) -> pb.ListCommentsRequest:
-        return pb.ListCommentsRequest(
-            unit_id=unit, period=PERIOD, survey_id="emp", viewer=viewer(scope)
-        )
+    def comments(unit: str, scope: str) -> Awaitable[pb.ListCommentsResponse]:
+        request = pb.ListCommentsRequest(unit_id=unit, period=PERIOD, survey_id="emp")
+        return harness.response.ListComments(request, metadata=viewer(scope))
 
-    inside = await harness.response.ListComments(comments("n1", "north"))
+    inside = await comments("n1", "north")
     assert sorted(c.text for c in inside.comments) == sorted(f"n1 note {i}" for i in range(10))
     # The scope root itself is in scope.
-    own = await harness.response.ListComments(comments("south", "south"))
+    own = await comments("south", "south")
     assert len(own.comments) == 12
 
-    error = await rpc_error(harness.response.ListComments(comments("south", "north")))
+    error = await rpc_error(comments("south", "north"))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error.details() == "unit south is outside your scope north"
-    error = await rpc_error(harness.response.ListComments(comments("north", "n1")))
+    error = await rpc_error(comments("north", "n1"))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
-    error = await rpc_error(harness.response.ListComments(comments("n1", "atlantis")))
+    error = await rpc_error(comments("n1", "atlantis"))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "atlantis" in (error.details() or "")
-    error = await rpc_error(harness.response.ListComments(comments("n1", "no such!")))
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field_of(error) == "viewer.scope_unit_id"
+    # A token whose scope is not even a unit id is refused, never read as "everything".
+    error = await rpc_error(comments("n1", "no such!"))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
     async def counts(scope: str) -> list[tuple[str, int, bool]]:
         reply = await harness.response.CountResponses(
-            pb.CountResponsesRequest(survey_id="emp", period=PERIOD, viewer=viewer(scope))
+            pb.CountResponsesRequest(survey_id="emp", period=PERIOD), metadata=viewer(scope)
         )
         return [(c.unit_id, c.responses, c.suppressed) for c in reply.counts]
 
@@ -104,7 +106,7 @@ async def test_comments_and_counts_stay_inside_the_viewers_subtree(harness: Harn
     assert await counts("root") == everything
     error = await rpc_error(
         harness.response.CountResponses(
-            pb.CountResponsesRequest(survey_id="emp", period=PERIOD, viewer=viewer("atlantis"))
+            pb.CountResponsesRequest(survey_id="emp", period=PERIOD), metadata=viewer("atlantis")
         )
     )
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -117,33 +119,102 @@ async def test_recognition_board_covers_the_subtree_group_by_group(harness: Harn
     await seed(harness, "north", 4, CUSTOMER, "north too few")  # under the comment threshold
     await seed(harness, "south", 10, CUSTOMER, "south out of scope")
 
-    def board(unit: str, scope: str, limit: int = 0) -> pb.ListRecognitionRequest:
-        return pb.ListRecognitionRequest(
-            unit_id=unit, period_from=PERIOD, period_to=PERIOD, viewer=viewer(scope), limit=limit
+    def board(
+        unit: str, scope: str, limit: int = 0, status: int = pb.RECOGNITION_STATUS_PENDING
+    ) -> Awaitable[pb.ListRecognitionResponse]:
+        request = pb.ListRecognitionRequest(
+            unit_id=unit,
+            period_from=PERIOD,
+            period_to=PERIOD,
+            limit=limit,
+            status=pb.RecognitionStatus.ValueType(status),
         )
+        return harness.response.ListRecognition(request, metadata=viewer(scope))
 
-    subtree = await harness.response.ListRecognition(board("", "north"))
+    # Every shared story waits for a team lead first: the queue, group by group.
+    subtree = await board("", "north")
     assert [(e.unit_id, e.text) for e in subtree.entries] == [
         ("n1", "n1 was lovely, mail me at [email removed]"),
         ("n2", "n2 was kind"),
     ]
+    assert {e.status for e in subtree.entries} == {pb.RECOGNITION_STATUS_PENDING}
     assert subtree.suppressed
     assert subtree.suppression_reason.startswith("1 unit-period group(s) had fewer than 10")
+    assert (await board("", "north", status=0)).entries == []  # nothing approved yet
 
-    one = await harness.response.ListRecognition(board("n2", "north"))
+    one = await board("n2", "north")
     assert [e.unit_id for e in one.entries] == ["n2"]
     assert not one.suppressed
-    first = await harness.response.ListRecognition(board("", "north", limit=1))
+    first = await board("", "north", limit=1)
     assert [e.unit_id for e in first.entries] == ["n1"]
 
-    error = await rpc_error(harness.response.ListRecognition(board("south", "north")))
+    error = await rpc_error(board("south", "north"))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error.details() == "unit south is outside your scope north"
 
     # No scope: the whole organisation, still group by group.
-    whole = await harness.response.ListRecognition(board("", ""))
+    whole = await board("", "")
     assert [e.unit_id for e in whole.entries] == ["n1", "n2", "south"]
     assert whole.suppressed
+
+
+async def test_team_leads_moderate_stories_of_their_own_units(harness: Harness) -> None:
+    await make_org(harness)
+    await seed(harness, "n1", 10, CUSTOMER, "Thanks to Maria Lopez, quick and kind.")
+    await seed(harness, "south", 10, CUSTOMER, "South did well.")
+    await seed(harness, "north", 4, CUSTOMER, "north too few")
+
+    def decide(entry_id: str, status: int, scope: str) -> Awaitable[pb.ModerateRecognitionResponse]:
+        request = pb.ModerateRecognitionRequest(
+            entry_id=entry_id, status=pb.RecognitionStatus.ValueType(status)
+        )
+        return harness.response.ModerateRecognition(request, metadata=viewer(scope))
+
+    def listed(status: int, **fields: object) -> Awaitable[pb.ListRecognitionResponse]:
+        request = pb.ListRecognitionRequest(
+            period_from=PERIOD,
+            period_to=PERIOD,
+            status=pb.RecognitionStatus.ValueType(status),
+            **fields,  # type: ignore[arg-type]
+        )
+        return harness.response.ListRecognition(request, metadata=viewer(""))
+
+    queue = {e.unit_id: e for e in (await listed(pb.RECOGNITION_STATUS_PENDING)).entries}
+    # Names of people are redacted, always.
+    assert queue["n1"].text == "Thanks to [name], quick and kind."
+    approved = await decide(queue["n1"].entry_id, pb.RECOGNITION_STATUS_APPROVED, "north")
+    assert approved.entry.status == pb.RECOGNITION_STATUS_APPROVED
+    board = await listed(0)
+    assert [(e.unit_id, e.text) for e in board.entries] == [
+        ("n1", "Thanks to [name], quick and kind.")
+    ]
+    # A lead decides only for units in their scope.
+    error = await rpc_error(
+        decide(queue["south"].entry_id, pb.RECOGNITION_STATUS_APPROVED, "north")
+    )
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    await decide(queue["south"].entry_id, pb.RECOGNITION_STATUS_REPORTED, "south")
+    # The organisation-wide page: approved stories of every unit, whatever the scope.
+    everywhere = await listed(0, organisation_wide=True)
+    assert [e.unit_id for e in everywhere.entries] == ["n1"]
+    # Hidden again: off the board (a decision can change).
+    await decide(queue["n1"].entry_id, pb.RECOGNITION_STATUS_HIDDEN, "north")
+    assert (await listed(0)).entries == []
+    # Bad requests name the field; a story from a group under the threshold is not there.
+    for entry_id, status, field in (
+        ("not-an-id", pb.RECOGNITION_STATUS_APPROVED, "entry_id"),
+        (queue["n1"].entry_id, pb.RECOGNITION_STATUS_PENDING, "status"),
+    ):
+        bad = await rpc_error(decide(entry_id, status, ""))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field_of(bad) == field
+    hidden_row = await harness.pool.fetchval(
+        "SELECT comment_id::text FROM response.comments WHERE text = 'north too few'"
+    )
+    missing = await rpc_error(decide(hidden_row, pb.RECOGNITION_STATUS_APPROVED, ""))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    wrong = await rpc_error(listed(0, organisation_wide=True, unit_id="n1"))
+    assert field_of(wrong) == "organisation_wide"
 
 
 async def test_scope_cache_reuses_subtrees_for_its_ttl() -> None:

@@ -8,7 +8,9 @@ import socket
 
 import pytest
 from pulse_common import errors
+from pulse_common.auth import RESPONSE, TokenSource
 from pulse_response.survey_client import SurveyClient
+from pulse_testing.security import credential_of, tls_of
 
 
 def unused_address() -> str:
@@ -19,7 +21,8 @@ def unused_address() -> str:
 
 
 async def test_a_survey_service_that_is_down_is_unavailable() -> None:
-    client = SurveyClient(unused_address(), deadline_s=5.0)
+    tokens = TokenSource(credential_of("response"), roles=frozenset({RESPONSE}))
+    client = SurveyClient(unused_address(), 5.0, tls_of("response"), tokens)
     try:
         with pytest.raises(errors.Unavailable):
             await client.inspect("t" * 43)

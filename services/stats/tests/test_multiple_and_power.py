@@ -89,3 +89,37 @@ def test_units_needed_known_values_and_monotonicity() -> None:
 def test_units_needed_invalid(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ps.units_needed(**kwargs)
+
+
+def test_holm_matches_statsmodels_and_r() -> None:
+    # Source: R p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm") = 0.05 0.08 0.09 0.09 0.09
+    # (double-checked with statsmodels.stats.multitest.multipletests(method="holm")).
+    p = [0.01, 0.02, 0.03, 0.04, 0.05]
+    assert list(ps.holm(p)) == pytest.approx([0.05, 0.08, 0.09, 0.09, 0.09], abs=1e-12)
+    rng = np.random.default_rng(9)
+    for _ in range(5):
+        values = rng.uniform(0, 0.2, 30)
+        expected = multipletests(values, method="holm")[1]
+        assert ps.holm(values) == pytest.approx(expected, abs=1e-12)
+    with_nan = ps.holm([0.01, np.nan, 0.04])
+    assert math.isnan(with_nan[1])
+    assert list(with_nan[[0, 2]]) == pytest.approx([0.02, 0.04])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ps.holm([0.5, 1.5])
+
+
+def test_correlation_power_inverts_units_needed() -> None:
+    # Fisher z power of the two-sided test; units_needed(r) is the first n reaching 80 %.
+    for r in (0.1, 0.3, 0.5):
+        n = ps.units_needed(r)
+        assert ps.correlation_power(r, n) >= 0.8 > ps.correlation_power(r, n - 1)
+        assert ps.correlation_power(-r, n) == ps.correlation_power(r, n)
+    assert ps.correlation_power(0.0, 50) == pytest.approx(0.05)
+    # Cross-check with statsmodels' normal power on the Fisher-z scale.
+    from statsmodels.stats.power import NormalIndPower
+
+    z = math.atanh(0.3) * math.sqrt(60 - 3)
+    expected = NormalIndPower().power(effect_size=z, nobs1=1, alpha=0.05, ratio=0)
+    assert ps.correlation_power(0.3, 60) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="n must be an integer >= 4"):
+        ps.correlation_power(0.3, 3)

@@ -11,7 +11,8 @@ import nats
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse_common.subjects import INVITATION_ISSUED, STREAM
 from pulse_common.uow import Database
-from pulse_survey.delivery_log import DURABLE, DeliveryLog
+from pulse_survey.delivery_consumer import DeliveryConsumer
+from pulse_survey.delivery_log import LogAdapter
 from pulse_testing.survey import (
     Survey,
     import_roster,
@@ -23,6 +24,7 @@ from pulse_testing.survey import (
 )
 
 BASE = "http://127.0.0.1:8080"
+DURABLE = "delivery-log"
 
 
 def read_lines(path: Path) -> list[list[str]]:
@@ -84,8 +86,12 @@ async def test_a_redelivered_invitation_is_logged_once(survey: Survey, tmp_path:
     # A second adapter (own durable, own ledger rows) handed the same real message twice,
     # as JetStream does after a lost ack.
     path = tmp_path / "other" / "invitations.log"
-    adapter = DeliveryLog(
-        Database(survey.pool), path, "https://pulse.example", durable="delivery-test"
+    adapter = DeliveryConsumer(
+        Database(survey.pool),
+        LogAdapter(path),
+        "https://pulse.example",
+        "month",
+        durable="delivery-test",
     )
     nc = await nats.connect(survey.nats_url)
     try:

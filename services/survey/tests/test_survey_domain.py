@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.types.v1 import types_pb2 as t
 from pulse_common.config import ConfigError
@@ -18,6 +17,7 @@ from pulse_common.errors import InvalidArgument
 from pulse_common.periods import label_of
 from pulse_survey import delivery_log, domain, sampling, settings, tokens
 from pulse_survey.caches import Span, TtlCache, existed_on
+from pulse_survey.delivery import Mailing
 
 
 def test_periods() -> None:
@@ -141,19 +141,32 @@ def test_bad_sampling_names_the_variable(raw: str) -> None:
 
 def test_delivery_settings_and_log_line() -> None:
     default = settings.load_survey_settings({}).delivery
-    assert (default.enabled, default.public_url) == (True, "http://127.0.0.1:8080")
+    assert (default.mode, default.enabled, default.public_url) == (
+        "log",
+        True,
+        "http://127.0.0.1:8080",
+    )
     custom = settings.load_survey_settings(
         {"PULSE_DELIVERY": "none", "PULSE_PUBLIC_URL": "https://pulse.example/"}
     ).delivery
     assert (custom.enabled, custom.public_url) == (False, "https://pulse.example")
     with pytest.raises(ConfigError, match="PULSE_DELIVERY"):
-        settings.load_survey_settings({"PULSE_DELIVERY": "smtp"})
+        settings.load_survey_settings({"PULSE_DELIVERY": "pigeon"})
     with pytest.raises(ConfigError, match="PULSE_PUBLIC_URL"):
         settings.load_survey_settings({"PULSE_PUBLIC_URL": "ftp://x"})
-    event = events_pb2.InvitationIssued(
-        contact="a\tb\n@x.io", link_path="/s/tok", survey_id="s-1", reminder=True
+    mailing = Mailing(
+        invitation_id="i-1",
+        mailing=1,
+        contact="a\tb\n@x.io",
+        language="en",
+        link="http://h/s/tok",
+        expires_at=datetime(2026, 3, 9, tzinfo=UTC),
+        subject="s",
+        plain_text="p",
+        html="h",
+        survey_id="s-1",
     )
-    line = delivery_log.log_line(datetime(2026, 3, 1, 9, 30, 5, 123, UTC), event, "http://h")
+    line = delivery_log.log_line(datetime(2026, 3, 1, 9, 30, 5, 123, UTC), mailing)
     assert line == "2026-03-01T09:30:05Z\ta b @x.io\thttp://h/s/tok\ts-1\treminder\n"
 
 

@@ -16,9 +16,11 @@ from pulse_common.uow import Database
 from pulse_survey import wave_scheduler
 from pulse_survey.context import Deps
 from pulse_survey.settings import load_survey_settings
+from pulse_testing.security import as_viewer
 from pulse_testing.survey import (
     TODAY,
     Survey,
+    field_of,
     import_roster,
     invitation_events,
     make_org,
@@ -92,10 +94,10 @@ async def test_wave_tokens_rates_and_closing(survey: Survey) -> None:
         0,
         True,
     )
+    # The scope is the caller token's: a leader of north sees north's units only.
     scoped = await stub.GetResponseRates(
-        pb.GetResponseRatesRequest(
-            wave_id=opened.wave.wave_id, viewer=t.Viewer(scope_unit_id="north")
-        )
+        pb.GetResponseRatesRequest(wave_id=opened.wave.wave_id),
+        metadata=as_viewer("north-lead", "north"),
     )
     assert {r.unit_id for r in scoped.rates} == {"n1", "n2"}
 
@@ -142,6 +144,12 @@ async def test_list_invitations_says_nothing_about_who_answered(survey: Survey) 
     opened = await open_wave(stub, definition.survey_id)
     request = pb.ListInvitationsRequest(wave_id=opened.wave.wave_id)
     before = await stub.ListInvitations(request)
+    for _ in range(100):  # the log adapter delivers each invitation
+        if {i.delivery_status for i in before.invitations} == {"sent"}:
+            break
+        await asyncio.sleep(0.1)
+        before = await stub.ListInvitations(request)
+    assert {i.delivery_status for i in before.invitations} == {"sent"}
     issued = await invitation_events(survey, 5)
     for event in issued[:2]:
         await stub.RedeemToken(pb.RedeemTokenRequest(token=event.token, redemption_key="answer-1"))
@@ -156,7 +164,12 @@ async def test_list_invitations_says_nothing_about_who_answered(survey: Survey) 
     assert [i.invitation_id for i in after.invitations] == [
         i.invitation_id for i in before.invitations
     ]
-    # The message has no field a redemption could show through.
+    # Delivery status is the first mailing's: a reminder's would tell who had not answered.
+    await asyncio.sleep(0.5)
+    after = await stub.ListInvitations(request)
+    assert [i.delivery_status for i in after.invitations] == ["sent"] * 5
+    # The message has no field a redemption could show through (delivery status and detail
+    # are those of the invitation mailing, sent before anyone could answer).
     assert set(pb.InvitationSummary.DESCRIPTOR.fields_by_name) == {
         "invitation_id",
         "survey_id",
@@ -165,6 +178,8 @@ async def test_list_invitations_says_nothing_about_who_answered(survey: Survey) 
         "issued_at",
         "expires_at",
         "reminders_sent",
+        "delivery_status",
+        "delivery_detail",
     }
 
 
@@ -238,7 +253,8 @@ async def test_schedule_validation(survey: Survey) -> None:
     )
     assert [w.opens_at[:10] for w in monthly.waves] == ["2031-01-31", "2031-02-28", "2031-03-31"]
     assert [w.period for w in monthly.waves] == ["2031-01", "2031-02", "2031-03"]
-    # Weekly waves would put several waves in one monthly period.
+    # Weekly waves under the explicitly set 14-day contact budget would hold back everyone
+    # every other week: refused, naming the cadence and the budget.
     error = await rpc_error(
         stub.ScheduleWave(
             pb.ScheduleWaveRequest(
@@ -252,6 +268,9 @@ async def test_schedule_validation(survey: Survey) -> None:
         )
     )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_of(error) == "cadence"
+    assert "PULSE_CONTACT_BUDGET_DAYS" in str(error.details())
+    # A wave open at the same time as another of the survey and audience is refused.
     error = await rpc_error(
         stub.ScheduleWave(
             pb.ScheduleWaveRequest(

@@ -5,21 +5,27 @@ with its charts drawn, and subtree scoping. Screenshots go to artifacts/screensh
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse.types.v1 import types_pb2
 from pulse_testing.web import (
     PASSWORD,
     SCREENSHOTS,
     WebStack,
+    invitation_tokens,
     publish_linked_responses,
     recent_periods,
     serve,
     wait_ingested,
     web_stack,
 )
+from pulse_web import i18n
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -96,7 +102,7 @@ async def test_survey_answered_with_the_keyboard_alone(database_url: str, nats_u
                 break
         else:
             raise AssertionError("never reached the submit button with Tab")
-        await page.wait_for_url(f"{base}/s/thanks")
+        await page.wait_for_url(f"{base}/s/thanks?lang=en")
         assert answered == {"a_rec.1", "a_fair.1", "a_sup.1", "a_voice.2", "a_enps.1"}
         assert await page.locator("h1").inner_text() == "Thank you"
         assert web.tokens[0] not in page.url
@@ -182,3 +188,120 @@ async def test_leader_sees_charts_and_only_their_subtree(database_url: str, nats
             other = await scoped.goto(report_url)
             assert other is not None
             assert other.status == 404
+
+
+async def test_respondents_get_their_language_in_full(database_url: str, nats_url: str) -> None:
+    """German from the invitation (a customer whose CRM record says de), Spanish from the
+    browser (an employee with no language on the roster), and the switch on the page."""
+    async with (
+        web_stack(database_url, nats_url, with_correlation=False) as web,
+        serve(web.app) as base,
+        chromium() as browser,
+    ):
+        # The customer survey's next version names itself in German and Spanish too.
+        customer = web.customer_survey
+        await web.survey.CreateSurvey(
+            survey_pb.CreateSurveyRequest(
+                survey_id=customer.survey_id,
+                name=customer.name,
+                kind=customer.kind,
+                item_ids=[item.item_id for item in customer.items],
+                name_translations={"de": "Nach Ihrem Besuch", "es": "Después de su visita"},
+            )
+        )
+        await web.survey.PublishSurvey(survey_pb.PublishSurveyRequest(survey_id=customer.survey_id))
+
+        recorded: list[str] = []
+
+        async def customer_token(iid: str, language: str) -> str:
+            await web.survey.RecordInteraction(
+                survey_pb.RecordInteractionRequest(
+                    interaction=survey_pb.Interaction(
+                        interaction_id=iid,
+                        unit_id="n1",
+                        occurred_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                        channel="call",
+                        customer_key=f"K-{iid}",
+                        customer_contact=f"{iid}@example.com",
+                        language=language,
+                    ),
+                    survey_id=customer.survey_id,
+                )
+            )
+            recorded.append(iid)
+            tokens = await invitation_tokens(
+                web.nats_url, len(recorded), kind=types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION
+            )
+            return tokens[len(recorded) - 1]
+
+        german_token = await customer_token("call-de-1", "de")
+        english_only = [m for m in i18n.catalog("de") if len(m) > 12]
+        english_items = [item.text for item in web.customer_survey.items]
+
+        # The browser asks for English; the invitation's German wins.
+        page = await browser.new_page(viewport={"width": 1000, "height": 900}, locale="en-US")
+        await page.goto(f"{base}/s/{german_token}")
+        assert await page.get_attribute("html", "lang") == "de"
+        text = await page.locator("body").inner_text()
+        assert await page.locator("h1").inner_text() == "Nach Ihrem Besuch"
+        assert "Zu Ihrem Kontakt (Anruf) mit Team N1" in text
+        assert "Wie zufrieden sind Sie insgesamt mit dem Service" in text
+        assert "5 – Sehr zufrieden" in text
+        assert [m for m in [*english_only, *english_items, customer.name] if m in text] == []
+        await shot(page, "survey_form_de")
+        await page.click("button[type=submit]")  # nothing answered: errors, in German
+        text = await page.locator("body").inner_text()
+        assert "Bitte prüfen Sie 3 Antworten" in text
+        assert "Bitte beantworten Sie diese Frage." in text
+        await shot(page, "survey_errors_de")
+        for name, value in (("a_csat.1", "5"), ("a_staff.1", "5"), ("a_nps.1", "10")):
+            await page.check(f"input[name='{name}'][value='{value}']")
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{base}/s/thanks?lang=de")
+        assert await page.locator("h1").inner_text() == "Vielen Dank"
+        assert await page.get_attribute("html", "lang") == "de"
+        await shot(page, "survey_thanks_de")
+        # The same browser opening the link again is thanked again; another one is told the
+        # link is spent, in German too.
+        await page.goto(f"{base}/s/{german_token}")
+        assert await page.locator("h1").inner_text() == "Vielen Dank"
+        elsewhere = await browser.new_page(locale="de-DE")
+        used = await elsewhere.goto(f"{base}/s/{german_token}")
+        assert used is not None
+        assert used.status == 410
+        assert await elsewhere.locator("h1").inner_text() == "Dieser Umfragelink ist ungültig"
+        await shot(elsewhere, "survey_used_link_de")
+
+        # A customer whose CRM knows no language, in a Spanish browser.
+        spanish_token = await customer_token("call-es-1", "")
+        context = await browser.new_context(viewport={"width": 1000, "height": 900}, locale="es-ES")
+        spanish = await context.new_page()
+        await spanish.goto(f"{base}/s/{spanish_token}")
+        assert await spanish.get_attribute("html", "lang") == "es"
+        assert await spanish.locator("h1").inner_text() == "Después de su visita"
+        text = await spanish.locator("body").inner_text()
+        assert "Sobre su llamada con Team N1" in text
+        assert "¿Qué probabilidad hay de que nos recomiende" in text
+        english_only = [m for m in i18n.catalog("es") if len(m) > 12]
+        assert [m for m in [*english_only, *english_items, customer.name] if m in text] == []
+        await shot(spanish, "survey_form_es")
+
+        # An employee without a roster language, in the same Spanish browser, and the switch.
+        await spanish.goto(f"{base}/s/{web.tokens[2]}")
+        assert await spanish.get_attribute("html", "lang") == "es"
+        text = await spanish.locator("body").inner_text()
+        team = re.search(r"Para su equipo: (Team [NS]\d)", text)
+        assert team is not None
+        assert "Las decisiones que me afectan se toman de forma justa." in text
+        assert "Totalmente de acuerdo" in text
+        employee_items = [item.text for item in web.employee_survey.items]
+        assert [m for m in english_only + employee_items if m in text] == []
+        await shot(spanish, "survey_form_employee_es")
+        # The switch on the page: English, then German.
+        await spanish.click("nav.language-switch >> text=English")
+        assert await spanish.get_attribute("html", "lang") == "en"
+        assert f"For your team: {team.group(1)}" in await spanish.locator("body").inner_text()
+        await spanish.click("nav.language-switch >> text=Deutsch")
+        assert await spanish.get_attribute("html", "lang") == "de"
+        assert f"Für Ihr Team: {team.group(1)}" in await spanish.locator("body").inner_text()
+        await context.close()

@@ -16,9 +16,10 @@ from pulse_common.config import ConfigError, load_settings
 from pulse_common.periods import periods_back
 from pulse_common.ratelimit import SlidingWindowLimiter
 from pulse_common.scope import subtree_ids
+from pulse_common.secrets import WEB_SESSION_SECRET, ensure_embedded_secrets, read_generated
 from pulse_web import accounts, answers, csrf, filters, fit, heatmap, org, report_view
 from pulse_web.app import create_app
-from pulse_web.config import DEV_PASSWORD, DEV_USERNAME, derive_session_secret, load_web_config
+from pulse_web.config import DEV_PASSWORD, DEV_USERNAME, load_web_config
 
 STATIC = Path(heatmap.__file__).parent / "static"
 
@@ -46,9 +47,16 @@ def test_accounts_parse_with_scopes_and_name_the_variable() -> None:
         accounts.parse_accounts(f"a:{encoded}:;a:{encoded}:")
 
 
-def test_web_config_defaults_and_validation(caplog: pytest.LogCaptureFixture) -> None:
-    settings = load_settings({})
-    config = load_web_config({})
+def test_web_config_defaults_and_validation(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    # No session secret anywhere: the web refuses to start, naming the variable.
+    env = {"PULSE_DATA_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="PULSE_WEB_SESSION_SECRET"):
+        load_web_config(env)
+    ensure_embedded_secrets(tmp_path)  # what `pulse dev up` does once
+    settings = load_settings(env)
+    config = load_web_config(env)
     assert config.settings == settings
     assert config.using_dev_account
     assert accounts.authenticate(config.accounts, DEV_USERNAME, DEV_PASSWORD) is not None
@@ -56,8 +64,17 @@ def test_web_config_defaults_and_validation(caplog: pytest.LogCaptureFixture) ->
     assert "PULSE_WEB_ACCOUNTS is not set" not in caplog.text
     create_app(config)  # the dev account is announced when the app is built
     assert "PULSE_WEB_ACCOUNTS is not set" in caplog.text
-    assert config.session_secret == derive_session_secret(settings.hmac_secret)
+    assert config.session_secret == read_generated(tmp_path, WEB_SESSION_SECRET)
     assert config.session_secret != settings.hmac_secret
+    assert config.decoy_hash  # unknown users cost a real hash
+    # Secure cookies by default, except when the web listens on loopback only.
+    assert not config.secure_cookies
+    assert load_web_config({**env, "PULSE_WEB_ADDR": "0.0.0.0:8080"}).secure_cookies
+    assert not load_web_config(
+        {**env, "PULSE_WEB_ADDR": "0.0.0.0:8080", "PULSE_WEB_SECURE_COOKIES": "false"}
+    ).secure_cookies
+    with pytest.raises(ConfigError, match="PULSE_WEB_TRUSTED_PROXIES"):
+        load_web_config({**env, "PULSE_WEB_TRUSTED_PROXIES": "10.0.0.1, nope"})
     with pytest.raises(ConfigError, match="PULSE_WEB_SESSION_SECRET"):
         load_web_config({"PULSE_WEB_SESSION_SECRET": "short"}, settings=settings)
     with pytest.raises(ConfigError, match="PULSE_WEB_SUBMIT_RATE_LIMIT"):
@@ -65,7 +82,7 @@ def test_web_config_defaults_and_validation(caplog: pytest.LogCaptureFixture) ->
     # The deployment-wide part is read from the same variables when not given.
     with pytest.raises(ConfigError, match="PULSE_PERIOD"):
         load_web_config({"PULSE_PERIOD": "year"})
-    assert load_web_config({"PULSE_PERIOD": "week"}).settings.period == "week"
+    assert load_web_config({**env, "PULSE_PERIOD": "week"}).settings.period == "week"
 
 
 def test_csrf_tokens_are_bound_to_their_purpose_and_expire() -> None:
@@ -227,7 +244,8 @@ def test_heatmap_steps_match_the_stylesheet_and_suppression_is_in_words() -> Non
     assert n1.cells[0].text == "80"
     assert n1.cells[0].css_class == "heat-8"
     assert "n = 8" in n1.cells[0].description
-    assert n2.cells[0].text == "suppressed (n < 5)"
+    assert n2.cells[0].text == "too few responses"
+    assert n2.cells[0].description == "not shown: fewer than 5 responses"
     assert n2.cells[0].suppressed
     assert n2.cells[1].text == "–"
 
@@ -271,8 +289,9 @@ def test_report_chart_payload_and_safe_json() -> None:
     )
     payload = report_view.chart_payload(report)
     assert payload["predictor"] == "treatment.fairness"
-    assert payload["scatter"]["xLabel"] == "Fairness (0-100)"  # measures' human names
-    assert payload["scatter"]["yLabel"] == "Customer satisfaction (CSAT)"
+    assert payload["scatter"]["xLabel"] == "Fairness (score, 0 to 100)"  # measures' human names
+    assert payload["scatter"]["yLabel"] == "Customer satisfaction (CSAT) (score, 0 to 100)"
+    assert payload["scatter"]["xRange"] == payload["scatter"]["yRange"] == (0.0, 100.0)
     assert len(payload["scatter"]["points"]) == 6
     assert len(payload["scatter"]["fit"]) == 25
     assert payload["lags"]["labels"][0].startswith("-1 (outcome leads)")

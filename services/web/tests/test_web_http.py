@@ -67,7 +67,8 @@ async def test_respondent_form_validation_csrf_and_single_use(web: WebStack) -> 
         assert re.search(r'<label for="q5-0"[^>]*>0 – Not at all likely</label>', html)
         assert re.search(r'<label for="q6-text"', html)
         assert 'id="q6-text"' in html
-        assert "not your name, email or the time you answered" in html
+        assert "not your name, e-mail address or the time you answered" in html
+        assert '<html lang="en">' in html
         assert "at least 5 people" in html
         assert page.headers["referrer-policy"] == "no-referrer"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -98,7 +99,7 @@ async def test_respondent_form_validation_csrf_and_single_use(web: WebStack) -> 
 
         done = await http.post(f"/s/{token}", data=valid_answers(html))
         assert done.status_code == 303
-        assert done.headers["location"] == "/s/thanks"
+        assert done.headers["location"] == "/s/thanks?lang=en"
         thanks = await http.get("/s/thanks")
         assert thanks.status_code == 200
         assert "Thank you" in thanks.text
@@ -111,6 +112,43 @@ async def test_respondent_form_validation_csrf_and_single_use(web: WebStack) -> 
         assert "This survey link is not valid" in used.text
         again = await http.post(f"/s/{token}", data=valid_answers(html))
         assert again.status_code == 410
+
+
+async def test_the_form_speaks_the_respondents_language(web: WebStack) -> None:
+    token = web.tokens[1]
+    async with client_for(web) as http:
+        german = await http.get(f"/s/{token}", headers={"accept-language": "de-DE,de;q=0.9"})
+        assert '<html lang="de">' in german.text
+        assert re.search(r"Für Ihr Team: Team N\d", german.text)
+        assert "Ihre Privatsphäre" in german.text
+        assert (
+            "Entscheidungen, die mich betreffen, werden auf faire Weise getroffen." in german.text
+        )
+        assert "1 – Stimme überhaupt nicht zu" in german.text
+        # The switch on the page wins over the browser.
+        assert f'href="/s/{token}?lang=es"' in german.text
+        spanish = await http.get(f"/s/{token}?lang=es", headers={"accept-language": "de"})
+        assert '<html lang="es">' in spanish.text
+        assert "Su privacidad" in spanish.text
+        # A refused answer comes back in the form's language.
+        data = {**valid_answers(spanish.text), "lang": "es"}
+        del data["a_rec.1"]
+        refused = await http.post(f"/s/{token}", data=data)
+        assert refused.status_code == 422
+        assert "Por favor, responda a esta pregunta." in refused.text
+        assert "Revise 1 respuesta" in refused.text
+        data["a_rec.1"] = "4"
+        data["idempotency_key"] = hidden(refused.text, "idempotency_key")
+        done = await http.post(f"/s/{token}", data=data)
+        assert done.headers["location"] == "/s/thanks?lang=es"
+        thanks = await http.get(done.headers["location"])
+        assert '<html lang="es">' in thanks.text
+        assert "Sus respuestas se han guardado." in thanks.text
+    async with client_for(web) as other:  # another browser: the link is spent
+        used = await other.get(f"/s/{token}", headers={"accept-language": "es"})
+        assert used.status_code == 410
+        assert '<html lang="es">' in used.text
+        assert "Este enlace de encuesta no es válido" in used.text
 
 
 async def test_submissions_are_rate_limited(web: WebStack) -> None:
@@ -170,7 +208,7 @@ async def test_leaders_sign_in_and_stay_in_their_subtree(web: WebStack) -> None:
         assert (await http.get("/recognition")).status_code == 303  # back to sign-in
 
 
-async def test_customers_share_praise_that_reaches_the_recognition_board(
+async def test_customers_share_praise_that_reaches_the_board_only_after_approval(
     web: WebStack,
 ) -> None:
     threshold = web.stack.settings.min_comment_group_size
@@ -183,14 +221,17 @@ async def test_customers_share_praise_that_reaches_the_recognition_board(
             assert page.status_code == 200, page.text
             assert "Share my comment with the team (anonymously)" in page.text
             assert '<input type="checkbox" name="share_comment"' in page.text
-            assert "the period of your visit" in page.text
+            assert "the month of your contact" in page.text
+            # The customer page names the service, not "your team".
+            assert "About the service you received from Team N1" in page.text
+            assert "For your team" not in page.text
             data = {
                 "csrf": hidden(page.text, "csrf"),
                 "idempotency_key": hidden(page.text, "idempotency_key"),
                 "a_csat.1": "5",
                 "a_staff.1": "5",
                 "a_nps.1": "10",
-                "a_ccomment.1": f"Thank you for the patient help, visit {index}.",
+                "a_ccomment.1": f"Anna was so patient with me, visit {index}.",
                 "share_comment": "yes",
             }
             done = await http.post(f"/s/{token}", data=data)
@@ -199,8 +240,43 @@ async def test_customers_share_praise_that_reaches_the_recognition_board(
         await sign_in(http, "north_lead")
         board = await http.get("/recognition", params={"unit": "n1"})
         assert board.status_code == 200
-        assert board.text.count('<li class="card">') == threshold
-        assert "Thank you for the patient help, visit 3." in board.text
+        # Nothing on the board yet: every story waits for a team lead.
+        assert "No approved stories yet." in board.text
+        queued = re.findall(r'name="entry_id" value="([^"]+)"', board.text)
+        assert len(queued) == threshold
+        # Names of people are always redacted, in the queue already.
+        assert "[name] was so patient with me, visit 3." in board.text
+        assert "Anna" not in board.text
+        csrf = hidden(board.text, "csrf")
+
+        async def decide(entry_id: str, decision: str) -> httpx.Response:
+            return await http.post(
+                "/recognition/moderate",
+                data={"csrf": csrf, "entry_id": entry_id, "decision": decision, "unit": "n1"},
+            )
+
+        for entry_id, decision in zip(
+            queued[:4], ["approve", "approve", "hide", "report"], strict=True
+        ):
+            reply = await decide(entry_id, decision)
+            assert reply.status_code == 303
+            assert reply.headers["location"] == "/recognition?unit=n1"
+        board = await http.get("/recognition", params={"unit": "n1"})
+        queue_part = board.text.split('id="queue-heading"')[1]
+        board_part = board.text.split('id="queue-heading"')[0]
+        assert board_part.count("<blockquote>") == 2
+        assert queue_part.count('name="entry_id"') == threshold - 4
+        # A forged form (no session CSRF) changes nothing.
+        forged = await http.post(
+            "/recognition/moderate",
+            data={"csrf": "x", "entry_id": queued[5], "decision": "approve"},
+        )
+        assert forged.status_code == 403
+        # The organisation-wide page shows the approved stories only.
+        done_right = await http.get("/service-done-right")
+        assert done_right.status_code == 200
+        assert done_right.text.count("<blockquote>") == 2
+        assert "Team N1" in done_right.text
 
 
 async def sign_in(http: httpx.AsyncClient, username: str) -> None:
@@ -220,10 +296,14 @@ async def test_dashboard_reports_and_downloads(web: WebStack) -> None:
         page = await http.get("/dashboard", params={"from": periods[0], "to": periods[-1]})
         assert page.status_code == 200, page.text
         assert '<table class="heatmap">' in page.text
-        assert '<h2 id="h-1">' in page.text
+        assert 'id="heat-heading"' in page.text
         assert "Fairness by unit and period" in page.text
-        assert "suppressed (n &lt; 5)" in page.text  # in words, not only in colour
         assert '<script type="application/json" id="chart-data">' in page.text
+        # One level per page; a small team's number says why it is not shown, in words.
+        south = await http.get("/dashboard", params={"scope": "south"})
+        assert south.status_code == 200, south.text
+        assert "too few responses" in south.text
+        assert "not shown: fewer than 5 responses; counted in South" in south.text
 
         listing = await http.get("/reports")
         # The form starts from the one default report (pulse_common.measures.REPORT_DEFAULTS),

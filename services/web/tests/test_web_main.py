@@ -32,12 +32,17 @@ async def test_bad_configuration_exits_2_naming_the_variable() -> None:
 
 async def test_serves_and_stops_on_sigterm() -> None:
     port = free_port()
-    process = await run_module({"PULSE_WEB_ADDR": f"127.0.0.1:{port}"})
+    # Upstreams on ports where nothing listens: the web serves, but is not ready.
+    upstreams = {
+        f"PULSE_{name}_ADDR": f"127.0.0.1:{free_port()}"
+        for name in ("SURVEY", "RESPONSE", "CORRELATION")
+    }
+    process = await run_module({"PULSE_WEB_ADDR": f"127.0.0.1:{port}", **upstreams})
     try:
         async with httpx.AsyncClient() as http:
             for _ in range(100):
                 try:
-                    reply = await http.get(f"http://127.0.0.1:{port}/healthz")
+                    reply = await http.get(f"http://127.0.0.1:{port}/livez")
                     break
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
@@ -45,6 +50,9 @@ async def test_serves_and_stops_on_sigterm() -> None:
                 raise AssertionError("the web front did not start")
             assert reply.text == "ok"
             assert reply.headers["x-content-type-options"] == "nosniff"
+            ready = await http.get(f"http://127.0.0.1:{port}/healthz")
+            assert ready.status_code == 503
+            assert "survey: UNREACHABLE" in ready.text
             login = await http.get(f"http://127.0.0.1:{port}/login")
             assert login.status_code == 200
             css = await http.get(f"http://127.0.0.1:{port}/static/vendor/chart.umd.min.js")

@@ -14,10 +14,12 @@ import grpc.aio
 from pulse.correlation.v1 import correlation_service_pb2_grpc as correlation_grpc
 from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
+from pulse_common.auth import Credential, TokenSource, bearer, load_credential
 from pulse_common.config import ConfigError, Settings, load_settings
 from pulse_common.errors import DeadlineExceeded, Unavailable
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
+from pulse_common.tls import TlsMaterial, load_tls
 from rich.console import Console
 
 from pulse_cli.stack import load_state
@@ -46,15 +48,41 @@ class Stubs:
     response: response_grpc.ResponseServiceAsyncStub
     correlation: correlation_grpc.CorrelationServiceAsyncStub
     deadline_s: float
+    # The credential every call is signed with (the operator's, or the demo's tools).
+    credential: Credential | None = None
+
+    def scoped(self, scope: str) -> tuple[tuple[str, str], ...] | None:
+        """Metadata of a call limited to ``scope``'s subtree (None: the whole org, which
+        the channels' own token already covers)."""
+        if not scope or self.credential is None:
+            return None
+        return bearer(self.credential.mint(scope=scope))
+
+
+# The credential the CLI signs with: PULSE_AUTH_CREDENTIAL_FILE, or the embedded default's
+# operator credential (created by `pulse dev up`; more with `pulse auth add`).
+OPERATOR = "operator"
+
+
+def client_identity(settings: Settings, identity: str = OPERATOR) -> tuple[TlsMaterial, Credential]:
+    """The CLI's certificate and credential; ``ClickException`` saying how to get them."""
+    try:
+        tls = load_tls(settings, "tools" if identity == "tools" else "cli")
+        return tls, load_credential(settings, identity)
+    except ConfigError as error:
+        raise click.ClickException(error.message) from None
 
 
 @asynccontextmanager
-async def connect(settings: Settings) -> AsyncIterator[Stubs]:
-    """Stubs of the three services; the channels close when the block ends."""
+async def connect(settings: Settings, identity: str = OPERATOR) -> AsyncIterator[Stubs]:
+    """Stubs of the three services over mutual TLS, each call carrying a token of the
+    CLI's credential; the channels close when the block ends."""
+    tls, credential = client_identity(settings, identity)
+    tokens = TokenSource(credential, settings.auth.token_ttl_s)
     channels = [
-        open_channel(settings.survey_addr),
-        open_channel(settings.response_addr),
-        open_channel(settings.correlation_addr),
+        open_channel(settings.survey_addr, tls, tokens),
+        open_channel(settings.response_addr, tls, tokens),
+        open_channel(settings.correlation_addr, tls, tokens),
     ]
     try:
         yield Stubs(
@@ -62,6 +90,7 @@ async def connect(settings: Settings) -> AsyncIterator[Stubs]:
             response_grpc.ResponseServiceStub(channels[1]),
             correlation_grpc.CorrelationServiceStub(channels[2]),
             settings.grpc_deadline_s,
+            credential,
         )
     finally:
         for channel in channels:

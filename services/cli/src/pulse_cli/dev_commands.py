@@ -19,12 +19,23 @@ def dev() -> None:
 
 @dev.command("up")
 @click.option("--no-web", is_flag=True, help="Do not start the web front.")
+@click.option(
+    "--cluster",
+    is_flag=True,
+    help="3 JetStream nodes, PostgreSQL primary + synchronous standby, 2 instances of each "
+    "service (see README: Running beyond one machine).",
+)
 @json_option
-def dev_up(no_web: bool, as_json: bool) -> None:
+def dev_up(no_web: bool, cluster: bool, as_json: bool) -> None:
     """Start everything and wait until every health check reports SERVING."""
     settings = resolve_settings()
     try:
-        state = stack.up(settings, with_web=not no_web, progress=console.print)
+        if cluster:
+            from pulse_cli.cluster_stack import up_cluster
+
+            state = up_cluster(settings, with_web=not no_web, progress=console.print)
+        else:
+            state = stack.up(settings, with_web=not no_web, progress=console.print)
     except stack.StackError as error:
         raise click.ClickException(str(error)) from None
     emit(as_json, {"addresses": state.addresses, **state.env()})

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import click
 
+from pulse_cli.action_commands import action
+from pulse_cli.auth_commands import auth_group
+from pulse_cli.chain_commands import chain
+from pulse_cli.deadletter_commands import deadletter
 from pulse_cli.demo.cli import run_demo_command
 from pulse_cli.demo.config import SIZES
 from pulse_cli.dev_commands import dev
 from pulse_cli.interaction_commands import interaction, invitations
+from pulse_cli.nats_commands import nats_group
 from pulse_cli.options import json_option
 from pulse_cli.org_commands import org
 from pulse_cli.report_commands import report
 from pulse_cli.response_commands import comments, import_group, recognition
 from pulse_cli.score_commands import scores, trends
+from pulse_cli.serves_commands import serves
 from pulse_cli.survey_commands import items, survey
 from pulse_cli.wave_commands import wave
 
@@ -27,7 +33,11 @@ def cli() -> None:
 
 for command in (
     dev,
+    auth_group,
+    nats_group,
+    deadletter,
     org,
+    action,
     items,
     survey,
     wave,
@@ -41,6 +51,8 @@ for command in (
     report,
 ):
     cli.add_command(command)
+report.add_command(chain)
+org.add_command(serves)
 
 
 @cli.command("demo")

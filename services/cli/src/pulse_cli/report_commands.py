@@ -11,7 +11,7 @@ from pulse_common.measures import OUTCOMES, REPORT_DEFAULTS
 
 from pulse_cli.options import json_option, period_range_options, scope_option
 from pulse_cli.output import emit, print_table, table
-from pulse_cli.rpc import operator_viewer, unary
+from pulse_cli.rpc import unary
 
 # Bootstrap and permutations over every unit: far more work than one lookup.
 RUN_REPORT_AT_LEAST_S = 300.0
@@ -102,7 +102,6 @@ def run_report(
     """Compute, store and print a linkage report. The defaults are the one default report
     the web front and the demo also run."""
     request = corr_pb.RunLinkageReportRequest(
-        viewer=operator_viewer(scope),
         scope_unit_id=scope,
         period_from=period_from,
         period_to=period_to,
@@ -128,7 +127,7 @@ def run_report(
 @json_option
 def list_reports(limit: int, as_json: bool) -> None:
     """Stored reports, newest first."""
-    request = corr_pb.ListReportsRequest(viewer=operator_viewer(), limit=limit)
+    request = corr_pb.ListReportsRequest(limit=limit)
     reply = unary(lambda s: s.correlation.ListReports, request)
     rows = (
         (
@@ -150,7 +149,7 @@ def list_reports(limit: int, as_json: bool) -> None:
 @json_option
 def show_report(report_id: str, as_json: bool) -> None:
     """Print a stored report."""
-    request = corr_pb.GetReportRequest(viewer=operator_viewer(), report_id=report_id)
+    request = corr_pb.GetReportRequest(report_id=report_id)
     reply = unary(lambda s: s.correlation.GetReport, request)
     emit(as_json, reply, lambda: print_report(reply.report))
 
@@ -161,9 +160,7 @@ def show_report(report_id: str, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export_report(report_id: str, fmt: str, output: Path | None) -> None:
     """Export a report as JSON or CSV (to a file or stdout)."""
-    request = corr_pb.ExportReportRequest(
-        viewer=operator_viewer(), report_id=report_id, format=EXPORT_FORMATS[fmt]
-    )
+    request = corr_pb.ExportReportRequest(report_id=report_id, format=EXPORT_FORMATS[fmt])
     reply = unary(lambda s: s.correlation.ExportReport, request)
     if output is None:
         click.echo(reply.content.decode("utf-8"), nl=False)

@@ -23,7 +23,7 @@ from pulse_cli.options import (
     scope_option,
 )
 from pulse_cli.output import echo_rejected, emit, print_table, row_progress, to_dict
-from pulse_cli.rpc import operator_viewer, run_with_stubs, unary
+from pulse_cli.rpc import run_with_stubs, unary
 
 # Rows the response service validates and stores per second, at the least (for the deadline).
 IMPORT_ROWS_PER_S = 20
@@ -103,10 +103,8 @@ def import_responses(
 @json_option
 def comments(unit_id: str, period: str, survey_id: str, scope: str, as_json: bool) -> None:
     """Comments of a group, only when it reaches the comment threshold."""
-    request = response_pb.ListCommentsRequest(
-        unit_id=unit_id, period=period, survey_id=survey_id, viewer=operator_viewer(scope)
-    )
-    reply = unary(lambda s: s.response.ListComments, request)
+    request = response_pb.ListCommentsRequest(unit_id=unit_id, period=period, survey_id=survey_id)
+    reply = unary(lambda s: s.response.ListComments, request, scope=scope)
     if reply.suppressed:
         human = f"suppressed: {reply.suppression_reason}"
     else:
@@ -117,24 +115,32 @@ def comments(unit_id: str, period: str, survey_id: str, scope: str, as_json: boo
 @click.command("recognition")
 @click.option("--unit", "unit_id", required=True)
 @period_range_options
+@click.option(
+    "--pending", is_flag=True, help="The stories waiting for a team lead's approval instead."
+)
 @scope_option
 @json_option
-def recognition(unit_id: str, period_from: str, period_to: str, scope: str, as_json: bool) -> None:
-    """Positive customer comments shared with the team by consent (default: the periods of
-    the default report up to now)."""
+def recognition(
+    unit_id: str, period_from: str, period_to: str, pending: bool, scope: str, as_json: bool
+) -> None:
+    """Customer praise shared with the team by consent and approved by a team lead on the
+    web board, names of people redacted (default: the periods of the default report up to
+    now); ``--pending``: the stories still waiting for approval."""
     period_from, period_to = range_or_recent(period_from, period_to)
+    status = response_pb.RECOGNITION_STATUS_PENDING if pending else 0
     request = response_pb.ListRecognitionRequest(
         unit_id=unit_id,
         period_from=period_from,
         period_to=period_to,
-        viewer=operator_viewer(scope),
+        status=response_pb.RecognitionStatus.ValueType(status),
     )
-    reply = unary(lambda s: s.response.ListRecognition, request)
+    reply = unary(lambda s: s.response.ListRecognition, request, scope=scope)
 
     def show() -> None:
         if reply.suppressed:  # groups under the threshold are withheld, the others shown
             click.echo(f"suppressed: {reply.suppression_reason}")
         rows = ((e.period, e.unit_id, e.text) for e in reply.entries)
-        print_table("recognition", ["period", "unit", "comment"], rows)
+        title = "recognition: waiting for a team lead" if pending else "recognition"
+        print_table(title, ["period", "unit", "comment"], rows)
 
     emit(as_json, reply, show)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
 import grpc.aio
-from pulse.types.v1 import types_pb2
 
 from pulse_cli.context import Stubs, connect, explain_rpc_error, resolve_settings
 
@@ -38,16 +36,15 @@ def unary(
     request: Request,
     *,
     at_least_s: float = 0.0,
+    scope: str = "",
 ) -> Reply:
     """One unary call, e.g. ``unary(lambda s: s.survey.ListItems, request)``, with the
-    deadline of ``PULSE_GRPC_DEADLINE_S`` (or ``at_least_s`` for work known to be long)."""
+    deadline of ``PULSE_GRPC_DEADLINE_S`` (or ``at_least_s`` for work known to be long).
+    ``scope``: the call's token covers only that unit's subtree (``--scope``); the
+    services take scope and identity from the token only."""
 
     async def action(stubs: Stubs) -> Reply:
-        return await method(stubs)(request, timeout=max(at_least_s, stubs.deadline_s))
+        timeout = max(at_least_s, stubs.deadline_s)
+        return await method(stubs)(request, timeout=timeout, metadata=stubs.scoped(scope))
 
     return run_with_stubs(action)
-
-
-def operator_viewer(scope: str | None = None) -> types_pb2.Viewer:
-    """The CLI acts as an operator; ``--scope`` narrows what it asks for."""
-    return types_pb2.Viewer(viewer_id=f"cli:{getpass.getuser()}", scope_unit_id=scope or "")

@@ -8,7 +8,7 @@ from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 
 from pulse_cli.options import json_option, period_range_options, scope_option
 from pulse_cli.output import emit, table
-from pulse_cli.rpc import operator_viewer, unary
+from pulse_cli.rpc import unary
 
 SCORE = "value [95% CI]"
 
@@ -29,7 +29,6 @@ def scores(
 ) -> None:
     """Scores per unit and period, each with n and interval; groups under k suppressed."""
     request = corr_pb.GetScoresRequest(
-        viewer=operator_viewer(scope),
         scope_unit_id=scope,
         period_from=period_from,
         period_to=period_to,
@@ -52,7 +51,6 @@ def scores(
 def trends(unit_id: str, construct: str, period_from: str, period_to: str, as_json: bool) -> None:
     """One unit's construct over time."""
     request = corr_pb.GetTrendsRequest(
-        viewer=operator_viewer(),
         unit_id=unit_id,
         construct=construct,
         period_from=period_from,

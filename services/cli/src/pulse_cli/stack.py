@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import asyncpg
-from pulse_common.config import DEFAULT_PORTS, Settings
+from pulse_common.config import DEFAULT_PORTS, ConfigError, Settings, load_settings
 from pulse_common.embedded import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -26,6 +26,9 @@ from pulse_common.embedded import (
     terminate_pid,
 )
 from pulse_common.grpc_server import check_health
+from pulse_common.nats_auth import read_users
+from pulse_common.provision import ensure_embedded_security
+from pulse_common.tls import TlsMaterial, load_tls
 
 # (name, python module, gRPC service checked for health); order = start order.
 SERVICES: tuple[tuple[str, str, str], ...] = (
@@ -90,8 +93,38 @@ def load_state(data_dir: Path) -> StackState | None:
     return StackState(**json.loads(path.read_text()))
 
 
-def _save_state(data_dir: Path, state: StackState) -> None:
+def save_state(data_dir: Path, state: StackState) -> None:
     state_path(data_dir).write_text(json.dumps(asdict(state), indent=2))
+
+
+def start_process(state: StackState, name: str, env: dict[str, str] | None = None) -> int:
+    """Start service ``name`` of ``state`` as its own process (log appended to
+    ``logs/<name>.log``), record its pid and return it. ``up`` starts each service with it;
+    the fault suite restarts one after killing it."""
+    modules = {service: module for service, module, _ in SERVICES} | {WEB[0]: WEB[1]}
+    data_dir = Path(state.data_dir)
+    with open(data_dir / "logs" / f"{name}.log", "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", modules[name.split("-")[0]]],  # "survey-2": 2nd instance
+            env=env if env is not None else {**os.environ, **state.env()},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    state.pids[name] = process.pid
+    save_state(data_dir, state)
+    return process.pid
+
+
+def wait_until_serving(
+    state: StackState,
+    names: list[str],
+    timeout_s: float = 90.0,
+    progress: Progress = lambda _: None,
+) -> None:
+    """Until every service in ``names`` reports SERVING (a web front: its port is open)."""
+    _wait_until_serving(state, names, timeout_s, progress)
 
 
 def _choose_address(env_name: str, default_port: int, explicit: dict[str, str]) -> str:
@@ -124,8 +157,10 @@ def up(
     with_web: bool = True,
     progress: Progress = lambda _: None,
     timeout_s: float = 90.0,
+    service_env: dict[str, str] | None = None,
 ) -> StackState:
-    """Start (or adopt) the stack and wait until every health check reports SERVING."""
+    """Start (or adopt) the stack and wait until every health check reports SERVING.
+    ``service_env`` is added to the environment the services inherit."""
     data_dir = Path(settings.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "logs").mkdir(exist_ok=True)
@@ -137,7 +172,8 @@ def up(
         progress("found a partly stopped stack; stopping it first")
         down(data_dir, progress=progress)
 
-    explicit = {k: v for k, v in os.environ.items() if k.endswith("_ADDR")}
+    given = {**os.environ, **(service_env or {})}
+    explicit = {k: v for k, v in given.items() if k.endswith("_ADDR")}
     state = StackState(
         data_dir=str(data_dir),
         database_url="",
@@ -145,6 +181,10 @@ def up(
         addresses={},
         period=settings.period,
     )
+    # Mutual TLS, caller credentials and NATS users: created once, kept across restarts.
+    # Generated secrets only when both servers are embedded (an external one needs the
+    # deployment's own PULSE_HMAC_SECRET / PULSE_WEB_SESSION_SECRET, named if missing).
+    ensure_embedded_security(data_dir, secrets=not (settings.database_url or settings.nats_url))
     try:
         if settings.database_url:
             state.database_url = settings.database_url
@@ -154,19 +194,19 @@ def up(
             admin_url = postgres.start()
             state.embedded_postgres = True
             state.postgres_port = postgres.port
-            _save_state(data_dir, state)
+            save_state(data_dir, state)
             state.database_url = asyncio.run(_ensure_database(admin_url, DATABASE_NAME))
             progress(f"PostgreSQL: embedded on 127.0.0.1:{postgres.port} (data {postgres.pgdata})")
         if settings.nats_url:
             state.nats_url = settings.nats_url
             progress(f"NATS: using {settings.nats_url}")
         else:
-            nats_server = EmbeddedNats(data_dir / "nats")
+            nats_server = EmbeddedNats(data_dir / "nats", passwords=read_users(data_dir))
             state.nats_url = nats_server.start()
             state.embedded_nats = True
             state.nats_pid = nats_server.pid or 0
             state.nats_port = nats_server.port
-            _save_state(data_dir, state)
+            save_state(data_dir, state)
             progress(f"NATS JetStream: embedded on {state.nats_url}")
 
         names = [name for name, _, _ in SERVICES]
@@ -176,22 +216,10 @@ def up(
             state.addresses[name] = _choose_address(
                 f"PULSE_{name.upper()}_ADDR", DEFAULT_PORTS[name], explicit
             )
-        modules = {name: module for name, module, _ in SERVICES} | {WEB[0]: WEB[1]}
-        env = {**os.environ, **state.env()}
+        env = {**os.environ, **(service_env or {}), **state.env()}
         for name in names:
-            log_file = open(data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115
-            process = subprocess.Popen(
-                [sys.executable, "-m", modules[name]],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            log_file.close()
-            state.pids[name] = process.pid
-            _save_state(data_dir, state)
-            progress(f"started {name} (pid {process.pid}) on {state.addresses[name]}")
+            pid = start_process(state, name, env)
+            progress(f"started {name} (pid {pid}) on {state.addresses[name]}")
         _wait_until_serving(state, names, timeout_s, progress)
         return state
     except BaseException:
@@ -223,7 +251,9 @@ def _wait_until_serving(
             if name in grpc_names:
                 try:
                     status = asyncio.run(
-                        check_health(state.addresses[name], grpc_names[name], timeout_s=1.0)
+                        check_health(
+                            state.addresses[name], grpc_names[name], 1.0, _client_tls(state)
+                        )
                     )
                 except Exception:
                     status = "UNREACHABLE"
@@ -255,8 +285,20 @@ def down(data_dir: Path, *, progress: Progress = lambda _: None) -> bool:
     if state.embedded_postgres:
         EmbeddedPostgres(data_dir / "pg").stop()
         progress("stopped PostgreSQL")
+    from pulse_cli.cluster_stack import stop_cluster  # the servers of `up --cluster`
+
+    stop_cluster(data_dir, progress)
     state_path(data_dir).unlink(missing_ok=True)
     return True
+
+
+def _client_tls(state: StackState) -> TlsMaterial | None:
+    """The CLI's certificate (health needs one, no caller token); None when it is missing,
+    so the check reports the service as unreachable rather than failing."""
+    try:
+        return load_tls(load_settings({**os.environ, **state.env()}), "cli")
+    except ConfigError:
+        return None
 
 
 def status(data_dir: Path) -> dict[str, str]:
@@ -268,7 +310,9 @@ def status(data_dir: Path) -> dict[str, str]:
         if name not in state.addresses:
             continue
         try:
-            result[name] = asyncio.run(check_health(state.addresses[name], service))
+            result[name] = asyncio.run(
+                check_health(state.addresses[name], service, tls=_client_tls(state))
+            )
         except Exception:
             result[name] = "UNREACHABLE"
     return result

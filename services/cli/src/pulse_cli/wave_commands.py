@@ -11,7 +11,7 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_cli.enums import CADENCES, cadence, enum_label
 from pulse_cli.options import json_option, scope_option
 from pulse_cli.output import Human, emit, table
-from pulse_cli.rpc import operator_viewer, unary
+from pulse_cli.rpc import unary
 
 # Opening a wave issues one token per person in the audience: more work than one lookup.
 OPEN_WAVE_AT_LEAST_S = 60.0
@@ -125,8 +125,8 @@ def remind(wave_id: str, as_json: bool) -> None:
 @scope_option
 def rates(wave_id: str, scope: str, as_json: bool) -> None:
     """Response rates per unit (groups under k are suppressed)."""
-    request = survey_pb.GetResponseRatesRequest(wave_id=wave_id, viewer=operator_viewer(scope))
-    reply = unary(lambda s: s.survey.GetResponseRates, request)
+    request = survey_pb.GetResponseRatesRequest(wave_id=wave_id)
+    reply = unary(lambda s: s.survey.GetResponseRates, request, scope=scope)
     rows = (
         (
             r.unit_id,

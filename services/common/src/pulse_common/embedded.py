@@ -209,35 +209,54 @@ def nats_server_binary() -> str:
 
 @dataclass
 class EmbeddedNats:
-    """``nats-server -js`` with file storage in ``data_dir``, on 127.0.0.1:``port``."""
+    """``nats-server`` with JetStream (file storage in ``data_dir``) on 127.0.0.1:``port``.
+    With ``passwords`` (user -> password, ``pulse_common.nats_auth``) every client must
+    log in and each user may publish and read only its own subjects."""
 
     data_dir: Path
     port: int = 0
     pid: int | None = None
+    passwords: dict[str, str] | None = None
     _process: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
+    def plain_url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The URL tools and tests connect with (the ``tools`` user's, when there are users)."""
+        from pulse_common.nats_auth import TOOLS, with_credentials
+
+        if self.passwords and TOOLS in self.passwords:
+            return with_credentials(self.plain_url, TOOLS, self.passwords[TOOLS])
+        return self.plain_url
+
+    def _config(self) -> Path:
+        import json
+
+        from pulse_common.nats_auth import server_authorization
+        from pulse_common.secrets import write_private
+
+        config: dict[str, object] = {
+            "listen": f"127.0.0.1:{self.port}",
+            "server_name": "pulse-dev",
+            "jetstream": {"store_dir": str(self.data_dir / "jetstream")},
+        }
+        if self.passwords:
+            config["authorization"] = server_authorization(self.passwords)
+        path = self.data_dir / "nats.conf"
+        write_private(path, json.dumps(config, indent=2).encode())
+        return path
 
     def start(self, timeout_s: float = 20.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         log_path = self.data_dir / "nats.log"
+        config = self._config()
         with open(log_path, "ab") as log_file:
             self._process = subprocess.Popen(
-                [
-                    nats_server_binary(),
-                    "-js",
-                    "-a",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-sd",
-                    str(self.data_dir / "jetstream"),
-                    "--server_name",
-                    "pulse-dev",
-                ],
+                [nats_server_binary(), "-c", str(config)],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -249,7 +268,7 @@ class EmbeddedNats:
         except TimeoutError:
             self.stop()
             raise
-        return self.url
+        return self.plain_url
 
     def stop(self) -> None:
         if self.pid is not None:

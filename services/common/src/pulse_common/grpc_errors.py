@@ -69,6 +69,8 @@ async def abort_with(context: grpc.aio.ServicerContext[Any, Any], error: Excepti
         await context.abort(code, error.message, trailers)
     if isinstance(error, errors.DomainError):
         await context.abort(status_for(error), error.message)
+    if isinstance(error, NotImplementedError):  # a generated servicer's default method
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this method is not implemented")
     log.exception("unexpected error in handler", exc_info=error)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; the operator can see the log")
 

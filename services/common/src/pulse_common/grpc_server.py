@@ -13,7 +13,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from pulse_common.auth import TokenSource
+from pulse_common.grpc_auth import AuthInterceptor, default_token_interceptors
 from pulse_common.grpc_errors import DomainErrorInterceptor
+from pulse_common.tls import TlsMaterial
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +24,29 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 class GrpcServer:
-    """A grpc.aio server with health and reflection for ``service_names``."""
+    """A grpc.aio server with health and reflection for ``service_names``.
 
-    def __init__(self, service_names: Sequence[str]) -> None:
+    Services always pass ``tls`` (mutual TLS: a client without a certificate of the trusted
+    CA is refused at the handshake) and ``auth`` (caller token and role of every call);
+    without them the server is plaintext and unchecked, which only the bootstrap's own
+    tests use. ``bind_health`` adds an optional plaintext port that answers
+    ``grpc.health.v1.Health`` and nothing else, for probes that cannot present a
+    certificate (PULSE_HEALTH_ADDR)."""
+
+    def __init__(
+        self,
+        service_names: Sequence[str],
+        *,
+        tls: TlsMaterial | None = None,
+        auth: AuthInterceptor | None = None,
+    ) -> None:
         self.service_names = list(service_names)
+        self.tls = tls
+        interceptors: list[grpc.aio.ServerInterceptor] = [DomainErrorInterceptor()]
+        if auth is not None:
+            interceptors.insert(0, auth)
         self.server = grpc.aio.server(
-            interceptors=[DomainErrorInterceptor()],
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -44,18 +64,46 @@ class GrpcServer:
             self.server,
         )
         self.port = 0
+        self.health_server: grpc.aio.Server | None = None
+        self.health_port = 0
 
     def bind(self, address: str) -> int:
         """Bind ``host:port`` (port 0 picks a free one); returns the bound port."""
-        self.port = self.server.add_insecure_port(address)
+        if self.tls is None:
+            self.port = self.server.add_insecure_port(address)
+        else:
+            self.port = self.server.add_secure_port(address, self.tls.server_credentials())
         if self.port == 0:
             raise OSError(f"cannot bind gRPC server to {address}")
         return self.port
 
+    def bind_health(self, address: str) -> int:
+        """A plaintext port serving the health service only (no business RPC, no
+        reflection), for load balancers and Kubernetes probes."""
+        self.health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
+        self.health_port = self.health_server.add_insecure_port(address)
+        if self.health_port == 0:
+            raise OSError(f"cannot bind the health port to {address}")
+        return self.health_port
+
     async def start(self) -> None:
         await self.server.start()
+        if self.health_server is not None:
+            await self.health_server.start()
         for name in [*self.service_names, ""]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def set_ready(self, ready: bool) -> None:
+        """Readiness: the service names report SERVING or NOT_SERVING; the server as a whole
+        (``""``, liveness) is left alone (a dependency's outage is no reason to restart)."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in self.service_names:
+            await self.health.set(name, status)
 
     async def set_not_serving(self) -> None:
         """Every service name (and the server as a whole) reports NOT_SERVING."""
@@ -69,14 +117,19 @@ class GrpcServer:
         if drain_s > 0:
             await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
+        if self.health_server is not None:
+            await self.health_server.stop(0)
         log.info("grpc server stopped")
 
 
 def channel_options() -> list[tuple[str, object]]:
-    """Client channel options: bounded sizes and transparent retry of UNAVAILABLE."""
+    """Client channel options: bounded sizes, transparent retry of UNAVAILABLE, and calls
+    spread over every address of the target (``ipv4:a,b`` or a name resolving to several:
+    the instances of a service), skipping one that is down."""
     import json
 
     service_config = {
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{}],
@@ -98,13 +151,28 @@ def channel_options() -> list[tuple[str, object]]:
     ]
 
 
-def open_channel(address: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(address, options=channel_options())
+def open_channel(
+    address: str, tls: TlsMaterial | None = None, tokens: TokenSource | None = None
+) -> grpc.aio.Channel:
+    """A channel to a Pulse service: mutual TLS with ``tls`` (plaintext without it, which
+    every Pulse port refuses), and ``tokens`` on every call that brings no token of its
+    own."""
+    options = channel_options()
+    interceptors = default_token_interceptors(tokens) if tokens is not None else None
+    if tls is None:
+        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+    if tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return grpc.aio.secure_channel(
+        address, tls.channel_credentials(), options=options, interceptors=interceptors
+    )
 
 
-async def check_health(address: str, service: str, timeout_s: float = 2.0) -> str:
+async def check_health(
+    address: str, service: str, timeout_s: float = 2.0, tls: TlsMaterial | None = None
+) -> str:
     """Standard health check of one service; returns the status name (e.g. "SERVING")."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_channel(address, tls) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -117,7 +117,15 @@ TREATMENT_CONSTRUCTS = (
     "treatment.voice",
     "treatment.growth",
 )
-EMPLOYEE_CONSTRUCTS = (*TREATMENT_CONSTRUCTS, "engagement", "enps")
+# What leaders do and how work flows around the front line (issue 16: the whole chain).
+CHAIN_CONSTRUCTS = (
+    "empowerment",
+    "collaboration",
+    "strategic_alignment",
+    "leader_partnership",
+    "training",
+)
+EMPLOYEE_CONSTRUCTS = (*TREATMENT_CONSTRUCTS, "engagement", "enps", *CHAIN_CONSTRUCTS)
 CUSTOMER_OUTCOMES = ("csat", "nps", "ces", "staff_treatment")
 INTERNAL_OUTCOMES = tuple(INTERNAL_PREFIX + code for code in CUSTOMER_OUTCOMES)
 OUTCOMES = CUSTOMER_OUTCOMES + INTERNAL_OUTCOMES
@@ -148,6 +156,17 @@ _MEASURES = (
     Measure("treatment.growth", "Growth", "People learn and see a future here."),
     Measure("engagement", "Engagement", "People look forward to their work and go the extra mile."),
     Measure("enps", "Employee NPS (eNPS)", "Would recommend the organisation as a workplace."),
+    Measure("empowerment", "Empowerment", "Staff may use their judgement to solve problems."),
+    Measure("collaboration", "Collaboration", "Work flows within and between teams."),
+    Measure(
+        "strategic_alignment", "Strategic alignment", "People see how their work fits the goals."
+    ),
+    Measure(
+        "leader_partnership",
+        "Leader partnership",
+        "Leaders are visible, listen and help where the work happens.",
+    ),
+    Measure("training", "Training", "The skills to handle the people served, kept up to date."),
     Measure("csat", "Customer satisfaction (CSAT)", "Customers' overall satisfaction."),
     Measure("nps", "Net Promoter Score (NPS)", "Customers would recommend the organisation."),
     Measure(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import nats
 import nats.errors
@@ -19,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 
-from pulse_common import subjects
+from pulse_common import errors, subjects
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,28 @@ class PermanentError(Exception):
 
 
 async def connect_nats(
-    servers: str | list[str], name: str, *, connect_timeout_s: float = 30.0
+    servers: str | list[str],
+    name: str,
+    *,
+    connect_timeout_s: float = 30.0,
+    user: str = "",
+    password: str = "",
+    inbox_prefix: str = "",
 ) -> NatsClient:
     """Connect to any of ``servers`` (one URL, a comma-separated list or a list: the nodes of
     a cluster), retrying until ``connect_timeout_s`` with a log line per wait, then raise
-    ``ConnectionError`` naming them; once connected, reconnect forever."""
+    ``ConnectionError`` naming them; once connected, reconnect forever. With ``user``, the
+    URLs' own credentials are dropped and ``user``/``password`` are sent instead;
+    ``inbox_prefix`` keeps the client's replies under a subject only it may read."""
     if isinstance(servers, str):
         servers = [url.strip() for url in servers.split(",") if url.strip()]
+    if user:
+        from pulse_common.nats_auth import strip_credentials
+
+        servers = [strip_credentials(url) for url in servers]
+    auth: dict[str, Any] = {"user": user, "password": password} if user else {}
+    if inbox_prefix:
+        auth["inbox_prefix"] = inbox_prefix
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected", extra={"client": name})
@@ -65,6 +81,7 @@ async def connect_nats(
             disconnected_cb=on_disconnect,
             reconnected_cb=on_reconnect,
             error_cb=on_error,
+            **auth,
         )
         try:
             return await asyncio.wait_for(attempt, timeout=2.5 * len(servers) + 1)
@@ -79,8 +96,10 @@ async def connect_nats(
 
 
 async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update the one PULSE stream (file storage, explicit duplicate window;
-    ``replicas`` = 3 on a JetStream cluster)."""
+    """Create the one PULSE stream if it is missing (file storage, explicit duplicate
+    window, ``replicas``). An existing stream is owned by whoever applied its settings
+    (``apply_stream``, ``pulse nats apply``): a service only adds subjects it lacks and
+    raises replicas to ``replicas``; it never shrinks replicas or changes limits."""
     config = StreamConfig(
         name=subjects.STREAM,
         subjects=list(subjects.STREAM_SUBJECTS),
@@ -89,14 +108,47 @@ async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
         num_replicas=replicas,
     )
     try:
-        await js.stream_info(subjects.STREAM)
+        info = await js.stream_info(subjects.STREAM)
     except nats.js.errors.NotFoundError:
         try:
             await js.add_stream(config)
             return
         except nats.js.errors.BadRequestError:
-            pass  # another instance created it concurrently
-    await js.update_stream(config)
+            info = await js.stream_info(subjects.STREAM)  # created concurrently
+    current = info.config
+    missing = [s for s in subjects.STREAM_SUBJECTS if s not in (current.subjects or [])]
+    if not missing and (current.num_replicas or 1) >= replicas:
+        return
+    await js.update_stream(
+        dataclasses.replace(
+            current,
+            subjects=[*(current.subjects or []), *missing],
+            num_replicas=max(current.num_replicas or 1, replicas),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """What an operator sets on the PULSE stream (``pulse nats apply``); 0 = unlimited."""
+
+    replicas: int = 1
+    max_bytes: int = 0
+    max_age_s: float = 0.0
+
+
+async def apply_stream(js: JetStreamContext, limits: StreamLimits) -> StreamConfig:
+    """The owner's step: create the stream or set exactly ``limits`` (also lower ones)."""
+    await ensure_stream(js, 1)
+    info = await js.stream_info(subjects.STREAM)
+    config = dataclasses.replace(
+        info.config,
+        num_replicas=limits.replicas,
+        max_bytes=limits.max_bytes or -1,
+        max_age=limits.max_age_s or None,
+    )
+    updated = await js.update_stream(config)
+    return updated.config
 
 
 async def publish(
@@ -139,10 +191,30 @@ def decode(msg: Msg, message_type: type[M]) -> M:
     return event
 
 
+# A dead letter keeps the id its message had; a replay carries it, so that every consumer's
+# ledger sees a replayed message as the message it replays (``pulse deadletter replay``).
+ORIGINAL_MSG_ID_HEADER = "Pulse-Original-Msg-Id"
+REPLAY_OF_HEADER = "Pulse-Replay-Of"
+
+
 def message_id(msg: Msg) -> str:
-    """The publisher's Nats-Msg-Id, or the stream sequence when there is none."""
-    explicit = (msg.headers or {}).get("Nats-Msg-Id")
+    """The id a consumer's ledger claims: the replayed message's id for a replay, else the
+    publisher's Nats-Msg-Id, else the stream sequence."""
+    headers = msg.headers or {}
+    explicit = headers.get(REPLAY_OF_HEADER) or headers.get("Nats-Msg-Id")
     return explicit or f"{msg.metadata.stream}:{msg.metadata.sequence.stream}"
+
+
+# Failures of a dependency (the database restarting) are not poison: such a message is
+# retried with backoff up to just below the server's own limit (``ensure_consumer``) before
+# it is dead-lettered, which rides out an outage of several minutes.
+RETRYABLE_EXTRA_TRIES = 19
+
+
+def is_retryable(error: BaseException) -> bool:
+    from pulse_common.uow import as_retryable  # uow imports this module
+
+    return isinstance(error, errors.RetryableError) or as_retryable(error) is not None
 
 
 Handler = Callable[[Msg], Awaitable[None]]
@@ -170,13 +242,20 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
         durable_name=spec.durable,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=spec.deliver_policy,
-        # The server's own limit is a backstop; our loop dead-letters at spec.max_deliver,
-        # and keeps retrying past it while the dead-letter publish itself fails.
-        max_deliver=spec.max_deliver + 20,
+        # The server's own limit is a backstop; our loop dead-letters at spec.max_deliver
+        # (a dependency's failure: just below this limit), and keeps retrying past it while
+        # the dead-letter publish itself fails.
+        max_deliver=spec.max_deliver + RETRYABLE_EXTRA_TRIES + 1,
         ack_wait=spec.ack_wait_s,
-        filter_subjects=list(spec.filter_subjects),
         max_ack_pending=10_000,
     )
+    # A named consumer with one filter puts the filter in the API subject, where the NATS
+    # permissions of the service's user check it (``nats_auth``).
+    config.name = spec.durable
+    if len(spec.filter_subjects) == 1:
+        config.filter_subject = spec.filter_subjects[0]
+    else:
+        config.filter_subjects = list(spec.filter_subjects)
     await js.add_consumer(subjects.STREAM, config=config)
 
 
@@ -193,6 +272,16 @@ class ConsumerLoop:
         self._stopping = asyncio.Event()
         self.handled = 0
         self.dead_lettered = 0
+        # Loop time of the first of the current run of failed fetches (None: fetching works).
+        self._failing_since: float | None = None
+
+    def fetch_failing_for(self, now: float) -> float:
+        """How long fetches have been failing (0 while they work or come back empty)."""
+        return 0.0 if self._failing_since is None else now - self._failing_since
+
+    def _fetch_failed(self) -> None:
+        if self._failing_since is None:
+            self._failing_since = asyncio.get_running_loop().time()
 
     async def run(self) -> None:
         await ensure_consumer(self.js, self.spec)
@@ -207,14 +296,18 @@ class ConsumerLoop:
                         self.spec.batch, timeout=self.spec.fetch_timeout_s
                     )
                 except (TimeoutError, nats.errors.TimeoutError):
+                    self._failing_since = None  # an empty fetch is a working one
                     continue
                 except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                    self._fetch_failed()
                     await asyncio.sleep(0.5)
                     continue
                 except nats.errors.Error as error:
+                    self._fetch_failed()
                     log.warning("fetch failed: %s", error, extra={"durable": self.spec.durable})
                     await asyncio.sleep(0.5)
                     continue
+                self._failing_since = None
                 for msg in messages:
                     await self._handle_one(msg)
         finally:
@@ -231,7 +324,8 @@ class ConsumerLoop:
             await self._dead_letter_or_retry(msg, error, delivered)
             return
         except Exception as error:
-            if delivered >= self.spec.max_deliver:
+            limit = self.spec.max_deliver + (RETRYABLE_EXTRA_TRIES if is_retryable(error) else 0)
+            if delivered >= limit:
                 await self._dead_letter_or_retry(msg, error, delivered)
             else:
                 log.warning(
@@ -265,6 +359,7 @@ class ConsumerLoop:
             "Pulse-Original-Subject": msg.subject,
             "Pulse-Error": str(error)[:500],
             "Pulse-Consumer": self.spec.durable,
+            ORIGINAL_MSG_ID_HEADER: message_id(msg),
         }
         if msg.headers and "Pulse-Type" in msg.headers:
             headers["Pulse-Type"] = msg.headers["Pulse-Type"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -20,14 +21,22 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from pulse_common.auth import IssuerRegistry, issuers_path
 from pulse_common.config import ConfigError, Settings, load_settings
 from pulse_common.db import Migration, apply_migrations, create_pool, load_migrations
+from pulse_common.grpc_auth import AuthInterceptor
 from pulse_common.grpc_server import GrpcServer
+from pulse_common.health import HealthMonitor, consumer_probe, database_probe, nats_probe
 from pulse_common.logging_setup import configure_logging
 from pulse_common.messaging import ConsumerLoop, connect_nats, ensure_stream
+from pulse_common.nats_auth import credentials, inbox_prefix
 from pulse_common.outbox import OutboxRelay
+from pulse_common.tls import TlsMaterial, load_tls
 
 log = logging.getLogger(__name__)
+
+# A probe (the database's ``SELECT 1``...) that does not answer within this is a failure.
+HEALTH_PROBE_TIMEOUT_S = 3.0
 
 
 @dataclass
@@ -44,6 +53,8 @@ class ServiceContext:
     consumers: list[ConsumerLoop] = field(default_factory=list)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The service's own certificate: it serves with it and presents it to other services.
+    tls: TlsMaterial | None = None
 
 
 Wire = Callable[[ServiceContext], Awaitable[None]]
@@ -75,6 +86,8 @@ class RunningService:
     # no longer whole, so health says NOT_SERVING and the process exits non-zero.
     failed: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: bool = False
+    # Probes the database, NATS and the consumers; sets readiness (see pulse_common.health).
+    monitor: HealthMonitor | None = None
 
     def supervise(self) -> None:
         for task in self.tasks:
@@ -102,6 +115,8 @@ class RunningService:
         self.stopping = True
         ctx = self.context
         grace = ctx.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self.monitor is not None:
+            self.monitor.stop()
         await ctx.grpc.stop(grace, drain_s)
         for consumer in ctx.consumers:
             consumer.stop()
@@ -135,6 +150,9 @@ async def start_service(
     address (``127.0.0.1:0`` picks a free port)."""
     database_url = _require(settings.database_url, "PULSE_DATABASE_URL")
     _require(settings.nats_url, "PULSE_NATS_URL")
+    _require(settings.hmac_secret or None, "PULSE_HMAC_SECRET")
+    tls, auth = _security(definition, settings)
+    login = credentials(settings, definition.name)
     pool = await _create_pool_waiting(definition, settings, database_url)
     try:
         await apply_migrations(pool, definition.schema, definition.migrations())
@@ -142,6 +160,9 @@ async def start_service(
             settings.nats_servers,
             f"pulse-{definition.name}",
             connect_timeout_s=settings.startup_timeout_s,
+            user=login[0] if login else "",
+            password=login[1] if login else "",
+            inbox_prefix=inbox_prefix(login[0]) if login else "",
         )
     except BaseException:
         await pool.close()
@@ -149,8 +170,10 @@ async def start_service(
     try:
         js = nc.jetstream()
         await ensure_stream(js, settings.stream_replicas)
-        grpc_server = GrpcServer(definition.grpc_service_names)
+        grpc_server = GrpcServer(definition.grpc_service_names, tls=tls, auth=auth)
         port = grpc_server.bind(bind_address or settings.address_of(definition.name))
+        if settings.health_addr:
+            grpc_server.bind_health(settings.health_addr)
         ctx = ServiceContext(
             name=definition.name,
             settings=settings,
@@ -159,8 +182,11 @@ async def start_service(
             js=js,
             relay=OutboxRelay(pool, js),
             grpc=grpc_server,
+            tls=tls,
         )
         await definition.wire(ctx)
+        for consumer in ctx.consumers:
+            consumer.spec = dataclasses.replace(consumer.spec, ack_wait_s=settings.ack_wait_s)
     except BaseException:
         # A wiring or configuration error must not leak connections (tests start many).
         await nc.close()
@@ -175,8 +201,32 @@ async def start_service(
     await grpc_server.start()
     log.info("service started", extra={"service": definition.name, "port": port})
     running = RunningService(ctx, port, tasks)
+    running.monitor = HealthMonitor(
+        [database_probe(pool), nats_probe(nc)]
+        + [consumer_probe(consumer) for consumer in ctx.consumers],
+        grpc_server.set_ready,
+        running.failed,
+        service=definition.name,
+        timeout_s=HEALTH_PROBE_TIMEOUT_S,
+    )
+    tasks.append(asyncio.create_task(running.monitor.run(), name=f"{definition.name}-health"))
     running.supervise()
     return running
+
+
+def _security(
+    definition: ServiceDefinition, settings: Settings
+) -> tuple[TlsMaterial, AuthInterceptor]:
+    """The service's TLS material and the caller checks of its port; ``ConfigError`` names
+    what is missing (a service never serves without them)."""
+    tls = load_tls(settings, definition.name)
+    path = issuers_path(settings)
+    if not path.exists():
+        raise ConfigError(
+            f"no trusted issuers file at {path}: set PULSE_AUTH_ISSUERS_FILE, or start the "
+            "embedded stack with `pulse dev up`, which creates it"
+        )
+    return tls, AuthInterceptor(IssuerRegistry(path))
 
 
 async def _create_pool_waiting(

@@ -12,9 +12,11 @@ WAVE_OPENED = "pulse.wave.opened"
 WAVE_CLOSED = "pulse.wave.closed"
 INVITATION_ISSUED = "pulse.invitation.issued"
 ORG_CHANGED = "pulse.org.changed"
+ORG_SERVES = "pulse.org.serves"  # internal customers: a dated "serves" link
 INTERACTION_COMPLETED = "pulse.interaction.completed"
 RESPONSE_RECORDED = "pulse.response.recorded"
 REPORT_READY = "pulse.report.ready"
+DETRACTOR_FLAGGED = "pulse.detractor.flagged"  # a follow-up for the team
 
 DEAD_LETTER_PREFIX = "pulse.deadletter"
 

@@ -43,8 +43,32 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 DATABASE_UNAVAILABLE = "the database is unavailable; try again"
 
 
+# The database is up but could not do it now: a lock wait or a statement ran out of time
+# (PULSE_DB_LOCK_TIMEOUT_MS / PULSE_DB_STATEMENT_TIMEOUT_MS), a deadlock or a serialization
+# conflict was resolved by aborting this transaction. The same request may succeed later.
+BUSY_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
+DATABASE_BUSY = "the database is busy; try again"
+DATABASE_TOO_SLOW = "the database did not answer in time; try again or narrow the request"
+
+
 def is_connection_error(error: BaseException) -> bool:
     return isinstance(error, CONNECTION_ERRORS) and not isinstance(error, asyncio.CancelledError)
+
+
+def as_retryable(error: BaseException) -> errors.RetryableError | None:
+    """The retryable domain error a database failure stands for, or None (a bug or a bad
+    request: the caller's own error stands)."""
+    if is_connection_error(error):
+        return errors.Unavailable(DATABASE_UNAVAILABLE)
+    if isinstance(error, BUSY_ERRORS):
+        return errors.Unavailable(DATABASE_BUSY)
+    if isinstance(error, asyncpg.exceptions.QueryCanceledError):
+        return errors.DeadlineExceeded(DATABASE_TOO_SLOW)
+    return None
 
 
 class UnitOfWork:
@@ -75,8 +99,8 @@ class UnitOfWork:
             await self._transaction.start()
         except BaseException as error:
             await self._release()
-            if is_connection_error(error):
-                raise errors.Unavailable(DATABASE_UNAVAILABLE) from error
+            if (mapped := as_retryable(error)) is not None:
+                raise mapped from error
             raise
         return self
 
@@ -95,21 +119,32 @@ class UnitOfWork:
                     await transaction.rollback()
         except BaseException as error:
             await self._release()
-            if exc is None and is_connection_error(error):
-                raise errors.Unavailable(DATABASE_UNAVAILABLE) from error
+            if exc is None and (mapped := as_retryable(error)) is not None:
+                raise mapped from error
             if exc is None:
                 raise
         else:
             await self._release()
             if exc is None and self.enqueued:
                 self._on_commit()
-        if exc is not None and is_connection_error(exc):
-            raise errors.Unavailable(DATABASE_UNAVAILABLE) from exc
+        if exc is not None and (mapped := as_retryable(exc)) is not None:
+            raise mapped from exc
 
     async def _release(self) -> None:
         proxy, self._proxy = self._proxy, None
         if proxy is not None:
-            await self._pool.release(proxy)
+            await release_quietly(self._pool, proxy)
+
+
+async def release_quietly(pool: asyncpg.Pool, proxy: asyncpg.pool.PoolConnectionProxy) -> None:
+    """Return a connection to the pool. When the server ended the session, the reset that
+    ``release`` runs fails and asyncpg discards the connection: that is the pool's business,
+    never the caller's (their work committed, or already failed with its own error)."""
+    try:
+        await pool.release(proxy)
+    except Exception as error:
+        if not is_connection_error(error):
+            raise
 
 
 def _nothing() -> None:
@@ -132,14 +167,14 @@ class Database:
         try:
             proxy = await self.pool.acquire()
         except BaseException as error:
-            if is_connection_error(error):
-                raise errors.Unavailable(DATABASE_UNAVAILABLE) from error
+            if (mapped := as_retryable(error)) is not None:
+                raise mapped from error
             raise
         try:
             yield cast(asyncpg.Connection, proxy)
         except BaseException as error:
-            if is_connection_error(error):
-                raise errors.Unavailable(DATABASE_UNAVAILABLE) from error
+            if (mapped := as_retryable(error)) is not None:
+                raise mapped from error
             raise
         finally:
-            await self.pool.release(proxy)
+            await release_quietly(self.pool, proxy)

@@ -7,8 +7,9 @@ needs; nothing is ever read per respondent."""
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import pulse_stats
 from pulse.types.v1 import types_pb2
@@ -95,9 +96,15 @@ class Sums:
         self.squares += squares
 
     def add_sums(self, other: Sums) -> None:
-        """Add every field of ``other``."""
-        for field in fields(self):
-            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+        """Add every field of ``other`` (spelled out: a dashboard adds tens of thousands)."""
+        self.n += other.n
+        self.total += other.total
+        self.squares += other.squares
+        self.promoters += other.promoters
+        self.passives += other.passives
+        self.detractors += other.detractors
+        self.top2 += other.top2
+        self.answers += other.answers
 
     def add_categories(self, row: ItemRow) -> None:
         """Count an item row's categories (its scores are counted by its construct row)."""
@@ -123,6 +130,12 @@ class Sums:
         return pulse_stats.nps_from_counts(self.promoters, self.passives, self.detractors).nps
 
 
+@functools.lru_cache(maxsize=4096)
+def t_quantile(p: float, df: int) -> float:
+    """Student t quantile (scipy), remembered: cells share a few sample sizes."""
+    return float(stats.t.ppf(p, df))
+
+
 def mean_interval(
     n: int, total: float, squares: float, level: float = 0.95
 ) -> tuple[float, float, float, float]:
@@ -133,5 +146,46 @@ def mean_interval(
         return mean, math.nan, math.nan, math.nan
     variance = max(squares - total * total / n, 0.0) / (n - 1)
     se = math.sqrt(variance / n)
-    half = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) * se
+    half = t_quantile(0.5 + level / 2.0, n - 1) * se
     return mean, mean - half, mean + half, se
+
+
+def bounded_mean_interval(
+    n: int,
+    total: float,
+    squares: float,
+    scale: tuple[float, float] = (0.0, 100.0),
+    level: float = 0.95,
+) -> tuple[float, float, float, float]:
+    """Mean, an interval that stays inside ``scale`` and the standard error, from sufficient
+    statistics (NaN interval and standard error below two answers).
+
+    The t-interval of ``mean_interval`` is symmetric and leaves a bounded scale near its ends
+    (a mean of 90 from six answers gave [37, 113]). Here the mean is mapped to p in [0, 1],
+    the interval is built on the logit scale with the delta method, se(logit p) =
+    se(p) / (p (1 - p)), with the t quantile on n - 1 degrees of freedom, and mapped back:
+    a logit-transformed interval (Agresti, *Categorical Data Analysis*, 3rd ed., 2013,
+    §1.4 and §16.1 on the delta method). At the ends of the scale (p = 0 or 1, where the
+    logit is not defined) it is the Wilson (1927) score interval of n answers with that
+    share, so it still has a width. Both ends always lie inside the scale."""
+    mean, _, _, se = mean_interval(n, total, squares, level)
+    low, high = scale
+    if n < 2 or not math.isfinite(se):
+        return mean, math.nan, math.nan, se
+    width = high - low
+    p = min(1.0, max(0.0, (mean - low) / width))
+    if p in (0.0, 1.0):
+        share = pulse_stats.wilson_interval(round(p * n), n, confidence_level=level)
+        return mean, low + share.ci_low * width, low + share.ci_high * width, se
+    t = t_quantile(0.5 + level / 2.0, n - 1)
+    centre = math.log(p / (1.0 - p))
+    half = t * (se / width) / (p * (1.0 - p))
+    return mean, low + width * _expit(centre - half), low + width * _expit(centre + half), se
+
+
+def _expit(x: float) -> float:
+    """The logistic function, without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)

@@ -1,4 +1,4 @@
-"""Service definition: builds the use cases' dependencies, wires the servicer and the three
+"""Service definition: builds the use cases' dependencies, wires the servicer and the
 durable consumers (the responses one with several workers)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pulse_correlation.grpc_api import CorrelationServicer
 from pulse_correlation.messaging import (
     ORG_DURABLE,
     RESPONSES_DURABLE,
+    SERVES_DURABLE,
     SURVEYS_DURABLE,
     Handlers,
     consumer_specs,
@@ -35,6 +36,7 @@ async def wire(ctx: ServiceContext) -> None:
     loops = [
         (SURVEYS_DURABLE, handlers.on_survey, 1),
         (ORG_DURABLE, handlers.on_org, 1),
+        (SERVES_DURABLE, handlers.on_serves, 1),
         (RESPONSES_DURABLE, handlers.on_response, RESPONSE_WORKERS),
     ]
     for durable, handler, workers in loops:

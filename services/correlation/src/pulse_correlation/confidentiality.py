@@ -274,36 +274,54 @@ def release_hierarchy(
         else:
             reasons[unit] = ROLLED_UP + tree.parents[unit]
 
-    def frontier(unit: str) -> list[str]:
-        found: list[str] = []
-        stack = list(kids[unit])
-        while stack:
-            node = stack.pop()
-            if node in candidates:
-                found.append(node)
+    # The nearest candidates below each unit, kept up to date as candidates are dropped
+    # (one bottom-up pass; ``order`` lists children before parents).
+    frontier: dict[str, list[str]] = {}
+    for unit in order:
+        nearest: list[str] = []
+        for child in kids[unit]:
+            if child in candidates:
+                nearest.append(child)
             else:
-                stack.extend(kids[node])
-        return found
+                nearest.extend(frontier[child])
+        frontier[unit] = nearest
+
+    def drop(victim: str) -> None:
+        """Remove a candidate: the units above it, up to the nearest candidate, now see
+        the candidates below it instead."""
+        candidates.discard(victim)
+        node = victim
+        while node != tree.root:
+            parent = tree.parents[node]
+            if victim in frontier[parent]:
+                frontier[parent] = [v for v in frontier[parent] if v != victim]
+                frontier[parent] += frontier[victim]
+            if parent in candidates:
+                break
+            node = parent
 
     def residual(unit: str) -> int:
-        return size[unit] - sum(size[v] for v in frontier(unit))
+        return size[unit] - sum(size[v] for v in frontier[unit])
 
     depth = {tree.root: 0}
     for unit in reversed(order):
         if unit != tree.root:
             depth[unit] = depth[tree.parents[unit]] + 1
-    changed = True
-    while changed:
-        changed = False
-        for unit in sorted(candidates, key=lambda u: (-depth[u], u)):
-            rest = residual(unit)
-            if 0 < rest < k:
-                helpers = [v for v in frontier(unit) if residual(v) > 0]
-                victim = min(helpers, key=lambda v: (size[v], v)) if helpers else unit
-                candidates.discard(victim)
-                reasons[victim] = COMPLEMENTARY
-                changed = True
-                break
+    # Deepest first. Dropping a candidate changes the residual only of the units above it,
+    # which come later in this order or are the unit being checked, so one pass that
+    # re-checks the current unit after each drop decides as restarting from the top would.
+    ordered = sorted(candidates, key=lambda u: (-depth[u], u))
+    position = 0
+    while position < len(ordered):
+        unit = ordered[position]
+        rest = residual(unit) if unit in candidates else 0
+        if 0 < rest < k:
+            helpers = [v for v in frontier[unit] if residual(v) > 0]
+            victim = min(helpers, key=lambda v: (size[v], v)) if helpers else unit
+            drop(victim)
+            reasons[victim] = COMPLEMENTARY
+            continue
+        position += 1
     decision = Decision(reasons=reasons)
     # Largest (outermost) groups first: when the ledger must refuse one, it refuses the
     # smaller, more revealing one.

@@ -24,6 +24,7 @@ class SurveySpecs:
     kind: int
     items: dict[str, ItemSpec]
     min_group_size: int  # the k this survey version promised its respondents (0: unset)
+    rated_unit_id: str = ""  # internal service surveys: the unit whose service is rated
 
 
 @dataclass

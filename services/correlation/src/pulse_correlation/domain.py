@@ -81,6 +81,15 @@ def item_specs(definition: types_pb2.SurveyDefinition) -> dict[str, ItemSpec]:
     return specs
 
 
+def attributed_unit(population: Population, rater_unit_id: str, rated_unit_id: str) -> str:
+    """The unit a response counts under: an internal service rating counts under the rated
+    (serving) unit its survey version names, fixed when the version was published; every other
+    response (and an internal rating of a version that names no unit) under its own unit."""
+    if population == measures.INTERNAL and rated_unit_id:
+        return rated_unit_id
+    return rater_unit_id
+
+
 # ---------------------------------------------------------------- one response -> deltas
 
 

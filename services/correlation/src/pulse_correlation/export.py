@@ -1,4 +1,5 @@
-"""Report exports: JSON (the proto's canonical JSON) and CSV (one section per table)."""
+"""Report exports: JSON (the proto's canonical JSON; a number that is not computable is
+"NaN") and CSV (one section per table; not computable is "nan")."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def to_json(report: pb.LinkageReport) -> bytes:
 
 
 def _estimate(e: pb.Estimate) -> list[object]:
-    return [e.method, e.r, e.p_value, e.ci_low, e.ci_high, e.n]
+    return [e.method, e.r, e.p_value, e.ci_low, e.ci_high, e.n, e.note]
 
 
 def _section(
@@ -32,8 +33,8 @@ def _section(
 
 
 def to_csv(report: pb.LinkageReport) -> bytes:
-    """Sections: report, estimates, lags, cross_lagged, partials, drivers, diagnostics,
-    customer_metrics, unit_points, suppressions, verdict."""
+    """Sections: report, estimates, lags, tests, direction, partials, drivers, diagnostics,
+    customer_metrics, unit_points, suppressions, power, verdict."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     _section(
@@ -66,35 +67,78 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             ]
         ],
     )
-    head = ["method", "r", "p_value", "ci_low", "ci_high", "n"]
+    head = ["method", "r", "p_value", "ci_low", "ci_high", "n", "note"]
     estimates: list[list[object]] = []
     for link in report.linkages:
-        for kind in ("pearson", "spearman", "bootstrap", "permutation", "repeated_measures"):
+        for kind in (
+            "pearson",
+            "spearman",
+            "bootstrap",
+            "permutation",
+            "repeated_measures",
+            "multilevel",
+        ):
             if link.HasField(kind):
                 estimates.append([link.predictor, kind, *_estimate(getattr(link, kind))])
+        d = link.disattenuation
         estimates.append(
-            [link.predictor, "disattenuated", "pearson", link.disattenuated_r, "", "", "", ""]
+            [link.predictor, "disattenuated", "pearson", d.r, "", d.ci_low, d.ci_high, "", d.note]
         )
-        estimates.append([link.predictor, "units_needed", "", "", "", "", "", link.units_needed])
+        estimates.append(
+            [link.predictor, "units_needed", "", "", "", "", "", link.units_needed, ""]
+        )
     _section(w, "estimates", ["predictor", "estimate", *head], estimates)
     _section(
         w,
         "lags",
-        ["predictor", "lag", *head],
+        ["predictor", "lag", *head, "units"],
         [
-            [lk.predictor, lag.lag, *_estimate(lag.estimate)]
+            [lk.predictor, lag.lag, *_estimate(lag.estimate), lag.units]
             for lk in report.linkages
             for lag in lk.lags
         ],
     )
     _section(
         w,
-        "cross_lagged",
-        ["predictor", "path", "estimate", "std_error", "ci_low", "ci_high", "p_value", "n"],
+        "tests",
+        ["predictor", "source", "lag", "r", "p_value", "adjusted_p_value"],
         [
-            [lk.predictor, c.path, c.estimate, c.std_error, c.ci_low, c.ci_high, c.p_value, c.n]
+            [lk.predictor, t.source, t.lag, t.r, t.p_value, t.adjusted_p_value]
             for lk in report.linkages
-            for c in lk.cross_lagged
+            for t in lk.tests
+        ],
+    )
+    _section(
+        w,
+        "direction",
+        [
+            "predictor",
+            "leader",
+            "forward",
+            "backward",
+            "difference",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "adjusted_p_value",
+            "units",
+            "note",
+        ],
+        [
+            [
+                lk.predictor,
+                lk.direction.leader,
+                lk.direction.forward,
+                lk.direction.backward,
+                lk.direction.difference,
+                lk.direction.ci_low,
+                lk.direction.ci_high,
+                lk.direction.p_value,
+                lk.direction.adjusted_p_value,
+                lk.direction.units,
+                lk.direction.note,
+            ]
+            for lk in report.linkages
         ],
     )
     _section(
@@ -124,6 +168,9 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             "rwg_j_median",
             "n_groups",
             "mean_group_size",
+            "reliability",
+            "periods",
+            "single_item",
             "warnings",
         ],
         [
@@ -135,6 +182,9 @@ def to_csv(report: pb.LinkageReport) -> bytes:
                 d.rwg_j_median,
                 d.n_groups,
                 d.mean_group_size,
+                d.reliability,
+                d.periods,
+                d.single_item,
                 " | ".join(d.warnings),
             ]
             for d in report.diagnostics
@@ -181,10 +231,18 @@ def to_csv(report: pb.LinkageReport) -> bytes:
         ["unit_id", "reason"],
         [[s.unit_id, s.reason] for s in report.suppressions],
     )
+    power = report.power
+    _section(
+        w,
+        "power",
+        ["smallest_effect", "units", "power", "units_needed", "alpha"],
+        [[power.smallest_effect, power.units, power.power, power.units_needed, power.alpha]],
+    )
+    v = report.verdict
     _section(
         w,
         "verdict",
-        ["level", "text", "caveats"],
-        [[report.verdict.level, report.verdict.text, " | ".join(report.verdict.caveats)]],
+        ["level", "leader", "linked", "text", "caveats"],
+        [[v.level, v.leader, " | ".join(v.linked), v.text, " | ".join(v.caveats)]],
     )
     return out.getvalue().encode()

@@ -12,7 +12,10 @@ from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
 from pulse_common.periods import Granularity
 
 from pulse_correlation import linkage, reports, validation
+from pulse_correlation.action_grpc import ActionServicer
+from pulse_correlation.chain_grpc import ChainServicer
 from pulse_correlation.context import Deps
+from pulse_correlation.dashboard import DashboardQuery, UnitRef, dashboard
 from pulse_correlation.score_cells import Cell
 from pulse_correlation.scores import ScoreQuery, scores
 
@@ -23,7 +26,11 @@ def _cells(cells: list[Cell]) -> list[pb.ScoreCell]:
     return [pb.ScoreCell(**asdict(cell)) for cell in cells]
 
 
-class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
+def _unit(unit: UnitRef) -> pb.DashboardUnit:
+    return pb.DashboardUnit(**asdict(unit))
+
+
+class CorrelationServicer(ActionServicer, ChainServicer, pb_grpc.CorrelationServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
@@ -40,7 +47,7 @@ class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
     async def GetScores(  # noqa: N802
         self, request: pb.GetScoresRequest, context: Context
     ) -> pb.GetScoresResponse:
-        viewer = validation.viewer(request.viewer, request.HasField("viewer"))
+        viewer = validation.caller_viewer()
         scope = validation.optional_unit("scope_unit_id", request.scope_unit_id)
         period_from, period_to = validation.periods(
             request.period_from, request.period_to, self.granularity
@@ -54,7 +61,7 @@ class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
     async def GetTrends(  # noqa: N802
         self, request: pb.GetTrendsRequest, context: Context
     ) -> pb.GetTrendsResponse:
-        viewer = validation.viewer(request.viewer, request.HasField("viewer"))
+        viewer = validation.caller_viewer()
         unit_id = validation.unit("unit_id", request.unit_id)
         construct = validation.construct("construct", request.construct)
         period_from, period_to = validation.periods(
@@ -69,20 +76,20 @@ class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
     async def RunLinkageReport(  # noqa: N802
         self, request: pb.RunLinkageReportRequest, context: Context
     ) -> pb.RunLinkageReportResponse:
-        checked = validation.report_request(request, self.granularity)
+        checked = validation.report_request(request, self.granularity, validation.caller_viewer())
         return pb.RunLinkageReportResponse(report=await linkage.run_report(self.deps, checked))
 
     async def GetReport(  # noqa: N802
         self, request: pb.GetReportRequest, context: Context
     ) -> pb.GetReportResponse:
-        viewer = validation.viewer(request.viewer, request.HasField("viewer"))
+        viewer = validation.caller_viewer()
         report_id = validation.report_id(request.report_id)
         return pb.GetReportResponse(report=await reports.get_report(self.deps, viewer, report_id))
 
     async def ListReports(  # noqa: N802
         self, request: pb.ListReportsRequest, context: Context
     ) -> pb.ListReportsResponse:
-        viewer = validation.viewer(request.viewer, request.HasField("viewer"))
+        viewer = validation.caller_viewer()
         limit = validation.report_limit(request.limit)
         found = await reports.list_reports(self.deps, viewer, limit)
         return pb.ListReportsResponse(
@@ -102,8 +109,28 @@ class CorrelationServicer(pb_grpc.CorrelationServiceServicer):
     async def ExportReport(  # noqa: N802
         self, request: pb.ExportReportRequest, context: Context
     ) -> pb.ExportReportResponse:
-        viewer = validation.viewer(request.viewer, request.HasField("viewer"))
+        viewer = validation.caller_viewer()
         report_id = validation.report_id(request.report_id)
         csv_format = validation.csv_format(request.format)
         exported = await reports.export_report(self.deps, viewer, report_id, csv_format)
         return pb.ExportReportResponse(**asdict(exported))
+
+    async def GetDashboard(  # noqa: N802
+        self, request: pb.GetDashboardRequest, context: Context
+    ) -> pb.GetDashboardResponse:
+        viewer = validation.caller_viewer()
+        unit_id = validation.optional_unit("unit_id", request.unit_id)
+        period_from, period_to = validation.periods(
+            request.period_from, request.period_to, self.granularity
+        )
+        constructs = validation.constructs("constructs", request.constructs)
+        page = await dashboard(
+            self.deps, DashboardQuery(viewer, unit_id, period_from, period_to, constructs)
+        )
+        return pb.GetDashboardResponse(
+            unit=_unit(page.unit),
+            children=[_unit(u) for u in page.children],
+            path=[_unit(u) for u in page.path],
+            cells=_cells(page.cells),
+            min_group_size=page.k_applied,
+        )

@@ -18,9 +18,16 @@ from pulse_common.ledger import claim_message
 
 from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import org_repository as org_repo
+from pulse_correlation import serves_repository as serves_repo
 from pulse_correlation.aggregates import measure_key
+from pulse_correlation.chain_model import ServesLink
 from pulse_correlation.context import Deps, SurveySpecs
-from pulse_correlation.domain import item_specs, population_of, score_response
+from pulse_correlation.domain import (
+    attributed_unit,
+    item_specs,
+    population_of,
+    score_response,
+)
 from pulse_correlation.org import UnitVersion
 
 
@@ -37,7 +44,10 @@ async def _specs_for(deps: Deps, conn: Connection, survey_id: str, version: int)
     if definition is None:
         raise SurveyNotYetKnown(f"survey {survey_id} v{version} not received yet")
     found = SurveySpecs(
-        int(definition.kind), item_specs(definition), max(definition.min_group_size, 0)
+        int(definition.kind),
+        item_specs(definition),
+        max(definition.min_group_size, 0),
+        definition.rated_unit_id,
     )
     deps.memory.specs[key] = found
     return found
@@ -63,8 +73,9 @@ async def record_response(
     async with deps.db.unit_of_work() as uow:
         survey = await _specs_for(deps, uow.conn, survey_id, survey_version)
         population = population_of(kind or survey.kind)
+        counted_under = attributed_unit(population, unit_id, survey.rated_unit_id)
         deltas = score_response(
-            population, unit_id, period, channel, answers, survey.items, deps.settings.period
+            population, counted_under, period, channel, answers, survey.items, deps.settings.period
         )
         if not await claim_message(uow.conn, f"response:{response_id}", subjects.RESPONSE_RECORDED):
             return
@@ -94,3 +105,10 @@ async def record_unit_version(deps: Deps, version: UnitVersion, message_id: str)
     async with deps.db.unit_of_work() as uow:
         if await claim_message(uow.conn, f"org:{message_id}", subjects.ORG_CHANGED):
             await org_repo.save_unit_version(uow.conn, version)
+
+
+async def record_serves(deps: Deps, link: ServesLink, message_id: str) -> None:
+    """Keep one dated "serves" link (ledger key: the message id; the upsert is idempotent)."""
+    async with deps.db.unit_of_work() as uow:
+        if await claim_message(uow.conn, f"serves:{message_id}", subjects.ORG_SERVES):
+            await serves_repo.save_link(uow.conn, link)

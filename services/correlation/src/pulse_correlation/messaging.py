@@ -1,4 +1,4 @@
-"""NATS edge: the three durable consumers of the correlation service, thin: decode, check
+"""NATS edge: the durable consumers of the correlation service, thin: decode, check
 the envelope, call the use case in ``ingestion``, and say which failures are permanent.
 
 A response whose survey version has not arrived yet raises an ordinary error: the consumer
@@ -20,6 +20,7 @@ from pulse_common import subjects
 from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
 
 from pulse_correlation import ingestion
+from pulse_correlation.chain_model import ServesLink
 from pulse_correlation.context import Deps
 from pulse_correlation.domain import ContractViolation, answers_of
 from pulse_correlation.org import UnitVersion
@@ -27,6 +28,7 @@ from pulse_correlation.org import UnitVersion
 RESPONSES_DURABLE = "correlation-responses"
 SURVEYS_DURABLE = "correlation-surveys"
 ORG_DURABLE = "correlation-org"
+SERVES_DURABLE = "correlation-serves"
 
 T = TypeVar("T")
 
@@ -40,6 +42,9 @@ def consumer_specs(max_deliver: int) -> dict[str, ConsumerSpec]:
             SURVEYS_DURABLE, (subjects.SURVEY_PUBLISHED,), max_deliver=max_deliver
         ),
         ORG_DURABLE: ConsumerSpec(ORG_DURABLE, (subjects.ORG_CHANGED,), max_deliver=max_deliver),
+        SERVES_DURABLE: ConsumerSpec(
+            SERVES_DURABLE, (subjects.ORG_SERVES,), max_deliver=max_deliver
+        ),
     }
 
 
@@ -97,3 +102,18 @@ class Handlers:
         if not event.unit_id:
             raise PermanentError("OrgChanged without unit_id")
         await ingestion.record_unit_version(self.deps, version, message_id(msg))
+
+    async def on_serves(self, msg: Msg) -> None:
+        event = decode(msg, events_pb2.ServesChanged)
+        if not event.serving_unit_id or not event.served_unit_id:
+            raise PermanentError("ServesChanged without both unit ids")
+        try:
+            link = ServesLink(
+                serving_unit_id=event.serving_unit_id,
+                served_unit_id=event.served_unit_id,
+                valid_from=dt.date.fromisoformat(event.valid_from),
+                valid_to=dt.date.fromisoformat(event.valid_to) if event.valid_to else None,
+            )
+        except ValueError as error:
+            raise PermanentError(f"ServesChanged with a bad date: {error}") from error
+        await ingestion.record_serves(self.deps, link, message_id(msg))

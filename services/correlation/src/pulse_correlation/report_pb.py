@@ -39,12 +39,20 @@ def _linkage(link: PredictorLinkage) -> pb.PredictorLinkage:
         disattenuated_r=link.disattenuated_r,
         repeated_measures=_estimate(link.repeated_measures),
         units_needed=link.units_needed,
+        multilevel=_estimate(link.multilevel),
+        multilevel_note=link.multilevel_note,
+        direction=pb.Direction(**asdict(link.direction)),
+        disattenuation=(
+            pb.Disattenuation(**asdict(link.disattenuation)) if link.disattenuation else None
+        ),
+        reliable=link.reliable,
     )
     message.points.extend(pb.UnitPoint(**asdict(p)) for p in link.points)
     message.lags.extend(
-        pb.LagEstimate(lag=lag.lag, estimate=_estimate(lag.estimate)) for lag in link.lags
+        pb.LagEstimate(lag=lag.lag, estimate=_estimate(lag.estimate), units=lag.units)
+        for lag in link.lags
     )
-    message.cross_lagged.extend(pb.CrossLaggedCoefficient(**asdict(c)) for c in link.cross_lagged)
+    message.tests.extend(pb.LinkTest(**asdict(t)) for t in link.tests)
     message.partials.extend(
         pb.PartialEstimate(covariates=p.covariates, estimate=_estimate(p.estimate))
         for p in link.partials
@@ -74,6 +82,7 @@ def report_message(
         code_version=identity.code_version,
         options=pb.LinkageOptions(**asdict(options)),
         viewer_id=request.viewer.viewer_id,
+        power=pb.PowerPlan(**asdict(body.power)) if body.power else None,
     )
     report.linkages.extend(_linkage(link) for link in body.linkages)
     report.diagnostics.extend(pb.Diagnostic(**asdict(d)) for d in body.diagnostics)

@@ -1,7 +1,8 @@
 """Score cells, pure: per unit, period and construct, the numbers of the unit's whole
 subtree, released through ``confidentiality.release_hierarchy`` and the viewer's ledger.
 
-Values: constructs 0-100 with a t-interval of the mean; NPS constructs (nps, enps) -100..100
+Values: constructs 0-100 with a logit interval of the mean that stays inside the scale
+(``aggregates.bounded_mean_interval``); NPS constructs (nps, enps) -100..100
 with their standard-error interval; ``<construct>.top2box`` cells the share of answers in the
 top two boxes with a Wilson interval (customer and internal constructs only). Each measure
 is released under ``confidentiality.effective_k``."""
@@ -9,14 +10,20 @@ is released under ``confidentiality.effective_k``."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pulse_stats
 from pulse_common.measures import EMPLOYEE, is_nps
 
 from pulse_correlation.access import Scope
-from pulse_correlation.aggregates import ConstructRow, ItemRow, Sums, mean_interval, measure_key
+from pulse_correlation.aggregates import (
+    ConstructRow,
+    ItemRow,
+    Sums,
+    bounded_mean_interval,
+    measure_key,
+)
 from pulse_correlation.confidentiality import ROLLED_UP, Ledger, cell_id, release_hierarchy
 from pulse_correlation.org import ORG_ROOT
 from pulse_correlation.values import as_sent
@@ -97,7 +104,7 @@ def _cells_for(
             result = pulse_stats.nps_from_counts(sums.promoters, sums.passives, sums.detractors)
             n, value, low, high = result.n, result.nps, result.ci_low, result.ci_high
         else:
-            value, low, high, _ = mean_interval(sums.n, sums.total, sums.squares)
+            value, low, high, _ = bounded_mean_interval(sums.n, sums.total, sums.squares)
             n, low, high = sums.n, as_sent(low), as_sent(high)
         cells.append(Cell(unit, name, period, construct, n, value, low, high, rolled_up=rolled_up))
     if emit_top2 and population != EMPLOYEE and sums.answers:
@@ -123,10 +130,11 @@ def release_cells(
     scope: Scope,
     ledger: Ledger,
     requested: Sequence[str],
-    only_unit: str | None,
+    only_units: Collection[str] | None,
 ) -> list[Cell]:
-    """Released and suppressed cells of every (period, construct); with ``only_unit``
-    (trends) the other units are decided but neither released nor ledgered."""
+    """Released and suppressed cells of every (period, construct); with ``only_units``
+    (trends: the scope unit; the dashboard: it and its children) the other units are
+    decided but neither released nor ledgered."""
     wanted = set(requested)
     in_scope = scope.units()
     kids = scope.tree.children()
@@ -146,7 +154,7 @@ def release_cells(
             ledger.k_for(measure),
             ledger,
             releasable_root=scope.root != ORG_ROOT,
-            release_only=None if only_unit is None else {only_unit},
+            release_only=None if only_units is None else set(only_units),
         )
         emit_mean = not wanted or construct in wanted
         emit_top2 = (not wanted and not is_nps(construct)) or (construct + TOP2 in wanted)
@@ -170,7 +178,7 @@ def release_cells(
             [construct + TOP2] if emit_top2 and population != EMPLOYEE else []
         )
         for unit, reason in sorted(decision.reasons.items()):
-            if only_unit is not None and unit != only_unit:
+            if only_units is not None and unit not in only_units:
                 continue
             cells += [
                 Cell(
@@ -183,6 +191,6 @@ def release_cells(
                 )
                 for name in names
             ]
-    if only_unit is not None:
-        cells = [c for c in cells if c.unit_id == only_unit]
+    if only_units is not None:
+        cells = [c for c in cells if c.unit_id in only_units]
     return sorted(cells, key=lambda c: (c.period, c.unit_id, c.construct))

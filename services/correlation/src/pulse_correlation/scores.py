@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pulse_common.db import Connection
+from pulse_common.measures import EMPLOYEE, is_nps
+
 from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import ledger_repository as ledger_repo
 from pulse_correlation import org_repository as org_repo
-from pulse_correlation.access import Viewer, as_of, resolve_scope
+from pulse_correlation.access import Scope, Viewer, as_of, resolve_scope
+from pulse_correlation.aggregates import ConstructRow
 from pulse_correlation.confidentiality import Ledger
 from pulse_correlation.context import Deps
 from pulse_correlation.score_cells import Cell, CellSums, base_constructs, release_cells
@@ -48,27 +52,49 @@ async def scores(deps: Deps, query: ScoreQuery) -> Scores:
             query.viewer,
             query.scope_unit_id,
         )
-        sums = CellSums()
-        sums.add_constructs(rows, scope)
-        if sums.by_measure:
-            items = await aggregates_repo.item_rows(
-                conn, query.period_from, query.period_to, sorted(sums.population)
-            )
-            sums.add_items(items, scope)
-        viewer_id = query.viewer.viewer_id
-        await ledger_repo.lock_viewer(conn, viewer_id)
-        measures = sums.measures
-        ledger = Ledger(
-            deps.k,
-            await ledger_repo.released_groups(conn, viewer_id, measures),
-            await aggregates_repo.measure_ks(conn),
+        return await release_in_scope(
+            deps,
+            conn,
+            Release(query, rows, scope, {scope.root} if query.trend else None),
+            "trends" if query.trend else "scores",
         )
-        k_applied = max([deps.k, *(ledger.k_for(m) for m in measures)])
-        already = len(ledger.released)
-        cells = release_cells(
-            sums, scope, ledger, query.constructs, scope.root if query.trend else None
+
+
+@dataclass(frozen=True)
+class Release:
+    """What one read releases: the query's constructs and range, its rows and scope, and
+    the units whose cells are returned (None: all of the scope)."""
+
+    query: ScoreQuery
+    rows: list[ConstructRow]
+    scope: Scope
+    only_units: set[str] | None
+
+
+async def release_in_scope(deps: Deps, conn: Connection, release: Release, source: str) -> Scores:
+    """Sum the rows per cell, decide and release them through the viewer's ledger (locked
+    for the rest of the transaction) and record what was released."""
+    query, scope = release.query, release.scope
+    sums = CellSums()
+    sums.add_constructs(release.rows, scope)
+    # Item rows only feed NPS categories and customer/internal top-two-box shares; employee
+    # items are most of the rows and never needed here.
+    categorised = sorted(c for c, p in sums.population.items() if is_nps(c) or p != EMPLOYEE)
+    if categorised:
+        items = await aggregates_repo.item_rows(
+            conn, query.period_from, query.period_to, categorised
         )
-        await ledger_repo.record_groups(
-            conn, viewer_id, ledger.released[already:], "trends" if query.trend else "scores"
-        )
+        sums.add_items(items, scope)
+    viewer_id = query.viewer.viewer_id
+    await ledger_repo.lock_viewer(conn, viewer_id)
+    measures = sums.measures
+    ledger = Ledger(
+        deps.k,
+        await ledger_repo.released_groups(conn, viewer_id, measures),
+        await aggregates_repo.measure_ks(conn),
+    )
+    k_applied = max([deps.k, *(ledger.k_for(m) for m in measures)])
+    already = len(ledger.released)
+    cells = release_cells(sums, scope, ledger, query.constructs, release.only_units)
+    await ledger_repo.record_groups(conn, viewer_id, ledger.released[already:], source)
     return Scores(cells, k_applied)

@@ -5,7 +5,8 @@ and outcome values, item values, covariates, diagnostics inputs, scope totals) a
 Panel cells enter lags, cross-lagged and repeated-measures estimates only when that
 period's predictor and outcome each have at least k respondents. An NPS outcome's value is
 the NPS of its promoter/passive/detractor counts. r_wg(j) comes from the per-item n, sums and
-sums of squares (``pulse_stats.rwg_j_from_summaries``)."""
+sums of squares (``pulse_stats.rwg_j_from_summaries``); ICC inputs are kept per period, where
+each person answers once."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from pulse_common.periods import period_index
 from pulse_correlation.aggregates import Sums
 from pulse_correlation.covariates import covariate_columns
 from pulse_correlation.report_data import ReportData
-from pulse_correlation.report_model import PanelRow, ReportRequest, RwgInput, UnitTable
+from pulse_correlation.report_model import (
+    PanelRow,
+    ReportRequest,
+    RwgInput,
+    UnitSums,
+    UnitTable,
+)
 from pulse_correlation.report_release import Release
 
 
@@ -122,16 +129,11 @@ def build_unit_table(data: ReportData, release: Release, request: ReportRequest)
     )
     notes += covariate_notes
 
-    icc_inputs: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    period_sums: dict[str, list[UnitSums]] = {}
     rwg_inputs: dict[str, RwgInput] = {}
     for construct in [*predictors, outcome]:
-        per_unit = [unit_sums(construct, u) for u in units]
-        if any(s.n for s in per_unit):
-            icc_inputs[construct] = (
-                [s.n for s in per_unit if s.n],
-                [s.total for s in per_unit if s.n],
-                [s.squares for s in per_unit if s.n],
-            )
+        per_period = [_sums_of([unit_sums(construct, u, p) for u in units]) for p in data.periods]
+        period_sums[construct] = [sums for sums in per_period if sums.n]
         rwg_inputs[construct] = _rwg_input(
             units, item_sums.rwg[construct], item_sums.rwg_options[construct]
         )
@@ -172,14 +174,38 @@ def build_unit_table(data: ReportData, release: Release, request: ReportRequest)
         items=items,
         covariates=covariates,
         panel=_panel(data, release, unit_sums, item_sums),
-        icc_inputs=icc_inputs,
+        period_sums=period_sums,
         rwg_inputs=rwg_inputs,
         nps_counts=nps_counts,
         top2=top2,
         outcome_totals=outcome_totals,
+        outcome_sums=_outcome_sums(outcome, units, unit_sums, item_sums),
         max_lag=request.max_lag,
         suppressions=sorted(release.suppressions.items()),
         notes=notes,
+    )
+
+
+def _sums_of(cells: Sequence[Sums]) -> UnitSums:
+    """The units with answers among ``cells``, as aligned lists."""
+    found = [c for c in cells if c.n]
+    return UnitSums([c.n for c in found], [c.total for c in found], [c.squares for c in found])
+
+
+def _outcome_sums(
+    outcome: str, units: Sequence[str], unit_sums: _UnitSums, item_sums: _ItemSums
+) -> UnitSums:
+    """Per unit: respondents, sum and sum of squares of the outcome on the scale of the unit
+    value (an NPS outcome codes promoters 100, passives 0, detractors -100, whose mean is the
+    NPS)."""
+    if not is_nps(outcome):
+        cells = [unit_sums(outcome, u) for u in units]
+        return UnitSums([c.n for c in cells], [c.total for c in cells], [c.squares for c in cells])
+    found = [item_sums.categories[(outcome, u)] for u in units]
+    return UnitSums(
+        [c.promoters + c.passives + c.detractors for c in found],
+        [100.0 * (c.promoters - c.detractors) for c in found],
+        [10_000.0 * (c.promoters + c.detractors) for c in found],
     )
 
 

@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Sequence
 
 from pulse.correlation.v1 import correlation_service_pb2 as pb
-from pulse.types.v1 import types_pb2
+from pulse_common.auth import current_caller
 from pulse_common.errors import InvalidArgument
-from pulse_common.fields import require_construct, require_name, require_unit_id
+from pulse_common.fields import require_construct, require_unit_id
 from pulse_common.measures import OUTCOMES, close_matches, is_outcome
 from pulse_common.periods import Granularity, require_period, require_range
 
@@ -22,6 +22,8 @@ from pulse_correlation.report_model import METHODS, Method, Options, ReportReque
 DEFAULT_RESAMPLES = 2000
 MAX_RESAMPLES = 20000
 DEFAULT_CONFIDENCE = 0.95
+DEFAULT_SMALLEST_EFFECT = 0.3  # the smallest unit-level correlation worth detecting
+MIN_SMALLEST_EFFECT, MAX_SMALLEST_EFFECT = 0.05, 0.95
 MAX_LAG = 12
 MAX_CONSTRUCTS = 50
 MAX_COVARIATES = 10
@@ -29,13 +31,11 @@ DEFAULT_REPORTS = 50
 MAX_REPORTS = 500
 
 
-def viewer(message: types_pb2.Viewer, present: bool) -> Viewer:
-    if not present:
-        raise InvalidArgument("viewer", "is required")
-    return Viewer(
-        require_name("viewer.viewer_id", message.viewer_id),
-        optional_unit("viewer.scope_unit_id", message.scope_unit_id),
-    )
+def caller_viewer() -> Viewer:
+    """The viewer is the verified caller: its id and scope come from its token, never from
+    a request field (``pulse_common.auth``)."""
+    caller = current_caller()
+    return Viewer(caller.viewer_id, caller.scope)
 
 
 def optional_unit(field: str, value: str) -> str:
@@ -112,7 +112,15 @@ def _options(request: pb.RunLinkageReportRequest) -> Options:
     if not 0.5 <= level < 1.0:
         raise InvalidArgument("options.confidence_level", "must be in [0.5, 1)")
     method = _method(o.method or "pearson")
-    return Options(o.bootstrap_resamples, o.permutation_resamples, level, method, o.random_seed)
+    effect = o.smallest_effect or DEFAULT_SMALLEST_EFFECT
+    if not MIN_SMALLEST_EFFECT <= effect <= MAX_SMALLEST_EFFECT:
+        raise InvalidArgument(
+            "options.smallest_effect",
+            f"must be between {MIN_SMALLEST_EFFECT} and {MAX_SMALLEST_EFFECT} (0 = 0.3)",
+        )
+    return Options(
+        o.bootstrap_resamples, o.permutation_resamples, level, method, o.random_seed, effect
+    )
 
 
 def _method(value: str) -> Method:
@@ -122,8 +130,10 @@ def _method(value: str) -> Method:
     raise InvalidArgument("options.method", "must be pearson, spearman or kendall")
 
 
-def report_request(request: pb.RunLinkageReportRequest, granularity: Granularity) -> ReportRequest:
-    checked_viewer = viewer(request.viewer, request.HasField("viewer"))
+def report_request(
+    request: pb.RunLinkageReportRequest, granularity: Granularity, checked_viewer: Viewer
+) -> ReportRequest:
+    """``checked_viewer`` is the verified caller (``caller_viewer``)."""
     scope = optional_unit("scope_unit_id", request.scope_unit_id)
     period_from, period_to = periods(request.period_from, request.period_to, granularity)
     outcome = request.outcome.strip()

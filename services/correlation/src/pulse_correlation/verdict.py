@@ -1,14 +1,18 @@
 """The verdict of a linkage report, pure policy: a level and plain words, never causal.
 
-* ``not_enough_data``: fewer than ``MIN_UNITS`` released units; no statement on direction.
-* ``supported``: for some predictor the interval excludes 0 on the positive side, its
-  driver q-value (BH) is below ``Q_MAX`` and the lag pattern does not contradict it (lag +1
-  correlation not <= 0, forward cross-lagged interval not wholly below 0).
-* ``weak``: a positive association that misses one of those (or p < 0.10).
-* ``no_evidence``: otherwise (including a clearly negative association, which is stated).
+* ``not_enough_data``: fewer than ``MIN_UNITS`` released units; no statement on a link.
+* ``unreliable``: the outcome's unit averages, or every predictor's, are too unreliable to
+  compare teams (``diagnostics.gated``); no statement on a link.
+* ``supported``: the family-wise test (``evidence``) links a predictor to the outcome, the
+  association is positive and no check weakens it.
+* ``weak``: a family-wise link, but negative, or resting on the correlation of unit means
+  alone while adjusting for the chosen covariates removes it, or while the n-weighted
+  multilevel estimate does not confirm it.
+* ``no_evidence``: no test of the family survives the adjustment.
 
-The verdict reads the estimates as the report carries them (``values.as_sent``).
-"""
+Both claiming tiers need the family-wise test, so under no link at all the probability of
+either is at most alpha. Directions, adjusted estimates and the power for the smallest
+effect of interest are stated in the words (``verdict_text``)."""
 
 from __future__ import annotations
 
@@ -16,34 +20,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pulse_stats
+
+from pulse_correlation import verdict_text as words
+from pulse_correlation.diagnostics import gated
+from pulse_correlation.evidence import OUTCOME, TREATMENT, Evidence
 from pulse_correlation.report_model import (
-    NO_ESTIMATE,
     Diagnostic,
-    Driver,
     Options,
+    PowerPlan,
     PredictorLinkage,
     Verdict,
 )
 
-MIN_UNITS = 10
-Q_MAX = 0.05
-WEAK_P_MAX = 0.10
-LAG_MIN_N = 4  # a lag +1 correlation on fewer cells contradicts nothing
-
-CAVEATS = (
-    "Observational data: an association between units is not evidence that one causes the "
-    "other; unmeasured differences between units (location, workload, customers) can drive both.",
-    "Unit-level (ecological) inference: a correlation between unit means says nothing about "
-    "how any individual employee or customer feels.",
-    "A lag pattern in which treatment moves first is consistent with, but does not prove, "
-    "treatment leading customer outcomes.",
-)
-
-LEADS = {
-    "supported": "The data support a link between how employees are treated and",
-    "weak": "There is weak evidence of a link between how employees are treated and",
-    "no_evidence": "There is no evidence of a link between how employees are treated and",
-}
+MIN_UNITS = words.MIN_UNITS
+LEADERS = {TREATMENT: "treatment", OUTCOME: "outcome"}
 
 
 @dataclass(frozen=True)
@@ -53,20 +44,42 @@ class VerdictInput:
     units: int  # released analysis units
     units_suppressed: int
     diagnostics: Sequence[Diagnostic]
-    drivers: Sequence[Driver]
     linkages: Sequence[PredictorLinkage]
+    evidence: Evidence
+    power: PowerPlan
     notes: Sequence[str]  # what could not be done, in order
     options: Options
+    covariates: Sequence[str] = ()
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.2f}"
+def power_plan(units: int, options: Options) -> PowerPlan:
+    """Power for the smallest effect of interest with the current units (Fisher z,
+    ``pulse_stats.correlation_power``) and the units it needs for 80 %; never from the
+    observed r (Hoenig & Heisey 2001)."""
+    alpha = 1.0 - options.confidence_level
+    effect = options.smallest_effect
+    power = pulse_stats.correlation_power(effect, units, alpha=alpha) if units >= 4 else math.nan
+    return PowerPlan(effect, units, power, pulse_stats.units_needed(effect, alpha=alpha), alpha)
+
+
+def mark_reliability(
+    linkages: Sequence[PredictorLinkage], diagnostics: Sequence[Diagnostic], outcome: str
+) -> bool:
+    """Marks each linkage reliable or not (the gate); False when the outcome is gated."""
+    by_construct = {d.construct: d for d in diagnostics}
+    outcome_ok = not gated(by_construct.get(outcome))
+    for link in linkages:
+        link.reliable = outcome_ok and not gated(by_construct.get(link.predictor))
+    return outcome_ok
 
 
 def caveats(given: VerdictInput) -> list[str]:
-    found = list(CAVEATS)
-    for diag in given.diagnostics:
-        found.extend(f"{diag.construct}: {w}" for w in diag.warnings)
+    """Only caveats that carry information about this report."""
+    found = [words.single_item(d) for d in given.diagnostics if d.single_item]
+    reliable = [link for link in given.linkages if link.reliable]
+    found += [link.multilevel_note for link in reliable if link.multilevel_note]
+    flagged = words.flagged(reliable)
+    found += [flagged] if flagged else []
     if given.units_suppressed:
         found.append(
             f"{given.units_suppressed} unit(s) were rolled up or suppressed to protect "
@@ -76,94 +89,47 @@ def caveats(given: VerdictInput) -> list[str]:
     return found
 
 
-def _not_enough_data(given: VerdictInput) -> str:
-    needed = [lk.units_needed for lk in given.linkages if lk.units_needed > 0]
-    text = (
-        f"Not enough data: only {given.units} unit(s) in scope had enough employee and "
-        f"customer responses to be released, and at least {MIN_UNITS} are needed before Pulse "
-        f"states whether {', '.join(given.predictors) or 'treatment'} and {given.outcome} "
-        "move together. No statement about the direction or strength of the link is made."
-    )
-    if needed:
-        text += (
-            f" To detect a correlation of the size seen so far with 80% power, about "
-            f"{max(needed)} units would be needed."
-        )
-    return text
+def _rests_on_means(link: PredictorLinkage, evidence: Evidence) -> bool:
+    return all(t.source == "between" for t in evidence.significant(link))
 
 
-def _judge(
-    link: PredictorLinkage, q: float, outcome: str, options: Options
-) -> tuple[int, str, str]:
-    """(rank, level, sentence) for one predictor."""
-    main = (link.pearson if options.method == "pearson" else link.spearman) or NO_ESTIMATE
-    lag1 = next((lg.estimate for lg in link.lags if lg.lag == 1), None)
-    forward = next((c for c in link.cross_lagged if c.path == "predictor->outcome"), None)
-    contradicted = (lag1 is not None and lag1.n >= LAG_MIN_N and lag1.r <= 0) or (
-        forward is not None and forward.ci_high < 0
-    )
-    lag_word = (
-        "not assessed"
-        if lag1 is None and forward is None
-        else ("contradicts" if contradicted else "is consistent with")
-    )
-    pct = f"{options.confidence_level * 100:g}%"
-    q_text = f", q = {_fmt(q)}" if math.isfinite(q) else ""
-    summary = (
-        f"{link.predictor}: r = {_fmt(main.r)} ({pct} CI {_fmt(main.ci_low)} to "
-        f"{_fmt(main.ci_high)}, n = {main.n} units{q_text})"
-    )
-    if main.ci_low > 0 and math.isfinite(q) and q < Q_MAX and not contradicted:
-        return (
-            3,
-            "supported",
-            (
-                f"{summary}. Units where employees report better {link.predictor} also have "
-                f"higher {outcome}; the lag pattern {lag_word} treatment moving first."
-            ),
+def weakened(link: PredictorLinkage, evidence: Evidence) -> list[str]:
+    """Why a claimed link is weak ([] when it is not)."""
+    reasons: list[str] = []
+    strongest = min(evidence.significant(link), key=lambda t: t.adjusted_p_value)
+    if strongest.r < 0:
+        reasons.append("the association is negative, opposite to the expected link")
+    if not _rests_on_means(link, evidence):
+        return reasons
+    adjusted = link.adjusted
+    main = link.pearson
+    if adjusted is not None and main is not None and words.material(main, adjusted.estimate):
+        reasons.append(
+            f"it changes materially once {words.names(adjusted.covariates)} are adjusted for"
         )
-    if main.ci_low > 0 or (main.r > 0 and main.p_value < WEAK_P_MAX):
-        return (
-            2,
-            "weak",
-            (
-                f"{summary}. A positive association, but not a firm one (interval, "
-                f"multiple-testing q-value or lag pattern fall short); the lag pattern {lag_word}"
-                " treatment moving first."
-            ),
-        )
-    if main.ci_high < 0:
-        return (
-            1,
-            "no_evidence",
-            (f"{summary}. The association is negative, opposite to the expected link."),
-        )
-    return 1, "no_evidence", f"{summary}. The interval includes no association."
+    weighted = link.multilevel
+    if link.multilevel_note and weighted is not None and weighted.ci_low <= 0 <= weighted.ci_high:
+        reasons.append("the n-weighted multilevel estimate does not confirm it")
+    return reasons
 
 
 def verdict(given: VerdictInput) -> Verdict:
     found_caveats = caveats(given)
-    n = given.units
-    if n < MIN_UNITS:
-        return Verdict("not_enough_data", _not_enough_data(given), found_caveats)
-    q_values = {d.name: d.raw_q_value for d in given.drivers}
-    ranked = [
-        _judge(link, q_values.get(link.predictor, math.nan), given.outcome, given.options)
-        for link in given.linkages
-        if link.pearson is not None or link.spearman is not None
-    ]
-    if not ranked:
-        return Verdict(
-            "no_evidence",
-            f"No correlation could be computed across the {n} released units.",
-            found_caveats,
-        )
-    ranked.sort(key=lambda item: -item[0])
-    level = ranked[0][1]
-    text = (
-        f"{LEADS[level]} {given.outcome} across {n} units. "
-        + " ".join(sentence for _, _, sentence in ranked)
-        + " This is an association between units observed over time, not proof that "
-        "treatment causes customer outcomes."
+    if given.units < MIN_UNITS:
+        return Verdict("not_enough_data", words.not_enough_data(given), found_caveats)
+    reliable = [link for link in given.linkages if link.reliable]
+    if not reliable:
+        return Verdict("unreliable", words.unreliable(given), found_caveats)
+    evidence = given.evidence
+    if not evidence.linked:
+        return Verdict("no_evidence", words.no_evidence(given), found_caveats)
+    lead = evidence.linked[0]
+    reasons = weakened(lead, evidence)
+    level = "weak" if reasons else "supported"
+    return Verdict(
+        level,
+        words.claimed(given, level, reasons),
+        found_caveats,
+        leader=LEADERS.get(lead.direction.leader, "together"),
+        linked=[link.predictor for link in evidence.linked],
     )
-    return Verdict(level, text, found_caveats)

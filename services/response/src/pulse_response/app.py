@@ -4,6 +4,7 @@ servicer, the definition consumer."""
 from __future__ import annotations
 
 from pulse.response.v1 import response_service_pb2 as pb
+from pulse_common.auth import RESPONSE, TokenSource, load_credential
 from pulse_common.messaging import ConsumerLoop
 from pulse_common.runtime import ServiceContext, ServiceDefinition
 from pulse_common.uow import Database
@@ -18,7 +19,14 @@ from pulse_response.survey_client import SurveyClient
 async def wire(ctx: ServiceContext) -> None:
     settings = load_response_settings(ctx.settings.extra, ctx.settings)
     db = Database(ctx.pool, ctx.relay.notify)
-    survey = SurveyClient(settings.common.survey_addr, settings.common.grpc_deadline_s)
+    tokens = TokenSource(
+        load_credential(ctx.settings, "response"),
+        ctx.settings.auth.token_ttl_s,
+        roles=frozenset({RESPONSE}),
+    )
+    survey = SurveyClient(
+        settings.common.survey_addr, settings.common.grpc_deadline_s, ctx.tls, tokens
+    )
     ctx.on_stop.append(survey.close)
     add_to_server(ResponseServicer(build_deps(db, settings, survey)), ctx.grpc.server)
     ctx.consumers.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from pulse_common.ratelimit import SlidingWindowLimiter
 from pulse_common.scope import ScopeCache
@@ -29,6 +30,8 @@ class Deps:
     purge: PurgeSchedule = field(default_factory=PurgeSchedule)
     # Monotonic seconds: rate windows, scope ages and purge times.
     clock: Callable[[], float] = time.monotonic
+    # The calendar day (UTC): which periods are still open (imports).
+    today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())
 
 
 def build_deps(

@@ -23,6 +23,7 @@ class UnitRelease:
     unit_id: str
     responses: int
     suppressed: bool
+    imported: int = 0  # of ``responses``, from historical imports
 
 
 @dataclass(frozen=True)
@@ -60,5 +61,5 @@ async def count_responses(
 
 def _released(count: UnitCount, k: int) -> UnitRelease:
     if count.responses >= k:
-        return UnitRelease(count.unit_id, count.responses, suppressed=False)
+        return UnitRelease(count.unit_id, count.responses, False, count.imported)
     return UnitRelease(count.unit_id, 0, suppressed=True)

@@ -55,12 +55,18 @@ class NewResponse:
 class UnitCount:
     unit_id: str
     responses: int
+    imported: int = 0  # of ``responses``, rows from historical imports (source "import")
 
 
 @dataclass(frozen=True)
 class Comment:
     item_id: str
     text: str
+
+
+# Moderation states of shared praise (comments.moderation).
+PENDING, APPROVED, HIDDEN, REPORTED = "pending", "approved", "hidden", "reported"
+MODERATION_STATES = (PENDING, APPROVED, HIDDEN, REPORTED)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Praise:
     group: Group
     text: str
     staff_treatment_score: int
+    entry_id: str = ""  # the comment's random id (moderation refers to it)
+    status: str = PENDING
 
 
 def import_response_id(survey_id: str, version: int, line: int, row_bytes: bytes) -> uuid.UUID:

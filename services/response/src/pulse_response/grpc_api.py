@@ -11,9 +11,13 @@ import grpc.aio
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.response.v1 import response_service_pb2_grpc as pb_grpc
 from pulse_common import errors
+from pulse_common.auth import current_caller
 
 from pulse_response import comments, counts, form, imports, recognition, submit
 from pulse_response.context import Deps
+from pulse_response.domain import APPROVED, HIDDEN, PENDING, REPORTED, Praise
+from pulse_response.grpc_follow_ups import FollowUpServicer
+from pulse_response.import_audit import ImportRecord
 from pulse_response.submission import Submission
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -23,19 +27,21 @@ def add_to_server(servicer: ResponseServicer, server: grpc.aio.Server) -> None:
     pb_grpc.add_ResponseServiceServicer_to_server(servicer, server)
 
 
-class ResponseServicer(pb_grpc.ResponseServiceServicer):
+class ResponseServicer(FollowUpServicer, pb_grpc.ResponseServiceServicer):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
     async def GetForm(  # noqa: N802
         self, request: pb.GetFormRequest, context: Context
     ) -> pb.GetFormResponse:
-        shown = await form.get_form(self.deps, request.token)
+        shown = await form.get_form(self.deps, request.token, request.idempotency_key)
         return pb.GetFormResponse(
             definition=shown.definition,
             items=shown.items,
             unit_name=shown.unit_name,
             expires_at=shown.expires_at,
+            language=shown.language,
+            channel=shown.channel,
         )
 
     async def Submit(  # noqa: N802
@@ -51,6 +57,8 @@ class ResponseServicer(pb_grpc.ResponseServiceServicer):
                 share_comment_with_team=message.share_comment_with_team,
                 client_id=message.client_id,
                 size_bytes=message.ByteSize(),
+                contact_consent=message.contact_consent,
+                contact=message.contact,
             ),
         )
         return pb.SubmitResponse(
@@ -85,6 +93,7 @@ class ResponseServicer(pb_grpc.ResponseServiceServicer):
                 survey_version=header.survey_version,
                 source_name=header.source_name,
                 dry_run=header.dry_run,
+                imported_by=current_caller().viewer_id,
             ),
             rows(),
         )
@@ -98,6 +107,15 @@ class ResponseServicer(pb_grpc.ResponseServiceServicer):
             batch_id=result.batch_id,
         )
 
+    async def ListImports(  # noqa: N802
+        self, request: pb.ListImportsRequest, context: Context
+    ) -> pb.ListImportsResponse:
+        limit = request.limit or DEFAULT_IMPORTS
+        if not 1 <= limit <= MAX_IMPORTS:
+            raise errors.InvalidArgument("limit", f"must be between 1 and {MAX_IMPORTS}")
+        found = await imports.list_imports(self.deps, limit)
+        return pb.ListImportsResponse(imports=[import_record(r) for r in found])
+
     async def CountResponses(  # noqa: N802
         self, request: pb.CountResponsesRequest, context: Context
     ) -> pb.CountResponsesResponse:
@@ -107,11 +125,16 @@ class ResponseServicer(pb_grpc.ResponseServiceServicer):
             wave_id=message.wave_id,
             survey_id=message.survey_id,
             period=message.period,
-            scope_unit_id=message.viewer.scope_unit_id,
+            scope_unit_id=current_caller().scope,
         )
         return pb.CountResponsesResponse(
             counts=[
-                pb.UnitCount(unit_id=u.unit_id, responses=u.responses, suppressed=u.suppressed)
+                pb.UnitCount(
+                    unit_id=u.unit_id,
+                    responses=u.responses,
+                    suppressed=u.suppressed,
+                    imported=u.imported,
+                )
                 for u in found.units
             ],
             min_group_size=found.min_group_size,
@@ -126,7 +149,7 @@ class ResponseServicer(pb_grpc.ResponseServiceServicer):
             unit_id=message.unit_id,
             period=message.period,
             survey_id=message.survey_id,
-            scope_unit_id=message.viewer.scope_unit_id,
+            scope_unit_id=current_caller().scope,
         )
         return pb.ListCommentsResponse(
             comments=[pb.Comment(item_id=c.item_id, text=c.text) for c in found.comments],
@@ -141,22 +164,70 @@ class ResponseServicer(pb_grpc.ResponseServiceServicer):
         message = request
         board = await recognition.list_recognition(
             self.deps,
-            unit_id=message.unit_id,
-            period_from=message.period_from,
-            period_to=message.period_to,
-            scope_unit_id=message.viewer.scope_unit_id,
-            limit=message.limit,
+            recognition.BoardQuery(
+                unit_id=message.unit_id,
+                period_from=message.period_from,
+                period_to=message.period_to,
+                scope_unit_id=current_caller().scope,
+                limit=message.limit,
+                status=LISTED_STATUS.get(message.status, "unknown"),
+                organisation_wide=message.organisation_wide,
+            ),
         )
         return pb.ListRecognitionResponse(
-            entries=[
-                pb.RecognitionEntry(
-                    unit_id=e.group.unit_id,
-                    period=e.group.period,
-                    text=e.text,
-                    staff_treatment_score=e.staff_treatment_score,
-                )
-                for e in board.entries
-            ],
+            entries=[recognition_entry(e) for e in board.entries],
             suppressed=board.suppressed,
             suppression_reason=board.suppression_reason,
         )
+
+    async def ModerateRecognition(  # noqa: N802
+        self, request: pb.ModerateRecognitionRequest, context: Context
+    ) -> pb.ModerateRecognitionResponse:
+        entry = await recognition.moderate(
+            self.deps,
+            request.entry_id,
+            STATUS_NAMES.get(request.status, "unknown"),
+            current_caller().scope,
+        )
+        return pb.ModerateRecognitionResponse(entry=recognition_entry(entry))
+
+
+DEFAULT_IMPORTS, MAX_IMPORTS = 100, 1000
+
+
+def import_record(r: ImportRecord) -> pb.ImportRecord:
+    return pb.ImportRecord(
+        batch_id=r.batch_id,
+        survey_id=r.survey_id,
+        survey_version=r.survey_version,
+        source_name=r.source_name,
+        accepted=r.accepted,
+        imported_by=r.imported_by,
+        imported_at=r.imported_at.isoformat(timespec="seconds") if r.imported_at else "",
+        unit_ids=r.unit_ids,
+        periods=r.periods,
+        outcome=r.outcome,
+        reason=r.reason,
+    )
+
+
+STATUS_NAMES = {
+    pb.RECOGNITION_STATUS_PENDING: PENDING,
+    pb.RECOGNITION_STATUS_APPROVED: APPROVED,
+    pb.RECOGNITION_STATUS_HIDDEN: HIDDEN,
+    pb.RECOGNITION_STATUS_REPORTED: REPORTED,
+}
+STATUS_VALUES = {name: value for value, name in STATUS_NAMES.items()}
+# ListRecognition: unspecified means the board (approved stories).
+LISTED_STATUS = {pb.RECOGNITION_STATUS_UNSPECIFIED: APPROVED, **STATUS_NAMES}
+
+
+def recognition_entry(entry: Praise) -> pb.RecognitionEntry:
+    return pb.RecognitionEntry(
+        unit_id=entry.group.unit_id,
+        period=entry.group.period,
+        text=entry.text,
+        staff_treatment_score=entry.staff_treatment_score,
+        entry_id=entry.entry_id,
+        status=STATUS_VALUES[entry.status],
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2
@@ -17,7 +17,7 @@ from pulse_common import errors
 from pulse_common.fields import require_id, require_text
 from pulse_common.measures import is_customer
 
-from pulse_response import repository
+from pulse_response import import_audit, import_rules, repository
 from pulse_response.context import Deps
 from pulse_response.domain import Group, NewResponse, import_batch_id, import_response_id
 from pulse_response.import_rows import check_import_row
@@ -34,6 +34,8 @@ class ImportHeader:
     survey_version: int
     source_name: str
     dry_run: bool
+    # Who runs it (the verified caller's id), for the audit.
+    imported_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,15 @@ async def import_responses(
         definition.survey_id, definition.version, (r.response_id for r in accepted)
     )
     result = ImportResult(len(accepted), rejected, header.dry_run, batch_id)
+    audit = _audit_entry(header, definition, accepted, batch_id)
+    await _refuse_open_or_released(deps, definition, audit)
     if header.dry_run or not accepted:
+        if header.dry_run:
+            async with deps.db.unit_of_work() as uow:
+                await import_audit.record(uow.conn, replace(audit, outcome=import_audit.DRY_RUN))
         return result
     stamped = [dataclasses.replace(response, batch_id=batch_id) for response in accepted]
-    written = await _write(deps, header, stamped, batch_id)
+    written = await _write(deps, header, stamped, batch_id, audit)
     log.info(
         "import finished",
         extra={
@@ -74,6 +81,52 @@ async def import_responses(
         },
     )
     return result
+
+
+async def list_imports(deps: Deps, limit: int) -> list[import_audit.ImportRecord]:
+    """The import audit, newest first."""
+    async with deps.db.connection() as conn:
+        return await import_audit.newest(conn, limit)
+
+
+def _audit_entry(
+    header: ImportHeader,
+    definition: types_pb2.SurveyDefinition,
+    accepted: list[NewResponse],
+    batch_id: str,
+) -> import_audit.ImportRecord:
+    return import_audit.ImportRecord(
+        batch_id=batch_id,
+        survey_id=definition.survey_id,
+        survey_version=definition.version,
+        source_name=header.source_name,
+        accepted=len(accepted),
+        imported_by=header.imported_by,
+        unit_ids=tuple(sorted({r.group.unit_id for r in accepted})),
+        periods=tuple(sorted({r.group.period for r in accepted})),
+        outcome=import_audit.IMPORTED,
+    )
+
+
+async def _refuse_open_or_released(
+    deps: Deps, definition: types_pb2.SurveyDefinition, audit: import_audit.ImportRecord
+) -> None:
+    """FAILED_PRECONDITION for an import into an open or already measured period
+    (``import_rules``); the refused attempt is audited first."""
+    if not audit.periods:
+        return
+    async with deps.db.connection() as conn:
+        held = await import_audit.periods_held(
+            conn, int(definition.kind), audit.periods, audit.batch_id
+        )
+    reason = import_rules.refusal(audit.periods, deps.today(), held)
+    if reason is None:
+        return
+    async with deps.db.unit_of_work() as uow:
+        refused = replace(audit, accepted=0, outcome=import_audit.REFUSED, reason=reason)
+        await import_audit.record(uow.conn, refused)
+    log.warning("import refused", extra={"batch_id": audit.batch_id, "reason": reason})
+    raise errors.FailedPrecondition(reason)
 
 
 async def _published_version(deps: Deps, header: ImportHeader) -> types_pb2.SurveyDefinition:
@@ -134,9 +187,14 @@ async def _checked_rows(
 
 
 async def _write(
-    deps: Deps, header: ImportHeader, responses: list[NewResponse], batch_id: str
+    deps: Deps,
+    header: ImportHeader,
+    responses: list[NewResponse],
+    batch_id: str,
+    audit: import_audit.ImportRecord,
 ) -> int:
-    """Store the rows chunk by chunk; the number of rows new to the database."""
+    """Store the rows chunk by chunk; the number of rows new to the database. The batch
+    record and the audit entry are written with the last chunk."""
     size = deps.settings.import_batch_size
     written = 0
     for start in range(0, len(responses), size):
@@ -152,4 +210,5 @@ async def _write(
                     header.source_name,
                     len(responses),
                 )
+                await import_audit.record(uow.conn, audit)
     return written

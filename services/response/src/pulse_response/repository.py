@@ -149,6 +149,13 @@ async def insert_response(conn: asyncpg.Connection, response: NewResponse) -> bo
     return True
 
 
+async def set_moderation(conn: asyncpg.Connection, comment_id: str, status: str) -> None:
+    """A team lead's decision on a shared praise comment."""
+    await conn.execute(
+        "UPDATE comments SET moderation = $2 WHERE comment_id = $1::uuid", comment_id, status
+    )
+
+
 async def record_batch(
     conn: asyncpg.Connection,
     batch_id: str,

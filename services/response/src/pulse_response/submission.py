@@ -25,6 +25,9 @@ class Submission:
     client_id: str
     # Size of the request on the wire (the limit is on what the caller sent).
     size_bytes: int
+    # Customers: consent to be contacted about a bottom-box answer, and how (issue 16).
+    contact_consent: bool = False
+    contact: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from pulse_common.measures import is_customer
 from pulse_response import repository
 from pulse_response.answers import AnswerProblem, validate_answers
 from pulse_response.context import Deps
+from pulse_response.detractors import check_contact
 from pulse_response.domain import Group, NewResponse, ValidatedAnswers
+from pulse_response.follow_ups import flag_if_detractor
 from pulse_response.idempotency import decode_replay, encode_receipt, key_hash
 from pulse_response.recording import record
 from pulse_response.submission import Receipt, Submission, check_shape
@@ -27,6 +29,7 @@ RATE_LIMIT_MESSAGE = "too many submissions from this client; try again in a minu
 
 async def submit(deps: Deps, submission: Submission) -> Receipt:
     check_shape(submission, deps.settings)
+    contact = check_contact(submission.contact_consent, submission.contact)
     hashed = key_hash(submission.idempotency_key)
     async with deps.db.connection() as conn:
         stored = await repository.find_reply(conn, hashed)
@@ -54,6 +57,8 @@ async def submit(deps: Deps, submission: Submission) -> Receipt:
         if stored is not None:
             return decode_replay(stored)  # a concurrent duplicate won; nothing written
         await record(uow, response)
+        if contact and is_customer(response.kind):
+            await flag_if_detractor(uow, response, definition, contact)
         await repository.save_reply(uow.conn, hashed, encode_receipt(receipt))
     await purge_if_due(deps)
     return receipt

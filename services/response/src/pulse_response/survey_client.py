@@ -11,8 +11,10 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common import errors
+from pulse_common.auth import TokenSource
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
+from pulse_common.tls import TlsMaterial
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,10 @@ def _failed(call: str, error: grpc.aio.AioRpcError) -> errors.DomainError:
     mapped = domain_error_from_rpc(error)
     if not isinstance(mapped, errors.CallerError):  # refusals are answers, not failures
         log.warning("survey service %s failed: %s %s", call, error.code(), error.details())
+    if not isinstance(mapped, errors.CallerError | errors.RetryableError):
+        # INTERNAL, UNKNOWN, CANCELLED...: the survey service failed, not this request; our
+        # callers retry with their idempotency key (never an UNKNOWN of ours).
+        return errors.Unavailable(f"the survey service failed ({error.code().name}); try again")
     return mapped
 
 
@@ -35,9 +41,15 @@ def _token_error(call: str, error: grpc.aio.AioRpcError) -> errors.DomainError:
 
 
 class SurveyClient:
-    def __init__(self, address: str, deadline_s: float) -> None:
+    """Calls go over mutual TLS with the response service's certificate, each with a
+    token of its own credential (role ``response``: the only role that may inspect and
+    redeem survey links)."""
+
+    def __init__(
+        self, address: str, deadline_s: float, tls: TlsMaterial | None, tokens: TokenSource
+    ) -> None:
         self._deadline_s = deadline_s
-        self._channel = open_channel(address)
+        self._channel = open_channel(address, tls, tokens)
         self._stub = survey_grpc.SurveyServiceStub(self._channel)
 
     async def close(self) -> None:

@@ -19,12 +19,14 @@ Examples
 """
 
 from pulse_stats.agreement import rwg_j, rwg_j_from_summaries
+from pulse_stats.clustered import lead_lag_test, within_unit_lags
 from pulse_stats.correlation import Method, correlation
 from pulse_stats.customer import nps, nps_from_counts, top_box, wilson_interval
+from pulse_stats.mixed import random_intercept_regression
 from pulse_stats.multilevel import GroupSize, icc, icc_from_summaries
-from pulse_stats.multiple import FdrMethod, fdr
+from pulse_stats.multiple import FdrMethod, fdr, holm
 from pulse_stats.partial import PartialMethod, partial_correlation
-from pulse_stats.power import units_needed
+from pulse_stats.power import correlation_power, units_needed
 from pulse_stats.reliability import cronbach_alpha, disattenuated
 from pulse_stats.resampling import bootstrap_correlation, permutation_correlation
 from pulse_stats.results import (
@@ -34,10 +36,13 @@ from pulse_stats.results import (
     CrossLaggedResult,
     IccResult,
     LaggedCorrelation,
+    LeadLagResult,
     NpsResult,
     ProportionResult,
+    RandomInterceptResult,
     RmCorrResult,
     RwgResult,
+    WithinUnitLag,
 )
 from pulse_stats.rmcorr import repeated_measures_correlation
 from pulse_stats.temporal import cross_lagged, lagged_correlations
@@ -51,29 +56,37 @@ __all__ = [
     "GroupSize",
     "IccResult",
     "LaggedCorrelation",
+    "LeadLagResult",
     "Method",
     "NpsResult",
     "PartialMethod",
     "ProportionResult",
+    "RandomInterceptResult",
     "RmCorrResult",
     "RwgResult",
+    "WithinUnitLag",
     "bootstrap_correlation",
     "correlation",
+    "correlation_power",
     "cronbach_alpha",
     "cross_lagged",
     "disattenuated",
     "fdr",
+    "holm",
     "icc",
     "icc_from_summaries",
     "lagged_correlations",
+    "lead_lag_test",
     "nps",
     "nps_from_counts",
     "partial_correlation",
     "permutation_correlation",
+    "random_intercept_regression",
     "repeated_measures_correlation",
     "rwg_j",
     "rwg_j_from_summaries",
     "top_box",
     "units_needed",
     "wilson_interval",
+    "within_unit_lags",
 ]

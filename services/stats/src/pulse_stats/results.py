@@ -24,10 +24,13 @@ __all__ = [
     "CrossLaggedResult",
     "IccResult",
     "LaggedCorrelation",
+    "LeadLagResult",
     "NpsResult",
     "ProportionResult",
+    "RandomInterceptResult",
     "RmCorrResult",
     "RwgResult",
+    "WithinUnitLag",
 ]
 
 
@@ -62,6 +65,50 @@ class LaggedCorrelation(CorrelationResult):
 
 
 @dataclass(frozen=True)
+class WithinUnitLag(LaggedCorrelation):
+    """Within-unit correlation at one lag with a cluster-robust interval; ``n`` counts the
+    pairs, ``n_units`` the units (clusters) contributing them, ``se`` is the standard error
+    of r."""
+
+    n_units: int
+    se: float
+
+
+@dataclass(frozen=True)
+class LeadLagResult:
+    """Forward (predictor leads) minus backward (outcome leads) within-unit correlation,
+    averaged over lags 1..``max_lag``, with its cluster-robust test."""
+
+    forward: float
+    backward: float
+    difference: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_units: int
+    n_pairs: int
+    max_lag: int
+
+
+@dataclass(frozen=True)
+class RandomInterceptResult:
+    """Slope of a unit-level predictor in a random-intercept model fitted by REML."""
+
+    slope: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    dof: int
+    intercept: float
+    between_variance: float  # tau^2
+    within_variance: float  # sigma^2
+    n_units: int
+    n_obs: int
+
+
+@dataclass(frozen=True)
 class IccResult:
     """One-way random-effects ANOVA intraclass correlations (Bliese 2000)."""
 
@@ -93,7 +140,8 @@ class AlphaResult:
 
 @dataclass(frozen=True)
 class NpsResult:
-    """Net Promoter Score on the -100..100 scale with a Wald interval."""
+    """Net Promoter Score on the -100..100 scale with its standard error and adjusted Wald
+    interval (Rocks 2016)."""
 
     nps: float
     se: float

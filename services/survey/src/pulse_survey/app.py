@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse_common.messaging import ConsumerLoop
 from pulse_common.runtime import ServiceContext, ServiceDefinition
@@ -11,7 +9,7 @@ from pulse_common.uow import Database
 
 from pulse_survey import items, messaging, wave_scheduler
 from pulse_survey.context import Deps
-from pulse_survey.delivery_log import LOG_NAME, DeliveryLog
+from pulse_survey.delivery_consumer import DeliveryConsumer, build_adapter
 from pulse_survey.grpc_api import SurveyServicer
 from pulse_survey.settings import load_survey_settings
 
@@ -32,12 +30,10 @@ async def wire(ctx: ServiceContext) -> None:
     ctx.consumers += [
         ConsumerLoop(ctx.js, spec, handler) for _ in range(settings.interaction_workers)
     ]
-    if settings.delivery.enabled:
-        path = Path(ctx.settings.data_dir) / LOG_NAME
-        adapter = DeliveryLog(db, path, settings.delivery.public_url)
-        ctx.consumers.append(
-            ConsumerLoop(ctx.js, adapter.spec(ctx.settings.max_deliver), adapter.handle)
-        )
+    adapter = build_adapter(settings.delivery, ctx.settings.data_dir)
+    if adapter is not None:
+        consumer = DeliveryConsumer(db, adapter, settings.delivery.public_url, ctx.settings.period)
+        ctx.consumers.append(ConsumerLoop(ctx.js, consumer.spec(), consumer.handle))
     if settings.scheduler_interval_s > 0:
         interval = settings.scheduler_interval_s
         ctx.background.append(lambda: wave_scheduler.run_scheduler(deps, interval))

@@ -101,5 +101,23 @@ async def recently_contacted(
     )
 
 
+async def asked_since(
+    conn: Connection, secret: str, people: Sequence[tuple[str, date]]
+) -> set[str]:
+    """Which of ``people`` ((email, day of their invitation)) another survey has asked since
+    that day: a reminder to them would break the budget. Takes the budget lock exclusively
+    until the caller commits, as a wave opening does."""
+    if not people:
+        return set()
+    await interaction_repository.lock_contact_log(conn)
+    keys = {email: employee_keys(secret, email)[0] for email, _ in people}
+    last = await interaction_repository.last_contacts(conn, list(keys.values()))
+    return {
+        email
+        for email, issued_on in people
+        if (asked := last.get(keys[email])) is not None and asked > issued_on
+    }
+
+
 async def stamp(conn: Connection, keys: Sequence[str], today: date) -> None:
     await interaction_repository.stamp_contacts(conn, keys, today)

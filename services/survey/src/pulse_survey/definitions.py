@@ -22,7 +22,19 @@ def item_message(item: BankItem) -> types_pb2.Item:
         reverse_scored=spec.reverse_scored,
         required=spec.required,
         item_version=item.item_version,
+        translations=dict(spec.translations),
+        kinds=[types_pb2.SurveyKind.ValueType(kind) for kind in spec.kinds],
     )
+
+
+def languages_of(language: str, items: Sequence[types_pb2.Item]) -> list[str]:
+    """The languages a respondent may answer in: the survey's own first, then every other
+    language each item has a wording in."""
+    common: set[str] | None = None
+    for item in items:
+        wording = {item.language, *item.translations}
+        common = wording if common is None else common & wording
+    return [language, *sorted((common or set()) - {language})]
 
 
 def is_scored(item: types_pb2.Item) -> bool:
@@ -57,4 +69,7 @@ def new_definition(
         min_group_size=draft.min_group_size,
         min_comment_group_size=draft.min_comment_group_size,
         language=draft.language,
+        languages=languages_of(draft.language, items),
+        rated_unit_id=draft.rated_unit_id,
+        name_translations=dict(draft.name_translations),
     )

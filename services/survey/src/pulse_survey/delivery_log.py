@@ -1,17 +1,14 @@
-"""The default delivery adapter: a durable consumer (``delivery-log``) of
-``pulse.invitation.issued`` that appends one line per mailing to
-``<PULSE_DATA_DIR>/invitations.log``, so a person running Pulse locally can click the links:
+"""The log delivery adapter (``PULSE_DELIVERY=log``, the default, for the demo and local
+use): appends one line per mailing to ``<PULSE_DATA_DIR>/invitations.log``, so a person
+running Pulse locally can click the links:
 
     <RFC 3339 time>\\t<contact>\\t<PULSE_PUBLIC_URL>/s/<token>\\t<survey id>\\t<invitation|reminder>
 
-A real mailer replaces it (``PULSE_DELIVERY=none`` turns it off; see ``settings``). The
-file holds live tokens next to contacts, so it is created readable by its owner only.
-
-Once per mailing: the handler claims the message id (``invitation:<id>:<reminder number>``)
-in the processed-message ledger, appends the line, then commits. The append cannot take
-part in the transaction: a crash after the append and before the commit redelivers the
-message and logs its line a second time, which is harmless for a log (the token is the
-same). Appending after the commit instead could lose the line, which is not."""
+The file holds live tokens next to contacts, so it is created readable by its owner only.
+``delivery_consumer`` calls ``deliver`` once per mailing inside the unit of work that
+claims the message; a crash after the append and before the commit logs the line a second
+time on redelivery, which is harmless for a log (the token is the same), whereas appending
+after the commit could lose it."""
 
 from __future__ import annotations
 
@@ -21,17 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nats.aio.msg import Msg
-from pulse.events.v1 import events_pb2
-from pulse_common import subjects
 from pulse_common.fields import rfc3339
-from pulse_common.ledger import claim_message
-from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
-from pulse_common.uow import Database
 
-from pulse_survey.messaging import FETCH_TIMEOUT_S
+from pulse_survey.delivery import Mailing
 
-DURABLE = "delivery-log"
 LOG_NAME = "invitations.log"
 
 
@@ -40,44 +30,30 @@ def _field(value: str) -> str:
     return "".join(" " if ch in "\t\r\n" or not ch.isprintable() else ch for ch in value)
 
 
-def log_line(moment: datetime, event: events_pb2.InvitationIssued, public_url: str) -> str:
-    kind = "reminder" if event.reminder else "invitation"
+def log_line(moment: datetime, mailing: Mailing) -> str:
+    kind = "reminder" if mailing.reminder else "invitation"
     fields = [
         rfc3339(moment.replace(microsecond=0)),
-        _field(event.contact),
-        f"{public_url}{event.link_path}",
-        event.survey_id,
+        _field(mailing.contact),
+        _field(mailing.link),
+        mailing.survey_id,
         kind,
     ]
     return "\t".join(fields) + "\n"
 
 
 @dataclass(frozen=True)
-class DeliveryLog:
-    """``handle`` is the consumer's handler; ``durable`` also namespaces its ledger rows."""
+class LogAdapter:
+    """A ``delivery.DeliveryAdapter`` writing to a local file; it cannot fail temporarily
+    except through the disk (an ``OSError`` is retried like any handler error)."""
 
-    db: Database
     path: Path
-    public_url: str
-    durable: str = DURABLE
+    name: str = "log"
+    max_tries: int = 5
+    retry_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0, 30.0)
 
-    def spec(self, max_deliver: int) -> ConsumerSpec:
-        return ConsumerSpec(
-            durable=self.durable,
-            filter_subjects=(subjects.INVITATION_ISSUED,),
-            max_deliver=max_deliver,
-            fetch_timeout_s=FETCH_TIMEOUT_S,
-        )
-
-    async def handle(self, msg: Msg) -> None:
-        event = decode(msg, events_pb2.InvitationIssued)
-        if not event.link_path.startswith("/") or not event.contact:
-            raise PermanentError("an invitation needs a contact and a link path")
-        line = log_line(datetime.now(UTC), event, self.public_url)
-        async with self.db.unit_of_work() as uow:
-            if not await claim_message(uow.conn, f"{self.durable}:{message_id(msg)}", msg.subject):
-                return  # already logged
-            await asyncio.to_thread(self._append, line)
+    async def deliver(self, mailing: Mailing) -> None:
+        await asyncio.to_thread(self._append, log_line(datetime.now(UTC), mailing))
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

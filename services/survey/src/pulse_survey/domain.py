@@ -34,6 +34,14 @@ class ItemSpec:
     scale: int
     reverse_scored: bool
     required: bool
+    # The wording in further languages, (language, text) sorted by language.
+    translations: tuple[tuple[str, str], ...] = ()
+    # Survey kinds the item is asked in; () = every kind its construct fits.
+    kinds: tuple[int, ...] = ()
+
+    def wording(self) -> dict[str, str]:
+        """Every language's text, the item's own language included."""
+        return {self.language: self.text, **dict(self.translations)}
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class SurveyDraft:
     language: str
     rated_unit_id: str  # the unit an internal service survey rates, else ""
     survey_id: str  # "" = a new survey
+    # The name in further languages, (language, name) sorted by language.
+    name_translations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,11 @@ def fits_kind(construct: str, kind: int) -> bool:
     return True
 
 
+def item_fits(spec: ItemSpec, kind: int) -> bool:
+    """``fits_kind`` for the item's construct, narrowed by the item's own ``kinds``."""
+    return fits_kind(spec.construct, kind) and (not spec.kinds or kind in spec.kinds)
+
+
 def validate_item(item: ItemSpec, prefix: str = "item") -> None:
     fields.require_id(f"{prefix}.item_id", item.item_id)
     fields.require_construct(f"{prefix}.construct", item.construct)
@@ -103,13 +118,26 @@ def validate_item(item: ItemSpec, prefix: str = "item") -> None:
         raise InvalidArgument(f"{prefix}.scale", "scored constructs use a Likert scale")
     if item.reverse_scored and item.scale not in LIKERT_SCALES:
         raise InvalidArgument(f"{prefix}.reverse_scored", "only Likert items can be reversed")
+    for language, text in item.translations:
+        where = f"{prefix}.translations[{language}]"
+        fields.require_language(where, language)
+        if language == item.language:
+            raise InvalidArgument(where, f"repeats the item's own language ({item.language})")
+        if not text.strip():
+            raise InvalidArgument(where, "is empty")
+        fields.require_text(where, text, max_length=MAX_ITEM_TEXT)
+    for kind in item.kinds:
+        if measures.population_of(kind) is None or not fits_kind(item.construct, kind):
+            raise InvalidArgument(
+                f"{prefix}.kinds", f"construct {item.construct} cannot be asked there"
+            )
 
 
 # -- waves ------------------------------------------------------------------------------
 
 SCHEDULED, OPEN, CLOSED = "scheduled", "open", "closed"
 # Days between waves; monthly waves keep their day of the month instead (``add_months``).
-_CADENCE_DAYS: dict[int, int] = {
+CADENCE_DAYS: dict[int, int] = {
     survey_pb.CADENCE_ONCE: 0,
     survey_pb.CADENCE_WEEKLY: 7,
     survey_pb.CADENCE_FORTNIGHTLY: 14,
@@ -130,6 +158,7 @@ class Wave:
     cadence: int
     rotation: int
     min_group_size: int | None
+    reminder_rounds: int = 0
 
 
 def start_of(day: date) -> datetime:
@@ -153,7 +182,7 @@ def wave_dates(cadence: int, first: date, count: int, open_days: int) -> list[tu
         if cadence == survey_pb.CADENCE_MONTHLY:
             opens = add_months(first, index)
         else:
-            opens = first + timedelta(days=_CADENCE_DAYS[cadence] * index)
+            opens = first + timedelta(days=CADENCE_DAYS[cadence] * index)
         result.append((opens, opens + timedelta(days=open_days)))
     gaps = [(b[0] - a[0]).days for a, b in itertools.pairwise(result)]
     spacing = min(gaps) if gaps else None
@@ -226,6 +255,7 @@ class NewInvitation:
     item_ids: Sequence[str]
     expires_at: datetime
     contact: str
+    language: str = ""  # the respondent's language ("" = the survey's own)
 
 
 # -- the dated org tree -----------------------------------------------------------------
@@ -288,6 +318,7 @@ class InteractionInput:
     channel: str
     customer_key: str
     customer_contact: str
+    language: str = ""  # the customer's language ("" = the survey's own)
 
 
 def parse_interaction(
@@ -298,6 +329,7 @@ def parse_interaction(
     channel: str,
     customer_key: str,
     customer_contact: str,
+    language: str = "",
 ) -> InteractionInput:
     """Field checks shared by the gRPC edge and the event consumer (``prefix`` names the
     message the fields sit in, e.g. ``interaction.``)."""
@@ -313,4 +345,7 @@ def parse_interaction(
     contact = fields.require_text(
         f"{prefix}customer_contact", customer_contact.strip(), max_length=fields.MAX_EMAIL
     )
-    return InteractionInput(interaction_id, unit_id, occurred, channel, key, contact)
+    language = language.strip()
+    if language:
+        fields.require_language(f"{prefix}language", language)
+    return InteractionInput(interaction_id, unit_id, occurred, channel, key, contact, language)

@@ -40,9 +40,10 @@ def survey_msg_id(survey_id: str, version: int) -> str:
 
 
 def invitation_issued(
-    invitation_id: str, new: NewInvitation, token: str, *, reminder: bool
+    invitation_id: str, new: NewInvitation, token: str, *, mailing: int
 ) -> events_pb2.InvitationIssued:
-    """Carries the raw token to the delivery adapter (only its hash is stored)."""
+    """Carries the raw token to the delivery adapter (only its hash is stored); ``mailing``
+    is 0 for the invitation, 1.. for its reminders."""
     return events_pb2.InvitationIssued(
         invitation_id=invitation_id,
         survey_id=new.survey_id,
@@ -54,7 +55,10 @@ def invitation_issued(
         token=token,
         expires_at=rfc3339(new.expires_at),
         link_path=f"{LINK_PREFIX}{token}",
-        reminder=reminder,
+        reminder=mailing > 0,
+        language=new.language,
+        channel=new.channel,
+        mailing=mailing,
     )
 
 

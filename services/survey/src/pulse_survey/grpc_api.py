@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from pulse_survey.grpc_interactions import InteractionsServicer
 from pulse_survey.grpc_org import OrgServicer
+from pulse_survey.grpc_serves import ServesServicer
 from pulse_survey.grpc_surveys import SurveysServicer
 from pulse_survey.grpc_waves import WavesServicer
 
 
-class SurveyServicer(OrgServicer, SurveysServicer, WavesServicer, InteractionsServicer):
+class SurveyServicer(
+    OrgServicer, ServesServicer, SurveysServicer, WavesServicer, InteractionsServicer
+):
     """Every RPC of ``pulse.survey.v1.SurveyService``, registered as one service."""

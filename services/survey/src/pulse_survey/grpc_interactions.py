@@ -29,6 +29,7 @@ def grant_message(invitation: StoredInvitation) -> pb.TokenGrant:
         channel=invitation.channel,
         item_ids=invitation.item_ids,
         expires_at=rfc3339(invitation.expires_at),
+        language=invitation.language,
     )
 
 
@@ -41,6 +42,8 @@ def delivery_message(fact: DeliveryFact) -> pb.InvitationSummary:
         issued_at=rfc3339(fact.issued_at),
         expires_at=rfc3339(fact.expires_at),
         reminders_sent=fact.reminders_sent,
+        delivery_status=fact.delivery_status,
+        delivery_detail=fact.delivery_detail,
     )
 
 
@@ -59,6 +62,7 @@ class InteractionsServicer(AreaServicer):
             i.channel,
             i.customer_key,
             i.customer_contact,
+            i.language,
         )
         survey_id = survey_id_of("survey_id", request.survey_id, required=False)
         decision = await interactions.record_interaction(self.deps, interaction, survey_id)

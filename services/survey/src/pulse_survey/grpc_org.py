@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 from pulse.survey.v1 import survey_service_pb2 as pb
-from pulse_common.errors import InvalidArgument, ResourceExhausted
+from pulse_common.auth import current_caller
+from pulse_common.errors import InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
 from pulse_common.fields import parse_date, require_name, require_unit_id
+from pulse_common.scope import outside_scope
 
 from pulse_survey import org, roster
 from pulse_survey.domain import UnitVersion
@@ -73,6 +75,7 @@ class _RosterStream:
                     unit_id=r.unit_id,
                     start_date=r.start_date,
                     end_date=r.end_date,
+                    language=r.language,
                 )
             )
         else:
@@ -120,10 +123,21 @@ class OrgServicer(AreaServicer):
     async def ListUnits(  # noqa: N802
         self, request: pb.ListUnitsRequest, context: Context
     ) -> pb.ListUnitsResponse:
+        """The org (or the subtree of ``root_unit_id``) within the caller's scope: an empty
+        root is the caller's scope, a root outside it is PERMISSION_DENIED."""
         day = parse_date("as_of", request.as_of, self.deps.today())
         if request.root_unit_id:
             require_unit_id("root_unit_id", request.root_unit_id)
-        units = await org.list_units(self.deps, day, request.root_unit_id)
+        scope = current_caller().scope
+        root = request.root_unit_id or scope
+        if scope and root != scope:
+            try:
+                visible = await org.list_units(self.deps, day, scope)
+            except NotFound:
+                raise PermissionDenied(f"your scope {scope} is not a unit of the org") from None
+            if root not in {unit.unit_id for unit in visible}:
+                raise outside_scope(root, scope)
+        units = await org.list_units(self.deps, day, root)
         return pb.ListUnitsResponse(units=[unit_message(u) for u in units])
 
     async def ImportRoster(  # noqa: N802

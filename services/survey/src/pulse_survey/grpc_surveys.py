@@ -4,6 +4,8 @@ PublishSurvey, GetSurvey, ListSurveys. Checks the fields (naming them), calls ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.types.v1 import types_pb2
 from pulse_common import measures
@@ -42,7 +44,21 @@ def _item_spec(item: types_pb2.Item) -> domain.ItemSpec:
         scale=int(item.scale),
         reverse_scored=item.reverse_scored,
         required=item.required,
+        translations=tuple(sorted((tag, text.strip()) for tag, text in item.translations.items())),
+        kinds=tuple(sorted(set(item.kinds))),
     )
+
+
+def _name_translations(names: Mapping[str, str], language: str) -> tuple[tuple[str, str], ...]:
+    """The survey's name in further languages, each checked like the name itself."""
+    checked = []
+    for tag, text in sorted(names.items()):
+        field = f"name_translations[{tag}]"
+        require_language(field, tag)
+        if tag == language:
+            raise InvalidArgument(field, f"repeats the survey's own language ({language})")
+        checked.append((tag, require_name(field, text)))
+    return tuple(checked)
 
 
 def _item_ids(values: list[str]) -> list[str]:
@@ -93,6 +109,7 @@ class SurveysServicer(AreaServicer):
             language=language,
             rated_unit_id=request.rated_unit_id,
             survey_id=survey_id,
+            name_translations=_name_translations(request.name_translations, language),
         )
         summary = await surveys.create_survey(self.deps, draft)
         return pb.CreateSurveyResponse(survey=summary_message(summary))

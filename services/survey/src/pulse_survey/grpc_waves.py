@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from pulse.survey.v1 import survey_service_pb2 as pb
+from pulse_common.auth import current_caller
 from pulse_common.errors import InvalidArgument
 from pulse_common.fields import parse_date, require_unit_id, rfc3339
 
@@ -41,6 +42,7 @@ def wave_message(wave: domain.Wave) -> pb.Wave:
         invited=wave.invited,
         cadence=pb.Cadence.ValueType(wave.cadence),
         rotation_items_per_person=wave.rotation,
+        reminder_rounds=wave.reminder_rounds,
     )
 
 
@@ -101,7 +103,9 @@ class WavesServicer(AreaServicer):
     ) -> pb.SendRemindersResponse:
         wave_id = wave_id_of("wave_id", request.wave_id)
         sent = await wave_followup.send_reminders(self.deps, wave_id)
-        return pb.SendRemindersResponse(reminders_sent=sent)
+        return pb.SendRemindersResponse(
+            reminders_sent=sent.sent, held_back_by_contact_budget=sent.held_back
+        )
 
     async def GetResponseRates(  # noqa: N802
         self, request: pb.GetResponseRatesRequest, context: Context
@@ -110,10 +114,8 @@ class WavesServicer(AreaServicer):
         were invited (k locked at opening); smaller units come back suppressed with zeros.
         ``responded`` counts redeemed tokens. The full rule is ``domain.response_rates``."""
         wave_id = wave_id_of("wave_id", request.wave_id)
-        scope = request.viewer.scope_unit_id
-        if scope:
-            require_unit_id("viewer.scope_unit_id", scope)
-        rates, k = await wave_followup.response_rates(self.deps, wave_id, scope)
+        # The caller's scope, from its verified token: rates of units outside it are left out.
+        rates, k = await wave_followup.response_rates(self.deps, wave_id, current_caller().scope)
         return pb.GetResponseRatesResponse(
             rates=[pb.ResponseRate(**dataclasses.asdict(rate)) for rate in rates],
             min_group_size=k,

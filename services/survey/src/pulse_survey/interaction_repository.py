@@ -48,6 +48,16 @@ async def lock_contact_log(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _BUDGET_LOCK)
 
 
+async def last_contacts(conn: Connection, keys: Sequence[str]) -> dict[str, date]:
+    """The day each of ``keys`` was last asked (keys never asked are left out)."""
+    rows = await conn.fetch(
+        "SELECT contact_pseudonym, last_contacted_on FROM contact_log"
+        " WHERE contact_pseudonym = ANY($1)",
+        list(keys),
+    )
+    return {row["contact_pseudonym"]: row["last_contacted_on"] for row in rows}
+
+
 async def take_interaction_locks(
     conn: Connection,
     interaction_id: str | None,
@@ -157,9 +167,10 @@ _RECORD_IF_WITHIN_BUDGET = (
     "  ($9::date IS NULL OR NOT EXISTS (SELECT 1 FROM contact_log"
     "   WHERE contact_pseudonym = ANY($8::text[]) AND last_contacted_on > $9)) AS within),"
     " invitation AS (INSERT INTO invitations (invitation_id, survey_id, survey_version, kind,"
-    "  interaction_id, unit_id, period, channel, expires_at)"
+    "  interaction_id, unit_id, period, channel, expires_at, language)"
     "  SELECT $10::uuid, $11::uuid, $12::integer, $13::smallint, $1, $2, $14::text, $4,"
-    "  $15::timestamptz FROM verdict WHERE fresh AND within RETURNING invitation_id),"
+    "  $15::timestamptz, $18::text FROM verdict WHERE fresh AND within"
+    "  RETURNING invitation_id),"
     " token AS (INSERT INTO invitation_tokens (token_hash, invitation_id)"
     "  SELECT $16::text, invitation_id FROM invitation),"
     " stamp AS (INSERT INTO contact_log (contact_pseudonym, last_contacted_on)"
@@ -216,6 +227,7 @@ async def record_if_within_budget(
         new.expires_at,
         invitation.token_hash,
         invitation.today,
+        new.language,
     )
     assert row is not None  # the verdict is always one row
     previous = None if row["fresh"] else _recorded(row)

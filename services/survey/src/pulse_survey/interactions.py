@@ -80,8 +80,11 @@ async def record(
 ) -> Decision:
     """Inside the caller's unit of work (the consumer adds its ledger row to it). A re-sent
     interaction gets its first decision back, even when its unit or survey would now be
-    refused. The dated org and the published surveys come from ``deps.caches``."""
+    refused. The dated org and the published surveys come from ``deps.caches``. The survey
+    is ``survey_id`` when given, else the one ``PULSE_CHANNEL_SURVEYS`` maps the channel to,
+    else the latest published customer survey."""
     conn = uow.conn
+    survey_id = survey_id or deps.settings.survey_for_channel(interaction.channel)
     day = interaction.occurred_at.date()
     spans = await deps.caches.org.get("", lambda: org_repository.spans(conn))
     if not existed_on(spans, interaction.unit_id, day):
@@ -157,6 +160,7 @@ def _customer_invitation(
         item_ids=[],
         expires_at=deps.now() + timedelta(days=deps.settings.common.token_ttl_days),
         contact=interaction.customer_contact,
+        language=interaction.language,
     )
 
 

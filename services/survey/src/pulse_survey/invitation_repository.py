@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 from pulse_common.db import Connection
@@ -30,12 +30,14 @@ class StoredInvitation:
     reminders_sent: int
     redeemed: bool
     redemption_key_hash: str
+    language: str = ""
 
 
 @dataclass(frozen=True)
 class Reminder:
     invitation: StoredInvitation
     email: str  # the person's current address
+    issued_on: date  # the day the invitation was issued
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class DeliveryFact:
     issued_at: datetime
     expires_at: datetime
     reminders_sent: int  # reminder rounds of the wave (see ``_LISTED``)
+    delivery_status: str = "pending"  # of the invitation mailing: sent, bounced, failed
+    delivery_detail: str = ""
 
 
 def _stored(row: asyncpg.Record) -> StoredInvitation:
@@ -67,6 +71,7 @@ def _stored(row: asyncpg.Record) -> StoredInvitation:
         reminders_sent=row["reminders_sent"],
         redeemed=row["redeemed"],
         redemption_key_hash=row["redemption_key_hash"] or "",
+        language=row["language"],
     )
 
 
@@ -75,8 +80,9 @@ async def insert_invitations(
 ) -> None:
     await conn.executemany(
         "INSERT INTO invitations (invitation_id, survey_id, survey_version, kind, wave_id,"
-        " person_pseudonym, interaction_id, unit_id, period, channel, item_ids, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11, $12)",
+        " person_pseudonym, interaction_id, unit_id, period, channel, item_ids, expires_at,"
+        " language)"
+        " VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11, $12, $13)",
         [
             (
                 uuid.UUID(invitation_id),
@@ -91,6 +97,7 @@ async def insert_invitations(
                 new.channel,
                 list(new.item_ids),
                 new.expires_at,
+                new.language,
             )
             for invitation_id, new in zip(ids, batch, strict=True)
         ],
@@ -148,7 +155,7 @@ async def due_for_reminder(
         max_reminders,
         sent_before,
     )
-    return [Reminder(_stored(row), row["email"]) for row in rows]
+    return [Reminder(_stored(row), row["email"], row["issued_at"].date()) for row in rows]
 
 
 async def mark_reminded(conn: Connection, ids: Sequence[str], now: datetime) -> None:
@@ -173,12 +180,16 @@ async def counts_by_unit(conn: Connection, wave_id: uuid.UUID) -> dict[str, tupl
 # Delivery facts only. ``reminders_sent`` is reported per wave (the number of reminder
 # rounds so far, the same on every invitation of the wave; 0 for customer invitations):
 # per invitation it would say who had answered before a round.
+# The delivery status is the first mailing's (the invitation's), sent before anyone could
+# answer; a reminder's outcome would say who had not answered when it went out.
 _LISTED = (
-    "SELECT invitation_id, survey_id, wave_id, channel, issued_at, expires_at,"
-    " CASE WHEN wave_id IS NULL THEN 0"
-    " ELSE max(reminders_sent) OVER (PARTITION BY wave_id) END AS reminders_sent"
-    " FROM invitations WHERE ($1::uuid IS NULL OR wave_id = $1)"
-    " AND ($2::uuid IS NULL OR survey_id = $2)"
+    "SELECT i.invitation_id, i.survey_id, i.wave_id, i.channel, i.issued_at, i.expires_at,"
+    " CASE WHEN i.wave_id IS NULL THEN 0"
+    " ELSE max(i.reminders_sent) OVER (PARTITION BY i.wave_id) END AS reminders_sent,"
+    " coalesce(d.status, 'pending') AS delivery_status, coalesce(d.detail, '') AS detail"
+    " FROM invitations i LEFT JOIN deliveries d"
+    " ON d.invitation_id = i.invitation_id AND d.mailing = 0"
+    " WHERE ($1::uuid IS NULL OR i.wave_id = $1) AND ($2::uuid IS NULL OR i.survey_id = $2)"
 )
 
 
@@ -191,6 +202,8 @@ def _fact(row: asyncpg.Record) -> DeliveryFact:
         issued_at=row["issued_at"],
         expires_at=row["expires_at"],
         reminders_sent=row["reminders_sent"],
+        delivery_status=row["delivery_status"],
+        delivery_detail=row["detail"],
     )
 
 

@@ -38,7 +38,7 @@ async def enqueue_issued(
     """The ``pulse.invitation.issued`` event of a new invitation (its first mailing)."""
     await uow.enqueue(
         subjects.INVITATION_ISSUED,
-        events.invitation_issued(invitation_id, new, token, reminder=False),
+        events.invitation_issued(invitation_id, new, token, mailing=0),
         msg_id=events.issued_msg_id(invitation_id, 0),
     )
 
@@ -52,7 +52,7 @@ async def remind(
     await repo.insert_tokens(uow.conn, [(token_hash(token), invitation_id)])
     await uow.enqueue(
         subjects.INVITATION_ISSUED,
-        events.invitation_issued(invitation_id, new, token, reminder=True),
+        events.invitation_issued(invitation_id, new, token, mailing=reminder_number),
         msg_id=events.issued_msg_id(invitation_id, reminder_number),
     )
 

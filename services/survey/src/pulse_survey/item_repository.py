@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import asyncpg
@@ -12,7 +13,8 @@ from pulse_survey.domain import BankItem, ItemSpec
 _ITEM_LOCK = 0x5055_4C53_4954_4D  # serialises version numbering of one bank
 _INSERT = (
     "INSERT INTO items (item_id, item_version, construct, text, language, scale,"
-    " reverse_scored, required) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " reverse_scored, required, translations, kinds)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)"
 )
 
 
@@ -26,6 +28,8 @@ def _values(spec: ItemSpec, version: int) -> tuple[object, ...]:
         spec.scale,
         spec.reverse_scored,
         spec.required,
+        json.dumps(dict(spec.translations), sort_keys=True),
+        list(spec.kinds),
     )
 
 
@@ -38,6 +42,8 @@ def _item(row: asyncpg.Record) -> BankItem:
         scale=row["scale"],
         reverse_scored=row["reverse_scored"],
         required=row["required"],
+        translations=tuple(sorted(json.loads(row["translations"]).items())),
+        kinds=tuple(row["kinds"]),
     )
     return BankItem(spec, row["item_version"])
 

@@ -10,6 +10,7 @@ from nats.aio.msg import Msg
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
 from pulse_common.errors import InvalidArgument
+from pulse_common.fields import require_uuid
 from pulse_common.ledger import claim_message
 from pulse_common.messaging import ConsumerSpec, Handler, PermanentError, decode, message_id
 
@@ -43,7 +44,18 @@ def parse_event(event: events_pb2.InteractionCompleted) -> domain.InteractionInp
             event.channel,
             event.customer_key,
             event.customer_contact,
+            event.language,
         )
+    except InvalidArgument as error:
+        raise PermanentError(error.message) from error
+
+
+def survey_of(event: events_pb2.InteractionCompleted) -> str:
+    """The survey the event names ("" = none); a malformed id is poison."""
+    try:
+        if not event.survey_id:
+            return ""
+        return str(require_uuid("survey_id", event.survey_id, "a survey id"))
     except InvalidArgument as error:
         raise PermanentError(error.message) from error
 
@@ -52,12 +64,13 @@ def interaction_handler(deps: Deps) -> Handler:
     """The handler of every worker: one unit of work per message, on a pooled connection."""
 
     async def handle(msg: Msg) -> None:
-        interaction = parse_event(decode(msg, events_pb2.InteractionCompleted))
+        event = decode(msg, events_pb2.InteractionCompleted)
+        interaction, survey_id = parse_event(event), survey_of(event)
         async with deps.db.unit_of_work() as uow:
             if not await claim_message(uow.conn, message_id(msg), msg.subject):
                 return
             try:
-                await interactions.record(uow, deps, interaction, "")
+                await interactions.record(uow, deps, interaction, survey_id)
             except InvalidArgument as error:
                 raise PermanentError(error.message) from error
 

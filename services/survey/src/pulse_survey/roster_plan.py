@@ -27,6 +27,7 @@ class RawRow:
     unit_id: str
     start_date: str
     end_date: str
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Person:
     start_date: date | None
     end_date: date | None
     active: bool = True
+    language: str = ""  # BCP 47 tag invitations are written in ("" = the survey's)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,11 @@ def parse_person(row: RawRow, secret: str, units: set[str]) -> Person:
     end = fields.parse_date("end_date", row.end_date.strip()) if row.end_date else None
     if start and end and end < start:
         raise InvalidArgument("end_date", "is before start_date")
-    return Person(employee_pseudonym(secret, employee_id), email, row.unit_id, start, end)
+    language = row.language.strip()
+    if language:
+        fields.require_language("language", language)
+    pseudonym = employee_pseudonym(secret, employee_id)
+    return Person(pseudonym, email, row.unit_id, start, end, language=language)
 
 
 def parse_rows(rows: Sequence[RawRow], secret: str, units: set[str]) -> ParsedRows:

@@ -11,7 +11,7 @@ from pulse_common.db import Connection
 
 from pulse_survey.roster_plan import Person
 
-_COLUMNS = "pseudonym, email, unit_id, start_date, end_date, active"
+_COLUMNS = "pseudonym, email, unit_id, start_date, end_date, active, language"
 
 
 def _person(row: asyncpg.Record) -> Person:
@@ -22,6 +22,7 @@ def _person(row: asyncpg.Record) -> Person:
         start_date=row["start_date"],
         end_date=row["end_date"],
         active=row["active"],
+        language=row["language"],
     )
 
 
@@ -33,12 +34,12 @@ async def all_people(conn: Connection) -> dict[str, Person]:
 async def upsert(conn: Connection, people: Sequence[Person]) -> None:
     """Create or update people; a person in the file is active again."""
     await conn.executemany(
-        f"INSERT INTO people ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, true)"
+        f"INSERT INTO people ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, true, $6)"
         " ON CONFLICT (pseudonym) DO UPDATE SET"
         " email = EXCLUDED.email, unit_id = EXCLUDED.unit_id,"
         " start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, active = true,"
-        " updated_at = now()",
-        [(p.pseudonym, p.email, p.unit_id, p.start_date, p.end_date) for p in people],
+        " language = EXCLUDED.language, updated_at = now()",
+        [(p.pseudonym, p.email, p.unit_id, p.start_date, p.end_date, p.language) for p in people],
     )
 
 

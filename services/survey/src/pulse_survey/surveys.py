@@ -55,7 +55,7 @@ async def _chosen_items(conn: Connection, draft: SurveyDraft) -> list[types_pb2.
         item = bank.get(item_id)
         if item is None:
             raise InvalidArgument("item_ids", f"unknown item {item_id!r}")
-        if not domain.fits_kind(item.spec.construct, draft.kind):
+        if not domain.item_fits(item.spec, draft.kind):
             raise InvalidArgument("item_ids", f"item {item_id!r} does not fit this survey kind")
         if item.spec.language != draft.language:
             raise InvalidArgument("item_ids", f"item {item_id!r} is not in {draft.language}")

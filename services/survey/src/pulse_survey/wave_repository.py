@@ -39,6 +39,7 @@ def _wave(row: asyncpg.Record) -> Wave:
         cadence=row["cadence"],
         rotation=row["rotation"],
         min_group_size=row["min_group_size"],
+        reminder_rounds=row["reminder_rounds"],
     )
 
 
@@ -48,18 +49,24 @@ async def get(conn: Connection, wave_id: uuid.UUID, *, for_update: bool = False)
     return None if row is None else _wave(row)
 
 
-async def period_taken(
-    conn: Connection, survey_id: uuid.UUID, audience_unit_id: str, periods: Sequence[str]
-) -> str | None:
-    """A period among ``periods`` in which this survey already has a wave for this audience."""
-    period: str | None = await conn.fetchval(
-        "SELECT period FROM waves WHERE survey_id = $1 AND audience_unit_id = $2"
-        " AND period = ANY($3) LIMIT 1",
+async def overlapping(
+    conn: Connection,
+    survey_id: uuid.UUID,
+    audience_unit_id: str,
+    dates: Sequence[tuple[date, date]],
+) -> date | None:
+    """The opening day of a wave of this survey and audience that would be open at the same
+    time as one of ``dates`` ((opens_on, closes_on) pairs, closes_on exclusive)."""
+    day: date | None = await conn.fetchval(
+        "SELECT w.opens_on FROM waves w, unnest($3::date[], $4::date[]) AS n(opens, closes)"
+        " WHERE w.survey_id = $1 AND w.audience_unit_id = $2"
+        " AND w.opens_on < n.closes AND n.opens < w.closes_on ORDER BY w.opens_on LIMIT 1",
         survey_id,
         audience_unit_id,
-        list(periods),
+        [opens for opens, _ in dates],
+        [closes for _, closes in dates],
     )
-    return period
+    return day
 
 
 async def insert(conn: Connection, new: NewWave) -> Wave:
@@ -122,6 +129,18 @@ async def due_to_open(conn: Connection, today: date) -> list[uuid.UUID]:
         today,
     )
     return [row["wave_id"] for row in rows]
+
+
+async def open_waves(conn: Connection, today: date) -> list[Wave]:
+    """Open waves that have not reached their closing day."""
+    rows = await conn.fetch(
+        "SELECT * FROM waves WHERE status = 'open' AND closes_on > $1 ORDER BY closes_on", today
+    )
+    return [_wave(row) for row in rows]
+
+
+async def set_reminder_rounds(conn: Connection, wave_id: uuid.UUID, rounds: int) -> None:
+    await conn.execute("UPDATE waves SET reminder_rounds = $2 WHERE wave_id = $1", wave_id, rounds)
 
 
 async def due_to_close(conn: Connection, today: date) -> list[uuid.UUID]:

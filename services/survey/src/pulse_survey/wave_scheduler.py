@@ -1,4 +1,5 @@
-"""The wave timer: opens waves whose day has come and closes those whose time is up, every
+"""The wave timer: opens waves whose day has come, sends the reminder rounds that are due
+(``PULSE_REMINDER_OFFSETS_DAYS`` before closing) and closes waves whose time is up, every
 ``PULSE_WAVE_SCHEDULER_INTERVAL_S`` seconds. Each wave is its own use case call, so one
 that cannot open (opened by hand meanwhile, audience gone) does not stop the others."""
 
@@ -15,6 +16,7 @@ from pulse_common.errors import DomainError
 
 from pulse_survey import wave_repository as repo
 from pulse_survey.context import Deps
+from pulse_survey.wave_followup import rounds_due, send_due_reminders
 from pulse_survey.waves import close_wave, open_wave
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,14 @@ async def run_scheduler(deps: Deps, interval_s: float) -> None:
 
 async def tick(deps: Deps) -> None:
     today = deps.today()
+
+    async def due_to_remind(conn: Connection, day: date) -> list[uuid.UUID]:
+        waves = await repo.open_waves(conn, day)
+        return [uuid.UUID(w.wave_id) for w in waves if w.reminder_rounds < rounds_due(deps, w)]
+
     steps: list[tuple[str, Finder, Action]] = [
         ("open", repo.due_to_open, open_wave),
+        ("remind", due_to_remind, send_due_reminders),
         ("close", repo.due_to_close, close_wave),
     ]
     for verb, due, act in steps:

@@ -17,7 +17,15 @@ from pulse_common.db import Connection
 from pulse_common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pulse_common.periods import label_of
 
-from pulse_survey import budget, domain, events, invitations, roster_repository, survey_repository
+from pulse_survey import (
+    budget,
+    cadence,
+    domain,
+    events,
+    invitations,
+    roster_repository,
+    survey_repository,
+)
 from pulse_survey import wave_repository as repo
 from pulse_survey.context import Deps
 from pulse_survey.definitions import item_ids, optional_item_ids
@@ -38,17 +46,48 @@ class ScheduleRequest:
     rotation: int
 
 
+def _check_budget_fits(deps: Deps, request: ScheduleRequest) -> None:
+    """Waves closer together than an explicitly set contact budget would hold back everyone
+    the previous wave asked."""
+    budget_days = deps.settings.common.contact_budget_days
+    spacing = cadence.cadence_spacing(request.cadence)
+    explicit = deps.settings.budget_explicit
+    if request.count > 1 and spacing is not None and explicit and budget_days > spacing:
+        raise InvalidArgument(
+            "cadence",
+            f"waves {spacing} days apart would hold back everyone the previous wave asked"
+            f" (PULSE_CONTACT_BUDGET_DAYS is {budget_days}); use a longer cadence or a"
+            " budget of at most the spacing",
+        )
+
+
+def _check_pooled_k(deps: Deps, every: int, survey_k: int) -> None:
+    """Several waves in one period pool a person's answers up to once per wave: the survey's
+    k must grow with the waves per period (``domain.pooled_k``)."""
+    granularity = deps.settings.common.period
+    needed = cadence.pooled_k(deps.settings.common.min_group_size, every, granularity)
+    if survey_k < needed:
+        per_period = cadence.waves_per_period(every, granularity)
+        raise InvalidArgument(
+            "cadence",
+            f"puts up to {per_period} waves in one {granularity}, whose answers are pooled:"
+            f" one person can count {per_period} times in a group, so the survey needs"
+            f" min_group_size of at least {needed} (it has {survey_k}) for every released"
+            f" group to hold {deps.settings.common.min_group_size} people; publish a version"
+            f" with that k or use a cadence of one wave per {granularity}",
+        )
+
+
 async def schedule(deps: Deps, request: ScheduleRequest) -> list[Wave]:
+    """Waves at the cadence. Several waves may fall in one reporting period (weekly waves
+    under monthly periods): each is labelled with the period it opens in, the period's
+    answers are pooled, and a person answers each wave at most once. Waves of one survey
+    and audience never overlap in time."""
     dates = domain.wave_dates(
         request.cadence, request.first_opens_on, request.count, request.open_days
     )
-    granularity = deps.settings.common.period
-    periods = [label_of(opens, granularity) for opens, _ in dates]
-    if len(set(periods)) != len(periods):
-        # Two waves in one period would count the same people twice in its aggregates.
-        raise InvalidArgument(
-            "cadence", f"puts two waves in one {granularity}; use a longer cadence"
-        )
+    _check_budget_fits(deps, request)
+    periods = [label_of(opens, deps.settings.common.period) for opens, _ in dates]
     sid = uuid.UUID(request.survey_id)
     async with deps.db.unit_of_work() as uow:
         kind = await survey_repository.kind_of(uow.conn, sid, for_update=True)
@@ -57,15 +96,18 @@ async def schedule(deps: Deps, request: ScheduleRequest) -> list[Wave]:
         if measures.is_customer(kind):
             raise FailedPrecondition("customer surveys are sent per interaction, not in waves")
         definition, _ = await published_version(uow.conn, request.survey_id)
+        _check_pooled_k(deps, request.cadence, definition.min_group_size)
         if request.rotation and request.rotation >= len(optional_item_ids(definition)):
             raise InvalidArgument(
                 "rotation_items_per_person", "must be below the number of optional items"
             )
         if request.audience_unit_id not in await units_as_of(uow.conn, request.first_opens_on):
             raise NotFound(f"audience_unit_id: unit {request.audience_unit_id} does not exist")
-        clash = await repo.period_taken(uow.conn, sid, request.audience_unit_id, periods)
+        clash = await repo.overlapping(uow.conn, sid, request.audience_unit_id, dates)
         if clash is not None:
-            raise AlreadyExists(f"this survey already has a wave for this audience in {clash}")
+            raise AlreadyExists(
+                f"this survey already has a wave for this audience open from {clash.isoformat()}"
+            )
         return [
             await repo.insert(
                 uow.conn,
@@ -140,6 +182,7 @@ def _invitees(
                 item_ids=domain.rotation_for(every_item, rotatable, wave.rotation, len(batch)),
                 expires_at=domain.start_of(wave.closes_on),
                 contact=person.email,
+                language=person.language,
             )
         )
     return _Invitees(batch, contacts, len(people) - len(batch))
@@ -165,12 +208,13 @@ async def open_wave(deps: Deps, wave_id: uuid.UUID) -> Opened:
         random.SystemRandom().shuffle(people)
         # One budget key per employee (see ``budget``): their normalised email.
         keyed = [(p, budget.employee_keys(common.hmac_secret, p.email)[0]) for p in people]
+        budget_days = cadence.wave_budget_days(
+            common.contact_budget_days, deps.settings.budget_explicit, wave.cadence
+        )
         recent = await budget.recently_contacted(
-            uow.conn, [key for _, key in keyed], today, common.contact_budget_days
+            uow.conn, [key for _, key in keyed], today, budget_days
         )
-        invitees = _invitees(
-            wave, definition, keyed, recent, budget_on=common.contact_budget_days > 0
-        )
+        invitees = _invitees(wave, definition, keyed, recent, budget_on=budget_days > 0)
         await invitations.issue(uow, invitees.batch)
         await budget.stamp(uow.conn, invitees.contacts, today)
         opened = await repo.mark_open(

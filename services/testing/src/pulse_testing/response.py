@@ -10,8 +10,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
-import grpc
-import grpc.aio
 from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
@@ -22,6 +20,7 @@ from pulse_testing.stack import (
     InProcessStack,
     inprocess_stack,
     settings_for_tests,
+    tools_channel,
 )
 from pulse_testing.stack import (
     field_of as field_of,
@@ -68,8 +67,8 @@ async def running_harness(database_url: str, nats_url: str, **env: str) -> Async
     }
     settings = settings_for_tests(database_url, nats_url, **overrides)
     async with inprocess_stack(settings, [SURVEY, RESPONSE]) as stack:
-        survey_channel = grpc.aio.insecure_channel(stack.address("survey"))
-        response_channel = grpc.aio.insecure_channel(stack.address("response"))
+        survey_channel = tools_channel(stack.address("survey"))
+        response_channel = tools_channel(stack.address("response"))
         try:
             yield Harness(
                 stack,

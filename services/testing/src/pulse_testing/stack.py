@@ -28,6 +28,9 @@ from pulse_common.grpc_errors import FIELD_METADATA_KEY
 from pulse_common.runtime import RunningService, ServiceDefinition, start_service
 from pulse_common.subjects import STREAM
 
+from pulse_testing.security import embedded_material, nats_passwords
+from pulse_testing.security import tools_channel as tools_channel
+
 
 @dataclass
 class Infrastructure:
@@ -80,7 +83,9 @@ async def database_url(pulse_infra: Infrastructure) -> AsyncIterator[str]:
 @pytest.fixture
 def embedded_nats(pulse_infra: Infrastructure) -> Iterator[EmbeddedNats]:
     """A private nats-server for one test: tests may stop and restart it."""
-    server = EmbeddedNats(pulse_infra.work_dir / f"nats-{uuid.uuid4().hex[:8]}")
+    server = EmbeddedNats(
+        pulse_infra.work_dir / f"nats-{uuid.uuid4().hex[:8]}", passwords=nats_passwords()
+    )
     server.start()
     try:
         yield server
@@ -104,9 +109,13 @@ async def nats_url(pulse_infra: Infrastructure, request: pytest.FixtureRequest) 
 
 
 def settings_for_tests(database_url: str, nats_url: str, **overrides: str) -> Settings:
+    """Settings of a test's services. The data directory (a private one unless overridden)
+    gets the session's embedded security material: TLS, credentials, NATS users, secrets."""
+    data_dir = overrides.get("PULSE_DATA_DIR") or tempfile.mkdtemp(prefix="pulse-test-data-")
+    shutil.copytree(embedded_material(), data_dir, dirs_exist_ok=True)
     env = {
         # Files services write (e.g. the invitation log) go to a private folder.
-        "PULSE_DATA_DIR": tempfile.mkdtemp(prefix="pulse-test-data-"),
+        "PULSE_DATA_DIR": data_dir,
         "PULSE_DATABASE_URL": database_url,
         "PULSE_NATS_URL": nats_url,
         "PULSE_SURVEY_ADDR": "127.0.0.1:0",
@@ -123,6 +132,11 @@ def settings_for_tests(database_url: str, nats_url: str, **overrides: str) -> Se
 @pytest.fixture
 def settings(database_url: str, nats_url: str) -> Settings:
     return settings_for_tests(database_url, nats_url)
+
+
+def with_health(settings: Settings, address: str) -> Settings:
+    """``settings`` with the plaintext health-only port (PULSE_HEALTH_ADDR) at ``address``."""
+    return dataclasses.replace(settings, health_addr=address)
 
 
 def with_address(settings: Settings, service: str, address: str) -> Settings:

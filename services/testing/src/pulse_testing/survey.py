@@ -17,7 +17,6 @@ from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common.config import Settings
-from pulse_common.grpc_server import open_channel
 from pulse_survey.app import DEFINITION
 from pulse_survey.delivery_log import LOG_NAME
 
@@ -27,6 +26,7 @@ from pulse_testing.stack import (
 from pulse_testing.stack import (
     inprocess_stack,
     settings_for_tests,
+    tools_channel,
 )
 from pulse_testing.stack import (
     rpc_error as rpc_error,
@@ -72,7 +72,7 @@ async def running_survey(
         },
     )
     async with inprocess_stack(settings, [DEFINITION]) as stack:
-        channel = open_channel(stack.address("survey"))
+        channel = tools_channel(stack.address("survey"))
         service = stack.services["survey"]
         try:
             yield Survey(

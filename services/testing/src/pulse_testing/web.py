@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-import grpc.aio
 import nats
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse.correlation.v1 import correlation_service_pb2_grpc as corr_grpc
@@ -34,7 +33,7 @@ from pulse_web.clients import open_clients
 from pulse_web.config import load_web_config
 from starlette.applications import Starlette
 
-from pulse_testing.stack import InProcessStack, inprocess_stack, settings_for_tests
+from pulse_testing.stack import InProcessStack, inprocess_stack, settings_for_tests, tools_channel
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
@@ -95,7 +94,7 @@ async def web_stack(
     settings = settings_for_tests(database_url, nats_url, **overrides)
     definitions = stack_definitions(with_correlation)
     async with inprocess_stack(settings, definitions) as stack:
-        channels = [grpc.aio.insecure_channel(stack.address(d.name)) for d in definitions]
+        channels = [tools_channel(stack.address(d.name)) for d in definitions]
         app = create_app(load_web_config(overrides, settings=stack.settings))
         app.state.web.clients = open_clients(stack.settings)
         try:

@@ -91,16 +91,29 @@ def parse_accounts(raw: str) -> dict[str, Account]:
     return accounts
 
 
-def authenticate(accounts: Mapping[str, Account], username: str, password: str) -> Account | None:
-    """The account when the password matches; constant work for unknown users."""
+def authenticate(
+    accounts: Mapping[str, Account], username: str, password: str, decoy: str = ""
+) -> Account | None:
+    """The account when the password matches. An unknown user name costs the same work
+    (``decoy``: a hash with the accounts' iteration count, see ``decoy_hash``), so the time
+    a sign-in takes does not tell whether the user exists."""
     account = accounts.get(username)
     if account is None:
-        verify_password(password, _DUMMY_HASH)
+        verify_password(password, decoy or decoy_hash(accounts))
         return None
     return account if verify_password(password, account.password_hash) else None
 
 
-_DUMMY_HASH = hash_password("not-a-password", iterations=MIN_ITERATIONS, salt=b"\0" * 16)
+def iterations_of(encoded: str) -> int:
+    return _split_hash(encoded)[0]
+
+
+def decoy_hash(accounts: Mapping[str, Account]) -> str:
+    """A hash of nothing anyone knows, as costly as the costliest account's."""
+    iterations = max(
+        (iterations_of(a.password_hash) for a in accounts.values()), default=DEFAULT_ITERATIONS
+    )
+    return hash_password(secrets.token_urlsafe(16), iterations=iterations)
 
 
 def main() -> None:

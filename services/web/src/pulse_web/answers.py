@@ -10,36 +10,47 @@ from dataclasses import dataclass, field
 from pulse.types.v1 import types_pb2
 from pulse_common.measures import scale_range
 
+from pulse_web.i18n import N_, Translator, item_text
+
 MAX_TEXT_CHARS = 2000
-REQUIRED_MESSAGE = "Please answer this question."
-CHOICE_MESSAGE = "Please choose one of the options."
+REQUIRED_MESSAGE = N_("Please answer this question.")
+CHOICE_MESSAGE = N_("Please choose one of the options.")
+TOO_LONG_MESSAGE = N_("Please keep this under %(limit)s characters (it has %(length)s).")
+ENGLISH = Translator("en")
 
 LIKERT_5 = (
-    "Strongly disagree",
-    "Disagree",
-    "Neither agree nor disagree",
-    "Agree",
-    "Strongly agree",
+    N_("Strongly disagree"),
+    N_("Disagree"),
+    N_("Neither agree nor disagree"),
+    N_("Agree"),
+    N_("Strongly agree"),
 )
 LIKERT_7 = (
-    "Strongly disagree",
-    "Disagree",
-    "Somewhat disagree",
-    "Neither agree nor disagree",
-    "Somewhat agree",
-    "Agree",
-    "Strongly agree",
+    N_("Strongly disagree"),
+    N_("Disagree"),
+    N_("Somewhat disagree"),
+    N_("Neither agree nor disagree"),
+    N_("Somewhat agree"),
+    N_("Agree"),
+    N_("Strongly agree"),
 )
-CSAT = ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied")
+CSAT = (
+    N_("Very dissatisfied"),
+    N_("Dissatisfied"),
+    N_("Neutral"),
+    N_("Satisfied"),
+    N_("Very satisfied"),
+)
 CES = (
-    "Very difficult",
-    "Difficult",
-    "Somewhat difficult",
-    "Neither easy nor difficult",
-    "Somewhat easy",
-    "Easy",
-    "Very easy",
+    N_("Very difficult"),
+    N_("Difficult"),
+    N_("Somewhat difficult"),
+    N_("Neither easy nor difficult"),
+    N_("Somewhat easy"),
+    N_("Easy"),
+    N_("Very easy"),
 )
+NPS_LOW, NPS_HIGH = N_("Not at all likely"), N_("Extremely likely")
 
 
 @dataclass(frozen=True)
@@ -76,22 +87,26 @@ def field_name(item_id: str) -> str:
     return f"a_{item_id}"
 
 
-def _labelled(labels: Sequence[str], start: int = 1) -> tuple[Choice, ...]:
-    return tuple(Choice(start + i, f"{start + i} – {label}") for i, label in enumerate(labels))
+def _labelled(labels: Sequence[str], tr: Translator, start: int = 1) -> tuple[Choice, ...]:
+    return tuple(
+        Choice(start + i, f"{start + i} – {tr.gettext(label)}") for i, label in enumerate(labels)
+    )
 
 
-def choices_for(scale: int) -> tuple[tuple[Choice, ...], tuple[str, str] | None]:
+def choices_for(
+    scale: int, tr: Translator = ENGLISH
+) -> tuple[tuple[Choice, ...], tuple[str, str] | None]:
     if scale == types_pb2.SCALE_LIKERT_5:
-        return _labelled(LIKERT_5), None
+        return _labelled(LIKERT_5, tr), None
     if scale == types_pb2.SCALE_LIKERT_7:
-        return _labelled(LIKERT_7), None
+        return _labelled(LIKERT_7, tr), None
     if scale == types_pb2.SCALE_CSAT_1_5:
-        return _labelled(CSAT), None
+        return _labelled(CSAT, tr), None
     if scale == types_pb2.SCALE_CES_1_7:
-        return _labelled(CES), None
+        return _labelled(CES, tr), None
     if scale == types_pb2.SCALE_NPS_0_10:
         bottom, top = scale_range(scale)
-        low, high = "Not at all likely", "Extremely likely"
+        low, high = tr.gettext(NPS_LOW), tr.gettext(NPS_HIGH)
         choices = tuple(
             Choice(v, f"{v} – {low}" if v == bottom else f"{v} – {high}" if v == top else str(v))
             for v in range(bottom, top + 1)
@@ -100,20 +115,22 @@ def choices_for(scale: int) -> tuple[tuple[Choice, ...], tuple[str, str] | None]
     return (), None
 
 
-def form_items(items: Sequence[types_pb2.Item]) -> list[FormItem]:
+def form_items(items: Sequence[types_pb2.Item], tr: Translator = ENGLISH) -> list[FormItem]:
+    """The questions in ``tr``'s language: the item's translation and translated labels."""
     result = []
     for item in items:
+        text = item_text(item, tr.language)
         if item.scale == types_pb2.SCALE_FREE_TEXT:
             result.append(
-                FormItem(item.item_id, field_name(item.item_id), item.text, item.required, "text")
+                FormItem(item.item_id, field_name(item.item_id), text, item.required, "text")
             )
             continue
-        choices, anchors = choices_for(item.scale)
+        choices, anchors = choices_for(item.scale, tr)
         result.append(
             FormItem(
                 item.item_id,
                 field_name(item.item_id),
-                item.text,
+                text,
                 item.required,
                 "choice",
                 choices,
@@ -123,27 +140,30 @@ def form_items(items: Sequence[types_pb2.Item]) -> list[FormItem]:
     return result
 
 
-def parse_answers(items: Sequence[FormItem], form: Mapping[str, str]) -> ParsedForm:
-    """Answers in item order; blank optional items are left out."""
+def parse_answers(
+    items: Sequence[FormItem], form: Mapping[str, str], tr: Translator = ENGLISH
+) -> ParsedForm:
+    """Answers in item order; blank optional items are left out. Messages in ``tr``'s
+    language."""
     parsed = ParsedForm()
     for item in items:
         raw = (form.get(item.field_name) or "").strip()
         parsed.values[item.field_name] = raw
         if not raw:
             if item.required:
-                parsed.errors[item.item_id] = REQUIRED_MESSAGE
+                parsed.errors[item.item_id] = tr.gettext(REQUIRED_MESSAGE)
             continue
         if item.widget == "text":
             if len(raw) > MAX_TEXT_CHARS:
-                parsed.errors[item.item_id] = (
-                    f"Please keep this under {MAX_TEXT_CHARS} characters (it has {len(raw)})."
+                parsed.errors[item.item_id] = tr.gettext(
+                    TOO_LONG_MESSAGE, limit=MAX_TEXT_CHARS, length=len(raw)
                 )
                 continue
             parsed.answers.append((item.item_id, raw))
             continue
         allowed = {choice.value for choice in item.choices}
         if not re.fullmatch(r"-?\d{1,3}", raw) or int(raw) not in allowed:
-            parsed.errors[item.item_id] = CHOICE_MESSAGE
+            parsed.errors[item.item_id] = tr.gettext(CHOICE_MESSAGE)
             continue
         parsed.answers.append((item.item_id, int(raw)))
     return parsed

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pulse_common import errors
 from pulse_common.measures import human_name
 from pulse_common.ratelimit import SlidingWindowLimiter
@@ -19,19 +22,65 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from pulse_web import dashboard, recognition, reports, respondent, signin
+from pulse_web import (
+    chain_page,
+    comments,
+    dashboard,
+    recognition,
+    reports,
+    respondent,
+    signin,
+    unit_actions,
+)
 from pulse_web.clients import open_clients
 from pulse_web.config import DEV_ACCOUNT_WARNING, WebConfig
+from pulse_web.identity import IdentityMiddleware
 from pulse_web.pages import error_page
 from pulse_web.security import SecurityHeadersMiddleware
 from pulse_web.session import LoginRequired, login_redirect
-from pulse_web.state import PACKAGE_DIR, WebState
+from pulse_web.state import PACKAGE_DIR, WebState, state_of
 
 log = logging.getLogger(__name__)
 SESSION_MAX_AGE_S = 8 * 3600
 
 
+# The services behind the web, in the order of ``Clients.channels``.
+UPSTREAMS = (
+    ("survey", "pulse.survey.v1.SurveyService"),
+    ("response", "pulse.response.v1.ResponseService"),
+    ("correlation", "pulse.correlation.v1.CorrelationService"),
+)
+UPSTREAM_CHECK_S = 2.0
+
+
+async def _upstream_status(channel: grpc.aio.Channel, service: str) -> str:
+    try:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=UPSTREAM_CHECK_S
+        )
+    except grpc.aio.AioRpcError as error:
+        return f"UNREACHABLE ({error.code().name})"
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
 async def healthz(request: Request) -> Response:
+    """Readiness: 200 only when every upstream's standard health check says SERVING (which
+    includes their database, NATS and consumers); else 503, naming the one that is not."""
+    channels = state_of(request).api().channels
+    statuses = await asyncio.gather(
+        *(
+            _upstream_status(channel, service)
+            for channel, (_, service) in zip(channels, UPSTREAMS, strict=True)
+        )
+    )
+    lines = [f"{name}: {status}" for (name, _), status in zip(UPSTREAMS, statuses, strict=True)]
+    ready = all(status == "SERVING" for status in statuses)
+    body = "\n".join(["ok" if ready else "not ready", *lines]) + "\n"
+    return PlainTextResponse(body, status_code=200 if ready else 503)
+
+
+async def livez(request: Request) -> Response:
+    """Liveness: the process answers (an upstream's outage is no reason to restart it)."""
     return PlainTextResponse("ok")
 
 
@@ -59,6 +108,10 @@ def create_app(web_config: WebConfig) -> Starlette:
         log.warning(DEV_ACCOUNT_WARNING)
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     templates.env.autoescape = True  # every template, whatever its extension
+    # Respondent pages pass their language's gettext in the context (``i18n``); every other
+    # page falls back to these (English, the source language).
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["human_name"] = human_name  # measure codes as leaders read them
     state = WebState(
         config=web_config,
@@ -81,15 +134,21 @@ def create_app(web_config: WebConfig) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/livez", livez, methods=["GET"]),
             *respondent.routes,
             *signin.routes,
             *dashboard.routes,
+            *comments.routes,
             *reports.routes,
             *recognition.routes,
+            *unit_actions.routes,
+            *chain_page.routes,
             Mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static"),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            # Every request starts without a leader identity (see pulse_web.identity).
+            Middleware(IdentityMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret_key=web_config.session_secret,

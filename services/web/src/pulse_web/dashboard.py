@@ -1,109 +1,35 @@
-"""The dashboard: heatmap tables of released scores (units by periods) and a trend chart for
-one unit and measure."""
+"""The dashboard a leader lands on, and its drill-down: one unit per page (the leader's
+scope first; ``?scope=<unit>`` one level further down), from one ``GetDashboard`` call
+(plus the latest linkage report's summary), never the whole organisation at once; and the
+CSV downloads of its heatmap and trends."""
 
 from __future__ import annotations
 
-import math
+import asyncio
+import re
 from typing import Any
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
-from pulse_common.measures import REPORT_DEFAULTS, human_name
+from pulse_common import errors
+from pulse_common.measures import REPORT_DEFAULTS
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pulse_web.clients import Clients
+from pulse_web.accounts import Account
+from pulse_web.exports import csv_response, dashboard_rows
 from pulse_web.filters import unit_and_periods
 from pulse_web.heatmap import build_tables
 from pulse_web.leader_page import render, units_for
-from pulse_web.org import UnitInfo, tree_order
 from pulse_web.report_view import script_json
-from pulse_web.session import current_account, viewer_of
+from pulse_web.session import current_account
 from pulse_web.state import state_of
+from pulse_web.summary import build_page, interval_known, link_points, trend_lines
+from pulse_web.words import measure_label, scale_of, unit_word
 
-# The trend shown when no measure is chosen: the first of these with data.
+# The heatmap's measure when none is chosen: the first of these with data.
 TREND_PREFERENCE = ("treatment.fairness", REPORT_DEFAULTS.outcome)
-
-
-async def dashboard(request: Request) -> Response:
-    account = current_account(request)
-    state = state_of(request)
-    settings = state.config.settings
-    params = request.query_params
-    scope, period_from, period_to = unit_and_periods(params, "scope", settings.period)
-    construct = (params.get("construct") or "").strip()
-    units = await units_for(request, account, scope)
-    api = state.api()
-    viewer = viewer_of(account)
-    scores = await api.call(
-        api.correlation.GetScores,
-        corr_pb.GetScoresRequest(
-            viewer=viewer,
-            scope_unit_id=scope or account.scope_unit_id,
-            period_from=period_from,
-            period_to=period_to,
-        ),
-    )
-    min_group_size = scores.min_group_size or settings.min_group_size
-    constructs = sorted({c.construct for c in scores.cells})
-    tables = build_tables(
-        (c for c in scores.cells if not construct or c.construct == construct),
-        min_group_size,
-        tree_order(units),
-    )
-    trend_unit = scope or account.scope_unit_id or (units[0].unit_id if units else "")
-    trend_construct = construct or default_construct(constructs)
-    trend: dict[str, Any] = {
-        "labels": [],
-        "values": [],
-        "construct": trend_construct,
-        "name": human_name(trend_construct) if trend_construct else "",
-    }
-    if trend_unit and trend_construct:
-        request_trend = corr_pb.GetTrendsRequest(
-            viewer=viewer,
-            unit_id=trend_unit,
-            construct=trend_construct,
-            period_from=period_from,
-            period_to=period_to,
-        )
-        trend.update(await _trend_series(api, request_trend, units))
-    return render(
-        request,
-        "dashboard.html",
-        {
-            "units": units,
-            "scope": scope,
-            "period_from": period_from,
-            "period_to": period_to,
-            "construct": construct,
-            "constructs": constructs,
-            "tables": tables,
-            "min_group_size": min_group_size,
-            "chart_json": script_json({"trend": trend}),
-            "trend": trend,
-        },
-    )
-
-
-async def _trend_series(
-    api: Clients, request: corr_pb.GetTrendsRequest, units: list[UnitInfo]
-) -> dict[str, Any]:
-    """Labels, values and interval of one unit's trend, with gaps where nothing is shown."""
-    trends = await api.call(api.correlation.GetTrends, request)
-    points = sorted(trends.points, key=lambda p: p.period)
-    return {
-        "labels": [p.period for p in points],
-        "values": [_shown(p, p.value) for p in points],
-        "low": [_shown(p, p.ci_low) for p in points],
-        "high": [_shown(p, p.ci_high) for p in points],
-        "unit": next((u.name for u in units if u.unit_id == request.unit_id), request.unit_id),
-    }
-
-
-def _shown(cell: corr_pb.ScoreCell, value: float) -> float | None:
-    """A chart gap for suppressed or undefined values."""
-    return None if cell.suppressed or not math.isfinite(value) else round(value, 2)
+CONSTRUCT = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 
 
 def default_construct(constructs: list[str]) -> str:
@@ -113,4 +39,133 @@ def default_construct(constructs: list[str]) -> str:
     return constructs[0] if constructs else ""
 
 
-routes = [Route("/dashboard", dashboard, methods=["GET"])]
+def _construct(text: str | None) -> str:
+    value = (text or "").strip()
+    if value and not CONSTRUCT.match(value):
+        raise errors.InvalidArgument("construct", "is not a measure code like treatment.fairness")
+    return value
+
+
+async def _read(request: Request) -> tuple[Account, corr_pb.GetDashboardResponse, str]:
+    """The page's data: the web's own scope check, then the one batched read."""
+    account = current_account(request)
+    state = state_of(request)
+    unit, period_from, period_to = unit_and_periods(
+        request.query_params, "scope", state.config.settings.period
+    )
+    construct = _construct(request.query_params.get("construct"))
+    await units_for(request, account, unit)
+    api = state.api()
+    reply = await api.call(
+        api.correlation.GetDashboard,
+        corr_pb.GetDashboardRequest(
+            unit_id=unit,
+            period_from=period_from,
+            period_to=period_to,
+        ),
+    )
+    return account, reply, construct
+
+
+async def _reports(request: Request) -> corr_pb.ListReportsResponse:
+    api = state_of(request).api()
+    return await api.call(
+        api.correlation.ListReports,
+        corr_pb.ListReportsRequest(limit=20),
+    )
+
+
+def latest_report(listing: corr_pb.ListReportsResponse, unit_id: str, top: bool) -> dict[str, Any]:
+    """The newest linkage report on this unit the viewer can open, as one sentence (a report
+    on "my scope" counts for the top of the viewer's scope only)."""
+    scopes = {unit_id, ""} if top else {unit_id}
+    for summary in listing.reports:
+        if summary.scope_unit_id in scopes:
+            level = (summary.verdict_level or "not rated").replace("_", " ")
+            return {
+                "report_id": summary.report_id,
+                "sentence": (
+                    f"The latest linkage report ({summary.created_at[:10]}) rates the link "
+                    f"between how staff are treated and {measure_label(summary.outcome)} "
+                    f"as {level}, across {summary.units_reported} units."
+                ),
+            }
+    return {}
+
+
+async def dashboard(request: Request) -> Response:
+    # The page's one batched read and the report list, side by side.
+    (account, reply, construct), listing = await asyncio.gather(_read(request), _reports(request))
+    report = latest_report(listing, reply.unit.unit_id, top=len(reply.path) <= 1)
+    k = reply.min_group_size or state_of(request).config.settings.min_group_size
+    page = build_page(reply, k)
+    heat = construct or default_construct(page.measures)
+    children = [c.unit_id for c in reply.children]
+    heat_cells = [c for c in reply.cells if c.construct == heat and c.unit_id in set(children)]
+    tables = build_tables(heat_cells, k, children)
+    low, high = scale_of(heat)
+    unit_cells = [c for c in reply.cells if c.unit_id == reply.unit.unit_id]
+    own = {c.period: c for c in unit_cells if c.construct == heat}
+    series = [own.get(p) for p in page.periods]
+    charts: dict[str, Any] = {
+        "trends": trend_lines(reply, page.periods, page.measures),
+        "link": link_points(reply, page.latest),
+        "trend": {
+            "labels": page.periods,
+            "values": [_shown(c, "value") for c in series],
+            "low": [_shown(c, "ci_low") for c in series],
+            "high": [_shown(c, "ci_high") for c in series],
+            "name": measure_label(heat),
+            "yLabel": f"{measure_label(heat)} ({unit_word(heat)})",
+            "min": low,
+            "max": high,
+        },
+    }
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "units": await units_for(request, account, ""),
+            "scope": request.query_params.get("scope", ""),
+            "period_from": request.query_params.get("from", ""),
+            "period_to": request.query_params.get("to", ""),
+            "page": page,
+            "heat": heat,
+            "tables": tables,
+            "report": report,
+            "chart_json": script_json(charts),
+            "charts": charts,
+            "has_trend": any(v is not None for v in charts["trend"]["values"]),
+        },
+    )
+
+
+def _shown(cell: corr_pb.ScoreCell | None, field: str) -> float | None:
+    """A chart gap for missing, suppressed or undefined values."""
+    if cell is None or cell.suppressed or (field != "value" and not interval_known(cell)):
+        return None
+    value = float(getattr(cell, field))
+    return round(value, 2)
+
+
+async def heatmap_csv(request: Request) -> Response:
+    """Every measure of the page's unit and its children, by period."""
+    _, reply, construct = await _read(request)
+    k = reply.min_group_size or state_of(request).config.settings.min_group_size
+    rows = dashboard_rows(reply, k, construct, with_children=True)
+    return csv_response(rows, f"heatmap-{reply.unit.unit_id or 'organisation'}.csv")
+
+
+async def trends_csv(request: Request) -> Response:
+    """The page's unit only, every measure by period."""
+    _, reply, construct = await _read(request)
+    k = reply.min_group_size or state_of(request).config.settings.min_group_size
+    rows = dashboard_rows(reply, k, construct, with_children=False)
+    return csv_response(rows, f"trends-{reply.unit.unit_id or 'organisation'}.csv")
+
+
+routes = [
+    Route("/dashboard", dashboard, methods=["GET"]),
+    Route("/dashboard/heatmap.csv", heatmap_csv, methods=["GET"]),
+    Route("/dashboard/trends.csv", trends_csv, methods=["GET"]),
+]

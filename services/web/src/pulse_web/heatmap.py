@@ -1,7 +1,8 @@
 """Heatmap table model: rows are units, columns periods, one table per construct; colour is
 a light diverging scale in 11 steps under dark text (contrast >= 7:1), never the only cue:
-every cell prints its value or "suppressed". Steps are CSS classes (``heat-0`` .. ``heat-10``
-in static/style.css) because the content security policy forbids inline styles (pure)."""
+every cell prints its value or, in words, why it is not shown. Steps are CSS classes
+(``heat-0`` .. ``heat-10`` in static/style.css) because the content security policy forbids
+inline styles (pure)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse_common.measures import is_nps
+
+from pulse_web.words import short_suppression, suppression_words
 
 LOW = (0xEF, 0x9F, 0x94)  # light red
 MID = (0xF5, 0xF5, 0xF0)  # near white
@@ -104,11 +107,10 @@ def build_tables(
                 if c is None:
                     row.cells.append(HeatCell("–", "no data", "heat-none"))
                 elif c.suppressed:
-                    reason = c.suppression_reason or f"fewer than {min_group_size} responses"
                     row.cells.append(
                         HeatCell(
-                            f"suppressed (n < {min_group_size})",
-                            f"suppressed: {reason}",
+                            short_suppression(c.suppression_reason),
+                            suppression_words(c.suppression_reason, min_group_size, units),
                             "heat-suppressed",
                             suppressed=True,
                         )

@@ -61,7 +61,9 @@ class OrgView:
         api = self._clients()
         try:
             reply = await api.call(
-                api.survey.ListUnits, survey_pb.ListUnitsRequest(root_unit_id=scope)
+                api.survey.ListUnits,
+                survey_pb.ListUnitsRequest(root_unit_id=scope),
+                metadata=api.scope_metadata(scope),
             )
         except errors.NotFound:
             return None  # the cache refuses an unknown scope (fail closed)

@@ -12,6 +12,7 @@ from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse_common.measures import human_name
 
 from pulse_web.fit import fit_with_band
+from pulse_web.words import format_p, scale_of, unit_word
 
 LAG_NOTE = "negative lag: the outcome leads; positive lag: treatment leads"
 
@@ -39,13 +40,16 @@ def scatter_data(
     level = report.options.confidence_level or 0.95
     band = fit_with_band([p.predictor for p in usable], [p.outcome for p in usable], level)
     data: dict[str, Any] = {
-        "xLabel": f"{human_name(linkage.predictor)} (0-100)",
-        "yLabel": human_name(report.outcome),
+        "xLabel": f"{human_name(linkage.predictor)} ({unit_word(linkage.predictor)})",
+        "yLabel": f"{human_name(report.outcome)} ({unit_word(report.outcome)})",
         "points": points,
         "fit": [],
         "lower": [],
         "upper": [],
         "bandLabel": f"{level * 100:.0f} % confidence band of the fit",
+        # Axes end at the scales' ends (never "to 110").
+        "xRange": scale_of(linkage.predictor),
+        "yRange": scale_of(report.outcome),
     }
     if band is not None:
         data["fit"] = [{"x": x, "y": f} for x, f, _, _ in band.line]
@@ -76,10 +80,11 @@ def driver_data(report: corr_pb.LinkageReport) -> dict[str, Any]:
         report.drivers, key=lambda d: -abs(d.estimate.r) if math.isfinite(d.estimate.r) else 0
     )
     return {
-        "labels": [f"{human_name(d.name)} (q = {d.q_value:.3f})" for d in drivers],
+        # Every bar is labelled by its measure's name; q goes to the tooltip and the table.
+        "labels": [human_name(d.name) for d in drivers],
         "r": [_or_gap(d.estimate.r) for d in drivers],
         "ci": [[_or_gap(d.estimate.ci_low), _or_gap(d.estimate.ci_high)] for d in drivers],
-        "q": [_or_gap(d.q_value) for d in drivers],
+        "q": [format_p(d.q_value) for d in drivers],
     }
 
 
@@ -100,7 +105,7 @@ def script_json(data: dict[str, Any]) -> str:
 
 
 def fmt(value: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f}" if math.isfinite(value) else "–"
+    return f"{value:.{digits}f}" if math.isfinite(value) else "not computable"
 
 
 def estimate_row(label: str, estimate: corr_pb.Estimate) -> dict[str, str] | None:
@@ -110,7 +115,7 @@ def estimate_row(label: str, estimate: corr_pb.Estimate) -> dict[str, str] | Non
         "label": label,
         "r": fmt(estimate.r),
         "ci": f"{fmt(estimate.ci_low)} to {fmt(estimate.ci_high)}",
-        "p": fmt(estimate.p_value, 3),
+        "p": format_p(estimate.p_value),
         "n": str(estimate.n),
     }
 
@@ -126,6 +131,7 @@ def estimate_rows(linkage: corr_pb.PredictorLinkage) -> list[dict[str, str]]:
         ("Bootstrap", linkage.bootstrap),
         ("Permutation", linkage.permutation),
         ("Repeated measures (within unit)", linkage.repeated_measures),
+        ("Multilevel (units weighted by respondents)", linkage.multilevel),
     ]
     rows = [estimate_row(label, est) for label, est in candidates]
     for partial in linkage.partials:

@@ -18,8 +18,9 @@ from pulse_web.filters import unit_and_periods
 from pulse_web.leader_page import render, units_for
 from pulse_web.pages import error_page
 from pulse_web.report_view import chart_payload, estimate_rows, fmt, script_json
-from pulse_web.session import csrf_ok, current_account, viewer_of
+from pulse_web.session import csrf_ok, current_account
 from pulse_web.state import state_of
+from pulse_web.words import format_p, suppression_words
 
 # Report ids travel in paths: refuse anything else before asking the service.
 REPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -41,7 +42,7 @@ async def reports(request: Request) -> Response:
     api = state_of(request).api()
     reply = await api.call(
         api.correlation.ListReports,
-        corr_pb.ListReportsRequest(viewer=viewer_of(account), limit=50),
+        corr_pb.ListReportsRequest(limit=50),
     )
     units = await units_for(request, account, "")
     return render(
@@ -80,7 +81,6 @@ async def run_report(request: Request) -> Response:
     reply = await api.call(
         api.correlation.RunLinkageReport,
         corr_pb.RunLinkageReportRequest(
-            viewer=viewer_of(account),
             scope_unit_id=scope or account.scope_unit_id,
             period_from=period_from,
             period_to=period_to,
@@ -105,7 +105,7 @@ async def _load_report(request: Request) -> tuple[Account, corr_pb.LinkageReport
     api = state_of(request).api()
     reply = await api.call(
         api.correlation.GetReport,
-        corr_pb.GetReportRequest(viewer=viewer_of(account), report_id=_report_id(request)),
+        corr_pb.GetReportRequest(report_id=_report_id(request)),
     )
     await units_for(request, account, reply.report.scope_unit_id)
     return account, reply.report
@@ -127,6 +127,8 @@ async def report_page(request: Request) -> Response:
             "chart_json": script_json(payload),
             "payload": payload,
             "fmt": fmt,
+            "format_p": format_p,
+            "suppression_words": suppression_words,
         },
     )
 
@@ -136,14 +138,12 @@ async def report_export(request: Request) -> Response:
     kind = request.path_params["kind"]
     if kind not in DOWNLOADS:
         raise errors.NotFound("downloads exist as .csv and .json")
-    account, _ = await _load_report(request)  # also applies the web's own scope check
+    await _load_report(request)  # also applies the web's own scope check
     export_format, default_type = DOWNLOADS[kind]
     api = state_of(request).api()
     reply = await api.call(
         api.correlation.ExportReport,
-        corr_pb.ExportReportRequest(
-            viewer=viewer_of(account), report_id=report_id, format=export_format
-        ),
+        corr_pb.ExportReportRequest(report_id=report_id, format=export_format),
     )
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", reply.filename or f"report-{report_id}.{kind}")
     return Response(

@@ -6,12 +6,12 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote
 
-from pulse.types.v1 import types_pb2
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pulse_web.accounts import Account
 from pulse_web.csrf import check_csrf_token, make_csrf_token
+from pulse_web.identity import use_leader
 from pulse_web.state import state_of
 
 HOME = "/dashboard"
@@ -42,17 +42,15 @@ def csrf_ok(request: Request, token: str) -> bool:
 
 
 def current_account(request: Request) -> Account:
-    username = request.session.get("user")
-    accounts = state_of(request).config.accounts
-    account = accounts.get(username) if isinstance(username, str) else None
-    if account is None:
+    """The signed-in leader (a live server-side session), whose token the rest of this
+    request's service calls carry; ``LoginRequired`` otherwise."""
+    state = state_of(request)
+    session = state.sessions.get(request.session.get("sid"))
+    account = state.config.accounts.get(session.username) if session is not None else None
+    if session is None or account is None:
         raise LoginRequired
+    use_leader(session.tokens.metadata())
     return account
-
-
-def viewer_of(account: Account) -> types_pb2.Viewer:
-    """The Viewer every service call carries: the services check the scope again."""
-    return types_pb2.Viewer(viewer_id=account.username, scope_unit_id=account.scope_unit_id)
 
 
 def safe_next(path: str) -> str:

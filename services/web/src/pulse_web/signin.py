@@ -30,8 +30,11 @@ async def login(request: Request) -> Response:
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if not csrf_ok(request, fields.get("csrf", "")):
         return error_page(request, errors.PermissionDenied("the sign-in form expired; reload it"))
+    username = fields.get("username", "").strip()
+    if not state.login_user_limiter.allow(username.lower()):
+        return error_page(request, errors.ResourceExhausted("too many sign-in attempts"))
     account = authenticate(
-        state.config.accounts, fields.get("username", "").strip(), fields.get("password", "")
+        state.config.accounts, username, fields.get("password", ""), state.config.decoy_hash
     )
     next_path = safe_next(fields.get("next", HOME))
     if account is None:
@@ -47,7 +50,8 @@ async def login(request: Request) -> Response:
             status_code=401,
         )
     request.session.clear()  # fresh nonce after sign-in (no session fixation)
-    request.session["user"] = account.username
+    tokens = state.api().leader_tokens(account.username, account.scope_unit_id)
+    request.session["sid"] = state.sessions.create(account.username, tokens)
     session_nonce(request)
     return RedirectResponse(next_path, status_code=303)
 
@@ -56,6 +60,8 @@ async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     token = form.get("csrf")
     if isinstance(token, str) and csrf_ok(request, token):
+        # Revoked server-side: the cookie, even copied, opens nothing any more.
+        state_of(request).sessions.revoke(request.session.get("sid"))
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

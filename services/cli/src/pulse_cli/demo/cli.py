@@ -18,6 +18,7 @@ import click
 import grpc.aio
 from pulse_common.config import ConfigError, load_settings
 from pulse_common.messaging import connect_nats
+from pulse_common.nats_auth import TOOLS, credentials
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -90,7 +91,15 @@ async def _drive(
     state: stack.StackState, config: DemoConfig, seed: int, interactions: str
 ) -> DemoResult:
     settings = load_settings({**os.environ, **state.env()})
-    nc = await connect_nats(state.nats_url, "pulse-demo")
+    # The demo acts as the embedded default's tools: a CRM publishing interactions, a mail
+    # adapter reading invitations, and (over gRPC) admin, respondent front and analyst.
+    login = credentials(settings, TOOLS)
+    nc = await connect_nats(
+        state.nats_url,
+        "pulse-demo",
+        user=login[0] if login else "",
+        password=login[1] if login else "",
+    )
     try:
         columns = (
             TextColumn("{task.description:<24}"),
@@ -100,7 +109,7 @@ async def _drive(
             TimeElapsedColumn(),
         )
         with RichProgress(*columns, console=console) as bars:
-            async with connect(settings) as stubs:
+            async with connect(settings, TOOLS) as stubs:
                 return await run_demo(
                     stubs,
                     nc.jetstream(),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
-from pulse.types.v1 import types_pb2
 from pulse_common.measures import REPORT_DEFAULTS
 
 from pulse_cli.context import Stubs
@@ -52,7 +51,6 @@ async def run_report(run: DemoRun) -> corr_pb.LinkageReport:
     org = run.org
     reply = await run.stubs.correlation.RunLinkageReport(
         corr_pb.RunLinkageReportRequest(
-            viewer=types_pb2.Viewer(viewer_id="pulse-demo"),
             scope_unit_id=org.root_id,
             period_from=org.periods[0].label,
             period_to=org.periods[-1].label,

@@ -19,14 +19,24 @@ from pulse_stats.simulation.model import (
     simulate_panel,
     simulate_survey,
 )
+from pulse_stats.simulation.organisation import (
+    Link,
+    OrganisationDesign,
+    OrganisationSample,
+    simulate_organisation,
+)
 from pulse_stats.simulation.targets import expected_unit_correlation, observed_scale_icc
 
 __all__ = [
+    "Link",
+    "OrganisationDesign",
+    "OrganisationSample",
     "PanelSample",
     "SimulationDesign",
     "SurveySample",
     "expected_unit_correlation",
     "observed_scale_icc",
+    "simulate_organisation",
     "simulate_panel",
     "simulate_survey",
 ]

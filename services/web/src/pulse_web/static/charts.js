@@ -8,6 +8,11 @@
   if (!source || typeof Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent || "{}");
   var INK = "#111111", ACCENT = "#0b4f8a", BAND = "rgba(11, 79, 138, 0.18)", WARM = "#a34a00";
+  // Okabe & Ito (2008) colour-blind-safe palette, with a dash pattern per line as well.
+  var PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"];
+  var DASHES = [[], [6, 3], [2, 2], [8, 3, 2, 3], [], [6, 3], [2, 2], [8, 3, 2, 3]];
+  var narrow = window.matchMedia && window.matchMedia("(max-width: 40rem)").matches;
+  if (narrow) { Chart.defaults.font.size = 12; }
   Chart.defaults.color = INK;
   Chart.defaults.font.size = 14;
   Chart.defaults.animation = false;
@@ -32,7 +37,8 @@
         },
         options: {
           plugins: { legend: { labels: { filter: function (item) { return item.datasetIndex === 2; } } } },
-          scales: { y: { title: { display: true, text: t.name } } }
+          scales: { y: { min: t.min, max: t.max, title: { display: true, text: t.yLabel || t.name } },
+                    x: { title: { display: true, text: "period" } } }
         }
       };
     },
@@ -59,8 +65,10 @@
             } } }
           },
           scales: {
-            x: { type: "linear", title: { display: true, text: s.xLabel } },
-            y: { title: { display: true, text: s.yLabel } }
+            x: { type: "linear", min: s.xRange ? s.xRange[0] : undefined, max: s.xRange ? s.xRange[1] : undefined,
+                 title: { display: true, text: s.xLabel } },
+            y: { min: s.yRange ? s.yRange[0] : undefined, max: s.yRange ? s.yRange[1] : undefined,
+                 title: { display: true, text: s.yLabel } }
           }
         }
       };
@@ -85,6 +93,45 @@
         }
       };
     },
+    trends: function (d) {
+      var t = d.trends;
+      return {
+        type: "line",
+        data: {
+          labels: t.labels,
+          datasets: t.lines.map(function (line, i) {
+            var colour = PALETTE[i % PALETTE.length];
+            return { label: line.label, data: line.values, borderColor: colour, backgroundColor: colour,
+                     borderDash: DASHES[i % DASHES.length], borderWidth: 2, pointRadius: 3, spanGaps: false };
+          })
+        },
+        options: {
+          plugins: { legend: { position: narrow ? "bottom" : "right", labels: { boxWidth: 14 } } },
+          scales: { y: { min: 0, max: 100, title: { display: true, text: t.yLabel } },
+                    x: { title: { display: true, text: "period" } } }
+        }
+      };
+    },
+    link: function (d) {
+      var s = d.link;
+      return {
+        type: "scatter",
+        data: { datasets: [{ label: "units one level down", data: s.points, backgroundColor: ACCENT, pointRadius: 5 }] },
+        options: {
+          plugins: {
+            legend: { display: false },
+            tooltip: { callbacks: { label: function (ctx) {
+              var p = ctx.raw || {};
+              return (p.label ? p.label + ": " : "") + fixed(p.x, 0) + ", " + fixed(p.y, 0);
+            } } }
+          },
+          scales: {
+            x: { type: "linear", title: { display: true, text: narrow ? "How people are treated (0-100)" : s.xLabel } },
+            y: { title: { display: true, text: s.yLabel } }
+          }
+        }
+      };
+    },
     drivers: function (d) {
       var v = d.drivers;
       return {
@@ -97,9 +144,10 @@
         options: {
           indexAxis: "y",
           plugins: { tooltip: { callbacks: { label: function (ctx) {
-            return "r = " + fixed(ctx.raw, 2) + ", q = " + fixed(v.q[ctx.dataIndex], 3);
+            return "r = " + fixed(ctx.raw, 2) + ", q " + (/^[<n]/.test(v.q[ctx.dataIndex]) ? "" : "= ") + v.q[ctx.dataIndex];
           } } } },
-          scales: { x: { min: -1, max: 1, title: { display: true, text: "correlation r" } } }
+          scales: { x: { min: -1, max: 1, title: { display: true, text: "correlation r with the outcome" } },
+                    y: { ticks: { autoSkip: false } } }
         }
       };
     }

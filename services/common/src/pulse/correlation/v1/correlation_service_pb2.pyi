@@ -8,7 +8,6 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
-from pulse.types.v1 import types_pb2 as _types_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -93,7 +92,6 @@ Global___GetIngestionStatsResponse: _TypeAlias = GetIngestionStatsResponse  # no
 class GetScoresRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    VIEWER_FIELD_NUMBER: _builtins.int
     SCOPE_UNIT_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FROM_FIELD_NUMBER: _builtins.int
     PERIOD_TO_FIELD_NUMBER: _builtins.int
@@ -103,23 +101,20 @@ class GetScoresRequest(_message.Message):
     period_from: _builtins.str
     period_to: _builtins.str
     @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
-    @_builtins.property
     def constructs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Constructs, e.g. "treatment.fairness", "csat"; empty = all."""
 
     def __init__(
         self,
         *,
-        viewer: _types_pb2.Viewer | None = ...,
         scope_unit_id: _builtins.str = ...,
         period_from: _builtins.str = ...,
         period_to: _builtins.str = ...,
         constructs: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["constructs", b"constructs", "period_from", b"period_from", "period_to", b"period_to", "scope_unit_id", b"scope_unit_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["constructs", b"constructs", "period_from", b"period_from", "period_to", b"period_to", "scope_unit_id", b"scope_unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -203,7 +198,6 @@ Global___GetScoresResponse: _TypeAlias = GetScoresResponse  # noqa: Y015
 class GetTrendsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    VIEWER_FIELD_NUMBER: _builtins.int
     UNIT_ID_FIELD_NUMBER: _builtins.int
     CONSTRUCT_FIELD_NUMBER: _builtins.int
     PERIOD_FROM_FIELD_NUMBER: _builtins.int
@@ -212,20 +206,17 @@ class GetTrendsRequest(_message.Message):
     construct: _builtins.str
     period_from: _builtins.str
     period_to: _builtins.str
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
-        viewer: _types_pb2.Viewer | None = ...,
         unit_id: _builtins.str = ...,
         construct: _builtins.str = ...,
         period_from: _builtins.str = ...,
         period_to: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -260,6 +251,7 @@ class LinkageOptions(_message.Message):
     CONFIDENCE_LEVEL_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     RANDOM_SEED_FIELD_NUMBER: _builtins.int
+    SMALLEST_EFFECT_FIELD_NUMBER: _builtins.int
     bootstrap_resamples: _builtins.int
     """0 = skip bootstrap."""
     permutation_resamples: _builtins.int
@@ -268,6 +260,10 @@ class LinkageOptions(_message.Message):
     method: _builtins.str
     """"pearson" (default), "spearman" or "kendall"."""
     random_seed: _builtins.int
+    smallest_effect: _builtins.float
+    """The smallest unit-level correlation worth detecting, declared before the data are seen
+    (power and "units needed" use it, never the observed r); 0 = 0.3.
+    """
     def __init__(
         self,
         *,
@@ -276,10 +272,11 @@ class LinkageOptions(_message.Message):
         confidence_level: _builtins.float = ...,
         method: _builtins.str = ...,
         random_seed: _builtins.int = ...,
+        smallest_effect: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap_resamples", b"bootstrap_resamples", "confidence_level", b"confidence_level", "method", b"method", "permutation_resamples", b"permutation_resamples", "random_seed", b"random_seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap_resamples", b"bootstrap_resamples", "confidence_level", b"confidence_level", "method", b"method", "permutation_resamples", b"permutation_resamples", "random_seed", b"random_seed", "smallest_effect", b"smallest_effect"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -289,7 +286,6 @@ Global___LinkageOptions: _TypeAlias = LinkageOptions  # noqa: Y015
 class RunLinkageReportRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    VIEWER_FIELD_NUMBER: _builtins.int
     SCOPE_UNIT_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FROM_FIELD_NUMBER: _builtins.int
     PERIOD_TO_FIELD_NUMBER: _builtins.int
@@ -305,8 +301,6 @@ class RunLinkageReportRequest(_message.Message):
     """"csat", "nps", "ces" or "staff_treatment"."""
     max_lag: _builtins.int
     @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
-    @_builtins.property
     def predictors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Treatment constructs; empty = all treatment constructs."""
 
@@ -319,7 +313,6 @@ class RunLinkageReportRequest(_message.Message):
     def __init__(
         self,
         *,
-        viewer: _types_pb2.Viewer | None = ...,
         scope_unit_id: _builtins.str = ...,
         period_from: _builtins.str = ...,
         period_to: _builtins.str = ...,
@@ -329,9 +322,9 @@ class RunLinkageReportRequest(_message.Message):
         covariates: _abc.Iterable[_builtins.str] | None = ...,
         options: Global___LinkageOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["covariates", b"covariates", "max_lag", b"max_lag", "options", b"options", "outcome", b"outcome", "period_from", b"period_from", "period_to", b"period_to", "predictors", b"predictors", "scope_unit_id", b"scope_unit_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["covariates", b"covariates", "max_lag", b"max_lag", "options", b"options", "outcome", b"outcome", "period_from", b"period_from", "period_to", b"period_to", "predictors", b"predictors", "scope_unit_id", b"scope_unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -339,6 +332,10 @@ Global___RunLinkageReportRequest: _TypeAlias = RunLinkageReportRequest  # noqa: 
 
 @_typing.final
 class Estimate(_message.Message):
+    """In linkage reports a number that is not computable is NaN (never 0), with the reason in
+    `note` (or, for other messages, beside it).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     METHOD_FIELD_NUMBER: _builtins.int
@@ -347,12 +344,15 @@ class Estimate(_message.Message):
     CI_LOW_FIELD_NUMBER: _builtins.int
     CI_HIGH_FIELD_NUMBER: _builtins.int
     N_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     r: _builtins.float
     p_value: _builtins.float
     ci_low: _builtins.float
     ci_high: _builtins.float
     n: _builtins.int
+    note: _builtins.str
+    """Why a value is not computable; empty when every value is."""
     def __init__(
         self,
         *,
@@ -362,10 +362,11 @@ class Estimate(_message.Message):
         ci_low: _builtins.float = ...,
         ci_high: _builtins.float = ...,
         n: _builtins.int = ...,
+        note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci_high", b"ci_high", "ci_low", b"ci_low", "method", b"method", "n", b"n", "p_value", b"p_value", "r", b"r"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci_high", b"ci_high", "ci_low", b"ci_low", "method", b"method", "n", b"n", "note", b"note", "p_value", b"p_value", "r", b"r"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -417,6 +418,10 @@ class Diagnostic(_message.Message):
     N_GROUPS_FIELD_NUMBER: _builtins.int
     MEAN_GROUP_SIZE_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    RELIABILITY_FIELD_NUMBER: _builtins.int
+    RELIABILITY_BASIS_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    SINGLE_ITEM_FIELD_NUMBER: _builtins.int
     construct: _builtins.str
     icc1: _builtins.float
     icc2: _builtins.float
@@ -424,6 +429,16 @@ class Diagnostic(_message.Message):
     rwg_j_median: _builtins.float
     n_groups: _builtins.int
     mean_group_size: _builtins.float
+    """Respondents per unit and period (ICC(1) is estimated within each period and averaged;
+    ICC(2) is the reliability of one period's unit mean).
+    """
+    reliability: _builtins.float
+    """Reliability of the unit means the report correlates (Spearman-Brown of ICC(1) for the
+    unit's distinct respondents); NaN when ICC(1) is not above 0.
+    """
+    reliability_basis: _builtins.str
+    periods: _builtins.int
+    single_item: _builtins.bool
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -437,10 +452,14 @@ class Diagnostic(_message.Message):
         n_groups: _builtins.int = ...,
         mean_group_size: _builtins.float = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        reliability: _builtins.float = ...,
+        reliability_basis: _builtins.str = ...,
+        periods: _builtins.int = ...,
+        single_item: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "icc1", b"icc1", "icc2", b"icc2", "mean_group_size", b"mean_group_size", "n_groups", b"n_groups", "rwg_j_mean", b"rwg_j_mean", "rwg_j_median", b"rwg_j_median", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "icc1", b"icc1", "icc2", b"icc2", "mean_group_size", b"mean_group_size", "n_groups", b"n_groups", "periods", b"periods", "reliability", b"reliability", "reliability_basis", b"reliability_basis", "rwg_j_mean", b"rwg_j_mean", "rwg_j_median", b"rwg_j_median", "single_item", b"single_item", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -448,12 +467,19 @@ Global___Diagnostic: _TypeAlias = Diagnostic  # noqa: Y015
 
 @_typing.final
 class LagEstimate(_message.Message):
+    """Within-unit correlation at one lag (values centred on each unit's mean), with an
+    interval and test that treat units as clusters.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LAG_FIELD_NUMBER: _builtins.int
     ESTIMATE_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
     lag: _builtins.int
     """> 0: predictor leads the outcome by `lag` periods; < 0: the outcome leads."""
+    units: _builtins.int
+    """Units contributing pairs (the clusters)."""
     @_builtins.property
     def estimate(self) -> Global___Estimate: ...
     def __init__(
@@ -461,52 +487,177 @@ class LagEstimate(_message.Message):
         *,
         lag: _builtins.int = ...,
         estimate: Global___Estimate | None = ...,
+        units: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["estimate", b"estimate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["estimate", b"estimate", "lag", b"lag"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["estimate", b"estimate", "lag", b"lag", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LagEstimate: _TypeAlias = LagEstimate  # noqa: Y015
 
 @_typing.final
-class CrossLaggedCoefficient(_message.Message):
+class LinkTest(_message.Message):
+    """One test of the verdict's family: its p-value and the family-wise (Holm) adjusted one."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
-    PATH_FIELD_NUMBER: _builtins.int
-    ESTIMATE_FIELD_NUMBER: _builtins.int
-    STD_ERROR_FIELD_NUMBER: _builtins.int
-    CI_LOW_FIELD_NUMBER: _builtins.int
-    CI_HIGH_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    LAG_FIELD_NUMBER: _builtins.int
+    R_FIELD_NUMBER: _builtins.int
     P_VALUE_FIELD_NUMBER: _builtins.int
-    N_FIELD_NUMBER: _builtins.int
-    path: _builtins.str
-    """"predictor->outcome" or "outcome->predictor"."""
-    estimate: _builtins.float
-    std_error: _builtins.float
-    ci_low: _builtins.float
-    ci_high: _builtins.float
+    ADJUSTED_P_VALUE_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """"between" (correlation of unit means) or "within" (within-unit correlation at `lag`)."""
+    lag: _builtins.int
+    r: _builtins.float
     p_value: _builtins.float
-    n: _builtins.int
+    adjusted_p_value: _builtins.float
     def __init__(
         self,
         *,
-        path: _builtins.str = ...,
-        estimate: _builtins.float = ...,
-        std_error: _builtins.float = ...,
-        ci_low: _builtins.float = ...,
-        ci_high: _builtins.float = ...,
+        source: _builtins.str = ...,
+        lag: _builtins.int = ...,
+        r: _builtins.float = ...,
         p_value: _builtins.float = ...,
-        n: _builtins.int = ...,
+        adjusted_p_value: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci_high", b"ci_high", "ci_low", b"ci_low", "estimate", b"estimate", "n", b"n", "p_value", b"p_value", "path", b"path", "std_error", b"std_error"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjusted_p_value", b"adjusted_p_value", "lag", b"lag", "p_value", b"p_value", "r", b"r", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___CrossLaggedCoefficient: _TypeAlias = CrossLaggedCoefficient  # noqa: Y015
+Global___LinkTest: _TypeAlias = LinkTest  # noqa: Y015
+
+@_typing.final
+class Direction(_message.Message):
+    """Which moves first: forward (treatment leads) minus backward (the outcome leads)
+    within-unit correlation over lags 1..max_lag, units as clusters.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEADER_FIELD_NUMBER: _builtins.int
+    FORWARD_FIELD_NUMBER: _builtins.int
+    BACKWARD_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_FIELD_NUMBER: _builtins.int
+    CI_LOW_FIELD_NUMBER: _builtins.int
+    CI_HIGH_FIELD_NUMBER: _builtins.int
+    P_VALUE_FIELD_NUMBER: _builtins.int
+    ADJUSTED_P_VALUE_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    MAX_LAG_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    leader: _builtins.str
+    """"treatment", "outcome", "cannot_tell" or "not_assessed"."""
+    forward: _builtins.float
+    backward: _builtins.float
+    difference: _builtins.float
+    ci_low: _builtins.float
+    ci_high: _builtins.float
+    p_value: _builtins.float
+    adjusted_p_value: _builtins.float
+    """Holm-adjusted over the predictors with a claimed link; NaN for the others."""
+    units: _builtins.int
+    max_lag: _builtins.int
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        leader: _builtins.str = ...,
+        forward: _builtins.float = ...,
+        backward: _builtins.float = ...,
+        difference: _builtins.float = ...,
+        ci_low: _builtins.float = ...,
+        ci_high: _builtins.float = ...,
+        p_value: _builtins.float = ...,
+        adjusted_p_value: _builtins.float = ...,
+        units: _builtins.int = ...,
+        max_lag: _builtins.int = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjusted_p_value", b"adjusted_p_value", "backward", b"backward", "ci_high", b"ci_high", "ci_low", b"ci_low", "difference", b"difference", "forward", b"forward", "leader", b"leader", "max_lag", b"max_lag", "note", b"note", "p_value", b"p_value", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Direction: _TypeAlias = Direction  # noqa: Y015
+
+@_typing.final
+class Disattenuation(_message.Message):
+    """The correlation of unit means corrected for the unreliability of both means."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    R_FIELD_NUMBER: _builtins.int
+    CI_LOW_FIELD_NUMBER: _builtins.int
+    CI_HIGH_FIELD_NUMBER: _builtins.int
+    RELIABILITY_X_FIELD_NUMBER: _builtins.int
+    RELIABILITY_Y_FIELD_NUMBER: _builtins.int
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    r: _builtins.float
+    ci_low: _builtins.float
+    ci_high: _builtins.float
+    reliability_x: _builtins.float
+    reliability_y: _builtins.float
+    flagged: _builtins.bool
+    """Above 1, or an interval crossing 1: not a finding."""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        r: _builtins.float = ...,
+        ci_low: _builtins.float = ...,
+        ci_high: _builtins.float = ...,
+        reliability_x: _builtins.float = ...,
+        reliability_y: _builtins.float = ...,
+        flagged: _builtins.bool = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci_high", b"ci_high", "ci_low", b"ci_low", "flagged", b"flagged", "note", b"note", "r", b"r", "reliability_x", b"reliability_x", "reliability_y", b"reliability_y"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Disattenuation: _TypeAlias = Disattenuation  # noqa: Y015
+
+@_typing.final
+class PowerPlan(_message.Message):
+    """Power for the smallest effect of interest with the units in the report."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SMALLEST_EFFECT_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    POWER_FIELD_NUMBER: _builtins.int
+    UNITS_NEEDED_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    smallest_effect: _builtins.float
+    units: _builtins.int
+    power: _builtins.float
+    units_needed: _builtins.int
+    alpha: _builtins.float
+    def __init__(
+        self,
+        *,
+        smallest_effect: _builtins.float = ...,
+        units: _builtins.int = ...,
+        power: _builtins.float = ...,
+        units_needed: _builtins.int = ...,
+        alpha: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "power", b"power", "smallest_effect", b"smallest_effect", "units", b"units", "units_needed", b"units_needed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PowerPlan: _TypeAlias = PowerPlan  # noqa: Y015
 
 @_typing.final
 class Driver(_message.Message):
@@ -633,13 +784,24 @@ class PredictorLinkage(_message.Message):
     DISATTENUATED_R_FIELD_NUMBER: _builtins.int
     REPEATED_MEASURES_FIELD_NUMBER: _builtins.int
     LAGS_FIELD_NUMBER: _builtins.int
-    CROSS_LAGGED_FIELD_NUMBER: _builtins.int
     PARTIALS_FIELD_NUMBER: _builtins.int
     UNITS_NEEDED_FIELD_NUMBER: _builtins.int
     POINTS_FIELD_NUMBER: _builtins.int
+    MULTILEVEL_FIELD_NUMBER: _builtins.int
+    MULTILEVEL_NOTE_FIELD_NUMBER: _builtins.int
+    TESTS_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    DISATTENUATION_FIELD_NUMBER: _builtins.int
+    RELIABLE_FIELD_NUMBER: _builtins.int
     predictor: _builtins.str
     disattenuated_r: _builtins.float
+    """NaN when not computable; see `disattenuation` for its interval and flag."""
     units_needed: _builtins.int
+    """Units for 80 % power at the smallest effect of interest (not the observed r)."""
+    multilevel_note: _builtins.str
+    """Set when the n-weighted estimate and the correlation of means disagree."""
+    reliable: _builtins.bool
+    """False: left out of the verdict (unit averages too unreliable to compare teams)."""
     @_builtins.property
     def pearson(self) -> Global___Estimate: ...
     @_builtins.property
@@ -649,15 +811,27 @@ class PredictorLinkage(_message.Message):
     @_builtins.property
     def permutation(self) -> Global___Estimate: ...
     @_builtins.property
-    def repeated_measures(self) -> Global___Estimate: ...
+    def repeated_measures(self) -> Global___Estimate:
+        """Within-unit correlation in the same period, cluster-robust interval."""
+
     @_builtins.property
     def lags(self) -> _containers.RepeatedCompositeFieldContainer[Global___LagEstimate]: ...
-    @_builtins.property
-    def cross_lagged(self) -> _containers.RepeatedCompositeFieldContainer[Global___CrossLaggedCoefficient]: ...
     @_builtins.property
     def partials(self) -> _containers.RepeatedCompositeFieldContainer[Global___PartialEstimate]: ...
     @_builtins.property
     def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___UnitPoint]: ...
+    @_builtins.property
+    def multilevel(self) -> Global___Estimate:
+        """Random-intercept model of the outcome's respondents on the unit's predictor value
+        (units weighted by the precision of their means), on the correlation scale.
+        """
+
+    @_builtins.property
+    def tests(self) -> _containers.RepeatedCompositeFieldContainer[Global___LinkTest]: ...
+    @_builtins.property
+    def direction(self) -> Global___Direction: ...
+    @_builtins.property
+    def disattenuation(self) -> Global___Disattenuation: ...
     def __init__(
         self,
         *,
@@ -669,14 +843,19 @@ class PredictorLinkage(_message.Message):
         disattenuated_r: _builtins.float = ...,
         repeated_measures: Global___Estimate | None = ...,
         lags: _abc.Iterable[Global___LagEstimate] | None = ...,
-        cross_lagged: _abc.Iterable[Global___CrossLaggedCoefficient] | None = ...,
         partials: _abc.Iterable[Global___PartialEstimate] | None = ...,
         units_needed: _builtins.int = ...,
         points: _abc.Iterable[Global___UnitPoint] | None = ...,
+        multilevel: Global___Estimate | None = ...,
+        multilevel_note: _builtins.str = ...,
+        tests: _abc.Iterable[Global___LinkTest] | None = ...,
+        direction: Global___Direction | None = ...,
+        disattenuation: Global___Disattenuation | None = ...,
+        reliable: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["bootstrap", b"bootstrap", "pearson", b"pearson", "permutation", b"permutation", "repeated_measures", b"repeated_measures", "spearman", b"spearman"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bootstrap", b"bootstrap", "direction", b"direction", "disattenuation", b"disattenuation", "multilevel", b"multilevel", "pearson", b"pearson", "permutation", b"permutation", "repeated_measures", b"repeated_measures", "spearman", b"spearman"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap", b"bootstrap", "cross_lagged", b"cross_lagged", "disattenuated_r", b"disattenuated_r", "lags", b"lags", "partials", b"partials", "pearson", b"pearson", "permutation", b"permutation", "points", b"points", "predictor", b"predictor", "repeated_measures", b"repeated_measures", "spearman", b"spearman", "units_needed", b"units_needed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bootstrap", b"bootstrap", "direction", b"direction", "disattenuated_r", b"disattenuated_r", "disattenuation", b"disattenuation", "lags", b"lags", "multilevel", b"multilevel", "multilevel_note", b"multilevel_note", "partials", b"partials", "pearson", b"pearson", "permutation", b"permutation", "points", b"points", "predictor", b"predictor", "reliable", b"reliable", "repeated_measures", b"repeated_measures", "spearman", b"spearman", "tests", b"tests", "units_needed", b"units_needed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -689,21 +868,31 @@ class Verdict(_message.Message):
     LEVEL_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     CAVEATS_FIELD_NUMBER: _builtins.int
+    LEADER_FIELD_NUMBER: _builtins.int
+    LINKED_FIELD_NUMBER: _builtins.int
     level: _builtins.str
-    """"supported", "weak", "no_evidence", "not_enough_data"."""
+    """"supported", "weak", "no_evidence", "unreliable" or "not_enough_data"."""
     text: _builtins.str
+    leader: _builtins.str
+    """Which moves first in the lead finding: "treatment", "outcome", "together"; "" = none."""
     @_builtins.property
     def caveats(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def linked(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Predictors with a claimed link, strongest first."""
+
     def __init__(
         self,
         *,
         level: _builtins.str = ...,
         text: _builtins.str = ...,
         caveats: _abc.Iterable[_builtins.str] | None = ...,
+        leader: _builtins.str = ...,
+        linked: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caveats", b"caveats", "level", b"level", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caveats", b"caveats", "leader", b"leader", "level", b"level", "linked", b"linked", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -734,6 +923,7 @@ class LinkageReport(_message.Message):
     CODE_VERSION_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     VIEWER_ID_FIELD_NUMBER: _builtins.int
+    POWER_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
     created_at: _builtins.str
     scope_unit_id: _builtins.str
@@ -764,6 +954,8 @@ class LinkageReport(_message.Message):
     def verdict(self) -> Global___Verdict: ...
     @_builtins.property
     def options(self) -> Global___LinkageOptions: ...
+    @_builtins.property
+    def power(self) -> Global___PowerPlan: ...
     def __init__(
         self,
         *,
@@ -788,10 +980,11 @@ class LinkageReport(_message.Message):
         code_version: _builtins.str = ...,
         options: Global___LinkageOptions | None = ...,
         viewer_id: _builtins.str = ...,
+        power: Global___PowerPlan | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "verdict", b"verdict"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "power", b"power", "verdict", b"verdict"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code_version", b"code_version", "covariates", b"covariates", "created_at", b"created_at", "customer_metrics", b"customer_metrics", "diagnostics", b"diagnostics", "drivers", b"drivers", "linkages", b"linkages", "max_lag", b"max_lag", "min_group_size", b"min_group_size", "options", b"options", "outcome", b"outcome", "period_from", b"period_from", "period_to", b"period_to", "predictors", b"predictors", "report_id", b"report_id", "scope_unit_id", b"scope_unit_id", "suppressions", b"suppressions", "units_reported", b"units_reported", "units_suppressed", b"units_suppressed", "verdict", b"verdict", "viewer_id", b"viewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code_version", b"code_version", "covariates", b"covariates", "created_at", b"created_at", "customer_metrics", b"customer_metrics", "diagnostics", b"diagnostics", "drivers", b"drivers", "linkages", b"linkages", "max_lag", b"max_lag", "min_group_size", b"min_group_size", "options", b"options", "outcome", b"outcome", "period_from", b"period_from", "period_to", b"period_to", "power", b"power", "predictors", b"predictors", "report_id", b"report_id", "scope_unit_id", b"scope_unit_id", "suppressions", b"suppressions", "units_reported", b"units_reported", "units_suppressed", b"units_suppressed", "verdict", b"verdict", "viewer_id", b"viewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -821,20 +1014,16 @@ Global___RunLinkageReportResponse: _TypeAlias = RunLinkageReportResponse  # noqa
 class GetReportRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    VIEWER_FIELD_NUMBER: _builtins.int
     REPORT_ID_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
-        viewer: _types_pb2.Viewer | None = ...,
         report_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_id", b"report_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_id", b"report_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -864,20 +1053,16 @@ Global___GetReportResponse: _TypeAlias = GetReportResponse  # noqa: Y015
 class ListReportsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    VIEWER_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
-        viewer: _types_pb2.Viewer | None = ...,
         limit: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -941,23 +1126,19 @@ Global___ListReportsResponse: _TypeAlias = ListReportsResponse  # noqa: Y015
 class ExportReportRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    VIEWER_FIELD_NUMBER: _builtins.int
     REPORT_ID_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
     report_id: _builtins.str
     format: Global___ExportFormat.ValueType
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
-        viewer: _types_pb2.Viewer | None = ...,
         report_id: _builtins.str = ...,
         format: Global___ExportFormat.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "report_id", b"report_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "report_id", b"report_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -987,3 +1168,623 @@ class ExportReportResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportReportResponse: _TypeAlias = ExportReportResponse  # noqa: Y015
+
+@_typing.final
+class GetDashboardRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FROM_FIELD_NUMBER: _builtins.int
+    PERIOD_TO_FIELD_NUMBER: _builtins.int
+    CONSTRUCTS_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    """The unit the page is about; empty = the viewer's scope (for the whole organisation,
+    its single top unit when there is one).
+    """
+    period_from: _builtins.str
+    period_to: _builtins.str
+    @_builtins.property
+    def constructs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Constructs, e.g. "treatment.fairness", "csat"; empty = all."""
+
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        period_from: _builtins.str = ...,
+        period_to: _builtins.str = ...,
+        constructs: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["constructs", b"constructs", "period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDashboardRequest: _TypeAlias = GetDashboardRequest  # noqa: Y015
+
+@_typing.final
+class DashboardUnit(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    HAS_CHILDREN_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    name: _builtins.str
+    has_children: _builtins.bool
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        has_children: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["has_children", b"has_children", "name", b"name", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DashboardUnit: _TypeAlias = DashboardUnit  # noqa: Y015
+
+@_typing.final
+class GetDashboardResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    CHILDREN_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    CELLS_FIELD_NUMBER: _builtins.int
+    MIN_GROUP_SIZE_FIELD_NUMBER: _builtins.int
+    min_group_size: _builtins.int
+    @_builtins.property
+    def unit(self) -> Global___DashboardUnit:
+        """The page's unit, its children (one level down) and the way from the viewer's scope."""
+
+    @_builtins.property
+    def children(self) -> _containers.RepeatedCompositeFieldContainer[Global___DashboardUnit]: ...
+    @_builtins.property
+    def path(self) -> _containers.RepeatedCompositeFieldContainer[Global___DashboardUnit]: ...
+    @_builtins.property
+    def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoreCell]:
+        """Cells of the unit and its children only (released or suppressed with the reason)."""
+
+    def __init__(
+        self,
+        *,
+        unit: Global___DashboardUnit | None = ...,
+        children: _abc.Iterable[Global___DashboardUnit] | None = ...,
+        path: _abc.Iterable[Global___DashboardUnit] | None = ...,
+        cells: _abc.Iterable[Global___ScoreCell] | None = ...,
+        min_group_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "children", b"children", "min_group_size", b"min_group_size", "path", b"path", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDashboardResponse: _TypeAlias = GetDashboardResponse  # noqa: Y015
+
+@_typing.final
+class RunChainReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCOPE_UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FROM_FIELD_NUMBER: _builtins.int
+    PERIOD_TO_FIELD_NUMBER: _builtins.int
+    SERVICE_MEASURE_FIELD_NUMBER: _builtins.int
+    MEDIATOR_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    MAX_LAG_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    scope_unit_id: _builtins.str
+    """Subtree root of the served (front-line) units; empty = the whole organisation."""
+    period_from: _builtins.str
+    period_to: _builtins.str
+    service_measure: _builtins.str
+    """The serving units' internal service measure, e.g. "internal.csat" (the default)."""
+    mediator: _builtins.str
+    """The served units' employee construct, e.g. "treatment.support" (the default)."""
+    outcome: _builtins.str
+    """The served units' customer outcome, e.g. "csat" (the default)."""
+    max_lag: _builtins.int
+    """Lags for the lagged pattern, 0..3 (default 1)."""
+    @_builtins.property
+    def options(self) -> Global___LinkageOptions:
+        """bootstrap_resamples (default 2000), confidence_level (default 0.95), random_seed."""
+
+    def __init__(
+        self,
+        *,
+        scope_unit_id: _builtins.str = ...,
+        period_from: _builtins.str = ...,
+        period_to: _builtins.str = ...,
+        service_measure: _builtins.str = ...,
+        mediator: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        max_lag: _builtins.int = ...,
+        options: Global___LinkageOptions | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_lag", b"max_lag", "mediator", b"mediator", "options", b"options", "outcome", b"outcome", "period_from", b"period_from", "period_to", b"period_to", "scope_unit_id", b"scope_unit_id", "service_measure", b"service_measure"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunChainReportRequest: _TypeAlias = RunChainReportRequest  # noqa: Y015
+
+@_typing.final
+class ChainLink(_message.Message):
+    """One link of the chain over served units (their means over the range's periods)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATH_FIELD_NUMBER: _builtins.int
+    ESTIMATE_FIELD_NUMBER: _builtins.int
+    BETA_FIELD_NUMBER: _builtins.int
+    LAGS_FIELD_NUMBER: _builtins.int
+    path: _builtins.str
+    """"service->mediator", "mediator->outcome" (controlling for service),
+    "service->outcome" (total) or "service->outcome|mediator" (direct).
+    """
+    beta: _builtins.float
+    """Standardised slope (beta) of the path in the mediation model."""
+    @_builtins.property
+    def estimate(self) -> Global___Estimate:
+        """r, or the partial r for the controlled paths, with its Fisher interval."""
+
+    @_builtins.property
+    def lags(self) -> _containers.RepeatedCompositeFieldContainer[Global___LagEstimate]:
+        """Unit-period pairs at each lag (> 0: the path's first measure leads)."""
+
+    def __init__(
+        self,
+        *,
+        path: _builtins.str = ...,
+        estimate: Global___Estimate | None = ...,
+        beta: _builtins.float = ...,
+        lags: _abc.Iterable[Global___LagEstimate] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["estimate", b"estimate"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beta", b"beta", "estimate", b"estimate", "lags", b"lags", "path", b"path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainLink: _TypeAlias = ChainLink  # noqa: Y015
+
+@_typing.final
+class ChainReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    SCOPE_UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FROM_FIELD_NUMBER: _builtins.int
+    PERIOD_TO_FIELD_NUMBER: _builtins.int
+    SERVICE_MEASURE_FIELD_NUMBER: _builtins.int
+    MEDIATOR_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    UNITS_REPORTED_FIELD_NUMBER: _builtins.int
+    SERVING_UNITS_FIELD_NUMBER: _builtins.int
+    UNIT_PERIODS_FIELD_NUMBER: _builtins.int
+    LINKS_FIELD_NUMBER: _builtins.int
+    INDIRECT_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    MIN_GROUP_SIZE_FIELD_NUMBER: _builtins.int
+    CODE_VERSION_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    RELIABILITY_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    created_at: _builtins.str
+    scope_unit_id: _builtins.str
+    period_from: _builtins.str
+    period_to: _builtins.str
+    service_measure: _builtins.str
+    mediator: _builtins.str
+    outcome: _builtins.str
+    units_reported: _builtins.int
+    """Served units with all three measures released (each cell of at least k people)."""
+    serving_units: _builtins.int
+    """Serving units whose service entered the report."""
+    unit_periods: _builtins.int
+    min_group_size: _builtins.int
+    code_version: _builtins.str
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChainLink]: ...
+    @_builtins.property
+    def indirect(self) -> Global___Estimate:
+        """The indirect path a*b (standardised) with a percentile bootstrap interval over units."""
+
+    @_builtins.property
+    def verdict(self) -> Global___Verdict: ...
+    @_builtins.property
+    def options(self) -> Global___LinkageOptions: ...
+    @_builtins.property
+    def reliability(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConstructReliability]:
+        """Cronbach's alpha of each multi-item measure of the chain."""
+
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+        scope_unit_id: _builtins.str = ...,
+        period_from: _builtins.str = ...,
+        period_to: _builtins.str = ...,
+        service_measure: _builtins.str = ...,
+        mediator: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        units_reported: _builtins.int = ...,
+        serving_units: _builtins.int = ...,
+        unit_periods: _builtins.int = ...,
+        links: _abc.Iterable[Global___ChainLink] | None = ...,
+        indirect: Global___Estimate | None = ...,
+        verdict: Global___Verdict | None = ...,
+        min_group_size: _builtins.int = ...,
+        code_version: _builtins.str = ...,
+        options: Global___LinkageOptions | None = ...,
+        reliability: _abc.Iterable[Global___ConstructReliability] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["indirect", b"indirect", "options", b"options", "verdict", b"verdict"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code_version", b"code_version", "created_at", b"created_at", "indirect", b"indirect", "links", b"links", "mediator", b"mediator", "min_group_size", b"min_group_size", "options", b"options", "outcome", b"outcome", "period_from", b"period_from", "period_to", b"period_to", "reliability", b"reliability", "report_id", b"report_id", "scope_unit_id", b"scope_unit_id", "service_measure", b"service_measure", "serving_units", b"serving_units", "unit_periods", b"unit_periods", "units_reported", b"units_reported", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainReport: _TypeAlias = ChainReport  # noqa: Y015
+
+@_typing.final
+class ConstructReliability(_message.Message):
+    """Cronbach's alpha of a construct (pooled over its complete cells of at least k people) with
+    Feldt's interval; warnings under 0.7 and for cells left out.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSTRUCT_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    CI_LOW_FIELD_NUMBER: _builtins.int
+    CI_HIGH_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    N_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    construct: _builtins.str
+    alpha: _builtins.float
+    ci_low: _builtins.float
+    ci_high: _builtins.float
+    items: _builtins.int
+    n: _builtins.int
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        construct: _builtins.str = ...,
+        alpha: _builtins.float = ...,
+        ci_low: _builtins.float = ...,
+        ci_high: _builtins.float = ...,
+        items: _builtins.int = ...,
+        n: _builtins.int = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "ci_high", b"ci_high", "ci_low", b"ci_low", "construct", b"construct", "items", b"items", "n", b"n", "warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConstructReliability: _TypeAlias = ConstructReliability  # noqa: Y015
+
+@_typing.final
+class RunChainReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report(self) -> Global___ChainReport: ...
+    def __init__(
+        self,
+        *,
+        report: Global___ChainReport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunChainReportResponse: _TypeAlias = RunChainReportResponse  # noqa: Y015
+
+@_typing.final
+class Action(_message.Message):
+    """An action a leader records for a unit and a measure."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    action_id: _builtins.str
+    unit_id: _builtins.str
+    measure: _builtins.str
+    """The measure it aims to move, e.g. "treatment.support"."""
+    title: _builtins.str
+    owner: _builtins.str
+    start_date: _builtins.str
+    """ISO date the action started."""
+    created_at: _builtins.str
+    outcome: _builtins.str
+    """Optional customer outcome to watch one and two periods later (default "csat")."""
+    def __init__(
+        self,
+        *,
+        action_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        measure: _builtins.str = ...,
+        title: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        created_at: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "created_at", b"created_at", "measure", b"measure", "outcome", b"outcome", "owner", b"owner", "start_date", b"start_date", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Action: _TypeAlias = Action  # noqa: Y015
+
+@_typing.final
+class AddActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    measure: _builtins.str
+    title: _builtins.str
+    owner: _builtins.str
+    start_date: _builtins.str
+    """ISO date; defaults to today."""
+    outcome: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        measure: _builtins.str = ...,
+        title: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["measure", b"measure", "outcome", b"outcome", "owner", b"owner", "start_date", b"start_date", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddActionRequest: _TypeAlias = AddActionRequest  # noqa: Y015
+
+@_typing.final
+class AddActionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def action(self) -> Global___Action: ...
+    def __init__(
+        self,
+        *,
+        action: Global___Action | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddActionResponse: _TypeAlias = AddActionResponse  # noqa: Y015
+
+@_typing.final
+class ListActionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    """Optional: only this unit's actions."""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListActionsRequest: _TypeAlias = ListActionsRequest  # noqa: Y015
+
+@_typing.final
+class ListActionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Action]: ...
+    def __init__(
+        self,
+        *,
+        actions: _abc.Iterable[Global___Action] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListActionsResponse: _TypeAlias = ListActionsResponse  # noqa: Y015
+
+@_typing.final
+class GetActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_LEVEL_FIELD_NUMBER: _builtins.int
+    action_id: _builtins.str
+    window: _builtins.int
+    """Periods before and after the start compared (default 3, at most 12)."""
+    confidence_level: _builtins.float
+    def __init__(
+        self,
+        *,
+        action_id: _builtins.str = ...,
+        window: _builtins.int = ...,
+        confidence_level: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "confidence_level", b"confidence_level", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetActionRequest: _TypeAlias = GetActionRequest  # noqa: Y015
+
+@_typing.final
+class ActionComparison(_message.Message):
+    """Difference-in-differences of one measure: the acted unit's change minus the mean change
+    of comparable units without an action (siblings of the same unit type).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEASURE_FIELD_NUMBER: _builtins.int
+    WHEN_FIELD_NUMBER: _builtins.int
+    ACTED_BEFORE_FIELD_NUMBER: _builtins.int
+    ACTED_AFTER_FIELD_NUMBER: _builtins.int
+    ACTED_CHANGE_FIELD_NUMBER: _builtins.int
+    COMPARISON_CHANGE_FIELD_NUMBER: _builtins.int
+    COMPARISON_UNITS_FIELD_NUMBER: _builtins.int
+    ESTIMATE_FIELD_NUMBER: _builtins.int
+    CI_LOW_FIELD_NUMBER: _builtins.int
+    CI_HIGH_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    COMPUTED_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    measure: _builtins.str
+    when: _builtins.str
+    """"": same windows as the measure; "+1" / "+2": the outcome one / two periods after start."""
+    acted_before: _builtins.float
+    acted_after: _builtins.float
+    acted_change: _builtins.float
+    comparison_change: _builtins.float
+    comparison_units: _builtins.int
+    estimate: _builtins.float
+    ci_low: _builtins.float
+    ci_high: _builtins.float
+    method: _builtins.str
+    """"welch", "prediction" or "" when not computed."""
+    computed: _builtins.bool
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        measure: _builtins.str = ...,
+        when: _builtins.str = ...,
+        acted_before: _builtins.float = ...,
+        acted_after: _builtins.float = ...,
+        acted_change: _builtins.float = ...,
+        comparison_change: _builtins.float = ...,
+        comparison_units: _builtins.int = ...,
+        estimate: _builtins.float = ...,
+        ci_low: _builtins.float = ...,
+        ci_high: _builtins.float = ...,
+        method: _builtins.str = ...,
+        computed: _builtins.bool = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acted_after", b"acted_after", "acted_before", b"acted_before", "acted_change", b"acted_change", "ci_high", b"ci_high", "ci_low", b"ci_low", "comparison_change", b"comparison_change", "comparison_units", b"comparison_units", "computed", b"computed", "estimate", b"estimate", "measure", b"measure", "method", b"method", "text", b"text", "when", b"when"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActionComparison: _TypeAlias = ActionComparison  # noqa: Y015
+
+@_typing.final
+class ActionPoint(_message.Message):
+    """A released value of the acted unit (n >= k) per period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    N_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    value: _builtins.float
+    n: _builtins.int
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        value: _builtins.float = ...,
+        n: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["n", b"n", "period", b"period", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActionPoint: _TypeAlias = ActionPoint  # noqa: Y015
+
+@_typing.final
+class GetActionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    START_PERIOD_FIELD_NUMBER: _builtins.int
+    MEASURE_POINTS_FIELD_NUMBER: _builtins.int
+    COMPARISONS_FIELD_NUMBER: _builtins.int
+    MIN_GROUP_SIZE_FIELD_NUMBER: _builtins.int
+    start_period: _builtins.str
+    min_group_size: _builtins.int
+    @_builtins.property
+    def action(self) -> Global___Action: ...
+    @_builtins.property
+    def measure_points(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActionPoint]: ...
+    @_builtins.property
+    def comparisons(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActionComparison]: ...
+    def __init__(
+        self,
+        *,
+        action: Global___Action | None = ...,
+        start_period: _builtins.str = ...,
+        measure_points: _abc.Iterable[Global___ActionPoint] | None = ...,
+        comparisons: _abc.Iterable[Global___ActionComparison] | None = ...,
+        min_group_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "comparisons", b"comparisons", "measure_points", b"measure_points", "min_group_size", b"min_group_size", "start_period", b"start_period"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetActionResponse: _TypeAlias = GetActionResponse  # noqa: Y015

@@ -71,6 +71,31 @@ class CorrelationServiceStub:
                 request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ExportReportRequest.SerializeToString,
                 response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ExportReportResponse.FromString,
                 _registered_method=True)
+        self.RunChainReport = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/RunChainReport',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportResponse.FromString,
+                _registered_method=True)
+        self.AddAction = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/AddAction',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionResponse.FromString,
+                _registered_method=True)
+        self.ListActions = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/ListActions',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListActionsRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListActionsResponse.FromString,
+                _registered_method=True)
+        self.GetAction = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/GetAction',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetActionRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetActionResponse.FromString,
+                _registered_method=True)
+        self.GetDashboard = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/GetDashboard',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetDashboardRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetDashboardResponse.FromString,
+                _registered_method=True)
 
 
 class CorrelationServiceServicer:
@@ -121,6 +146,40 @@ class CorrelationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunChainReport(self, request, context):
+        """Internal customers: serving units' service -> served front-line units' treatment ->
+        their customers' outcome, each link and the indirect path with intervals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddAction(self, request, context):
+        """Actions taken on what the data says, and whether the measure moved afterwards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListActions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDashboard(self, request, context):
+        """One dashboard page in one call: a unit and its children, every period of the range.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CorrelationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -158,6 +217,31 @@ def add_CorrelationServiceServicer_to_server(servicer, server):
                     servicer.ExportReport,
                     request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ExportReportRequest.FromString,
                     response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ExportReportResponse.SerializeToString,
+            ),
+            'RunChainReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunChainReport,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportResponse.SerializeToString,
+            ),
+            'AddAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddAction,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionResponse.SerializeToString,
+            ),
+            'ListActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListActions,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListActionsRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListActionsResponse.SerializeToString,
+            ),
+            'GetAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAction,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetActionRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetActionResponse.SerializeToString,
+            ),
+            'GetDashboard': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDashboard,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetDashboardRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetDashboardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -351,6 +435,141 @@ class CorrelationService:
             '/pulse.correlation.v1.CorrelationService/ExportReport',
             pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ExportReportRequest.SerializeToString,
             pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ExportReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunChainReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/RunChainReport',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/AddAction',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/ListActions',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListActionsRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/GetAction',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetActionRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDashboard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/GetDashboard',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetDashboardRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetDashboardResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,16 @@ class CorrelationServiceStub:
     GetReport: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.GetReportRequest, _correlation_service_pb2.GetReportResponse]
     ListReports: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.ListReportsRequest, _correlation_service_pb2.ListReportsResponse]
     ExportReport: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.ExportReportRequest, _correlation_service_pb2.ExportReportResponse]
+    RunChainReport: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.RunChainReportRequest, _correlation_service_pb2.RunChainReportResponse]
+    """Internal customers: serving units' service -> served front-line units' treatment ->
+    their customers' outcome, each link and the indirect path with intervals.
+    """
+    AddAction: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.AddActionRequest, _correlation_service_pb2.AddActionResponse]
+    """Actions taken on what the data says, and whether the measure moved afterwards."""
+    ListActions: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.ListActionsRequest, _correlation_service_pb2.ListActionsResponse]
+    GetAction: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.GetActionRequest, _correlation_service_pb2.GetActionResponse]
+    GetDashboard: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.GetDashboardRequest, _correlation_service_pb2.GetDashboardResponse]
+    """One dashboard page in one call: a unit and its children, every period of the range."""
 
 @_typing.type_check_only
 class CorrelationServiceAsyncStub(CorrelationServiceStub):
@@ -59,6 +69,16 @@ class CorrelationServiceAsyncStub(CorrelationServiceStub):
     GetReport: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.GetReportRequest, _correlation_service_pb2.GetReportResponse]  # type: ignore[assignment]
     ListReports: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.ListReportsRequest, _correlation_service_pb2.ListReportsResponse]  # type: ignore[assignment]
     ExportReport: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.ExportReportRequest, _correlation_service_pb2.ExportReportResponse]  # type: ignore[assignment]
+    RunChainReport: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.RunChainReportRequest, _correlation_service_pb2.RunChainReportResponse]  # type: ignore[assignment]
+    """Internal customers: serving units' service -> served front-line units' treatment ->
+    their customers' outcome, each link and the indirect path with intervals.
+    """
+    AddAction: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.AddActionRequest, _correlation_service_pb2.AddActionResponse]  # type: ignore[assignment]
+    """Actions taken on what the data says, and whether the measure moved afterwards."""
+    ListActions: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.ListActionsRequest, _correlation_service_pb2.ListActionsResponse]  # type: ignore[assignment]
+    GetAction: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.GetActionRequest, _correlation_service_pb2.GetActionResponse]  # type: ignore[assignment]
+    GetDashboard: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.GetDashboardRequest, _correlation_service_pb2.GetDashboardResponse]  # type: ignore[assignment]
+    """One dashboard page in one call: a unit and its children, every period of the range."""
 
 class CorrelationServiceServicer(metaclass=_abc_1.ABCMeta):
     """Exactly-once aggregates and honest linkage reports. Every released number belongs to a
@@ -114,5 +134,45 @@ class CorrelationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _correlation_service_pb2.ExportReportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_correlation_service_pb2.ExportReportResponse, _abc.Awaitable[_correlation_service_pb2.ExportReportResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RunChainReport(
+        self,
+        request: _correlation_service_pb2.RunChainReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.RunChainReportResponse, _abc.Awaitable[_correlation_service_pb2.RunChainReportResponse]]:
+        """Internal customers: serving units' service -> served front-line units' treatment ->
+        their customers' outcome, each link and the indirect path with intervals.
+        """
+
+    @_abc_1.abstractmethod
+    def AddAction(
+        self,
+        request: _correlation_service_pb2.AddActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.AddActionResponse, _abc.Awaitable[_correlation_service_pb2.AddActionResponse]]:
+        """Actions taken on what the data says, and whether the measure moved afterwards."""
+
+    @_abc_1.abstractmethod
+    def ListActions(
+        self,
+        request: _correlation_service_pb2.ListActionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.ListActionsResponse, _abc.Awaitable[_correlation_service_pb2.ListActionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetAction(
+        self,
+        request: _correlation_service_pb2.GetActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.GetActionResponse, _abc.Awaitable[_correlation_service_pb2.GetActionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDashboard(
+        self,
+        request: _correlation_service_pb2.GetDashboardRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.GetDashboardResponse, _abc.Awaitable[_correlation_service_pb2.GetDashboardResponse]]:
+        """One dashboard page in one call: a unit and its children, every period of the range."""
 
 def add_CorrelationServiceServicer_to_server(servicer: CorrelationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -250,6 +250,83 @@ class OrgChanged(_message.Message):
 Global___OrgChanged: _TypeAlias = OrgChanged  # noqa: Y015
 
 @_typing.final
+class ServesChanged(_message.Message):
+    """Subject pulse.org.serves: one dated "serves" link (internal customers), as now known."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVING_UNIT_ID_FIELD_NUMBER: _builtins.int
+    SERVED_UNIT_ID_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    serving_unit_id: _builtins.str
+    served_unit_id: _builtins.str
+    valid_from: _builtins.str
+    """ISO date from which the link holds."""
+    valid_to: _builtins.str
+    """ISO date until which it holds (exclusive); empty = open ended."""
+    def __init__(
+        self,
+        *,
+        serving_unit_id: _builtins.str = ...,
+        served_unit_id: _builtins.str = ...,
+        valid_from: _builtins.str = ...,
+        valid_to: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["served_unit_id", b"served_unit_id", "serving_unit_id", b"serving_unit_id", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServesChanged: _TypeAlias = ServesChanged  # noqa: Y015
+
+@_typing.final
+class DetractorFlagged(_message.Message):
+    """Subject pulse.detractor.flagged: a customer answered in the bottom box and asked to be
+    contacted. For the team (no employee data); the contact is the customer's own.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOW_UP_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    CONSTRUCT_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    FLAGGED_AT_FIELD_NUMBER: _builtins.int
+    follow_up_id: _builtins.str
+    unit_id: _builtins.str
+    period: _builtins.str
+    channel: _builtins.str
+    construct: _builtins.str
+    score: _builtins.int
+    contact: _builtins.str
+    flagged_at: _builtins.str
+    """RFC 3339."""
+    def __init__(
+        self,
+        *,
+        follow_up_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        period: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        construct: _builtins.str = ...,
+        score: _builtins.int = ...,
+        contact: _builtins.str = ...,
+        flagged_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "construct", b"construct", "contact", b"contact", "flagged_at", b"flagged_at", "follow_up_id", b"follow_up_id", "period", b"period", "score", b"score", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DetractorFlagged: _TypeAlias = DetractorFlagged  # noqa: Y015
+
+@_typing.final
 class InteractionCompleted(_message.Message):
     """Subject pulse.interaction.completed: published by CRM / help desk systems."""
 

@@ -55,15 +55,22 @@ class GetFormRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKEN_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     token: _builtins.str
+    idempotency_key: _builtins.str
+    """Optional: the key of this browser's earlier Submit of the form. A link redeemed by a
+    Submit with this key whose answers were never stored (the submit failed) shows the form
+    again, so the respondent can send it again with the same key.
+    """
     def __init__(
         self,
         *,
         token: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -118,6 +125,8 @@ class SubmitRequest(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     SHARE_COMMENT_WITH_TEAM_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_CONSENT_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
     token: _builtins.str
     idempotency_key: _builtins.str
     """Client-chosen, >= 16 characters; a retry with the same key returns the first result."""
@@ -125,6 +134,12 @@ class SubmitRequest(_message.Message):
     """Customers may consent to show a positive comment to the team."""
     client_id: _builtins.str
     """Rate-limit bucket (e.g. the web front's hashed client address); never stored."""
+    contact_consent: _builtins.bool
+    """Customers may ask to be contacted about this answer; with a bottom-box answer the team
+    gets a follow-up (pulse.detractor.flagged) holding `contact`, and nothing else of them.
+    """
+    contact: _builtins.str
+    """How to reach the customer (e-mail or phone, as they typed it); only with consent."""
     @_builtins.property
     def answers(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Answer]: ...
     def __init__(
@@ -135,10 +150,12 @@ class SubmitRequest(_message.Message):
         idempotency_key: _builtins.str = ...,
         share_comment_with_team: _builtins.bool = ...,
         client_id: _builtins.str = ...,
+        contact_consent: _builtins.bool = ...,
+        contact: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "idempotency_key", b"idempotency_key", "share_comment_with_team", b"share_comment_with_team", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "contact", b"contact", "contact_consent", b"contact_consent", "idempotency_key", b"idempotency_key", "share_comment_with_team", b"share_comment_with_team", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -325,29 +342,125 @@ class ImportResponsesResponse(_message.Message):
 Global___ImportResponsesResponse: _TypeAlias = ImportResponsesResponse  # noqa: Y015
 
 @_typing.final
+class ListImportsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """At most this many, newest first (0 = 100)."""
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListImportsRequest: _TypeAlias = ListImportsRequest  # noqa: Y015
+
+@_typing.final
+class ImportRecord(_message.Message):
+    """One import as the audit keeps it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BATCH_ID_FIELD_NUMBER: _builtins.int
+    SURVEY_ID_FIELD_NUMBER: _builtins.int
+    SURVEY_VERSION_FIELD_NUMBER: _builtins.int
+    SOURCE_NAME_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    IMPORTED_BY_FIELD_NUMBER: _builtins.int
+    IMPORTED_AT_FIELD_NUMBER: _builtins.int
+    UNIT_IDS_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    batch_id: _builtins.str
+    survey_id: _builtins.str
+    survey_version: _builtins.int
+    source_name: _builtins.str
+    accepted: _builtins.int
+    """Rows written (0 for a refused attempt)."""
+    imported_by: _builtins.str
+    """Who ran it: the caller's issuer and subject, e.g. "operator:operator"."""
+    imported_at: _builtins.str
+    """RFC 3339."""
+    outcome: _builtins.str
+    """"imported", "dry_run" or "refused"."""
+    reason: _builtins.str
+    """Why an attempt was refused."""
+    @_builtins.property
+    def unit_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The units and periods the rows named."""
+
+    @_builtins.property
+    def periods(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        batch_id: _builtins.str = ...,
+        survey_id: _builtins.str = ...,
+        survey_version: _builtins.int = ...,
+        source_name: _builtins.str = ...,
+        accepted: _builtins.int = ...,
+        imported_by: _builtins.str = ...,
+        imported_at: _builtins.str = ...,
+        unit_ids: _abc.Iterable[_builtins.str] | None = ...,
+        periods: _abc.Iterable[_builtins.str] | None = ...,
+        outcome: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "batch_id", b"batch_id", "imported_at", b"imported_at", "imported_by", b"imported_by", "outcome", b"outcome", "periods", b"periods", "reason", b"reason", "source_name", b"source_name", "survey_id", b"survey_id", "survey_version", b"survey_version", "unit_ids", b"unit_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportRecord: _TypeAlias = ImportRecord  # noqa: Y015
+
+@_typing.final
+class ListImportsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMPORTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def imports(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRecord]: ...
+    def __init__(
+        self,
+        *,
+        imports: _abc.Iterable[Global___ImportRecord] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["imports", b"imports"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListImportsResponse: _TypeAlias = ListImportsResponse  # noqa: Y015
+
+@_typing.final
 class CountResponsesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WAVE_ID_FIELD_NUMBER: _builtins.int
     SURVEY_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FIELD_NUMBER: _builtins.int
-    VIEWER_FIELD_NUMBER: _builtins.int
     wave_id: _builtins.str
     survey_id: _builtins.str
     period: _builtins.str
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
         wave_id: _builtins.str = ...,
         survey_id: _builtins.str = ...,
         period: _builtins.str = ...,
-        viewer: _types_pb2.Viewer | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "survey_id", b"survey_id", "viewer", b"viewer", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "survey_id", b"survey_id", "wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -360,19 +473,23 @@ class UnitCount(_message.Message):
     UNIT_ID_FIELD_NUMBER: _builtins.int
     RESPONSES_FIELD_NUMBER: _builtins.int
     SUPPRESSED_FIELD_NUMBER: _builtins.int
+    IMPORTED_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     responses: _builtins.int
     suppressed: _builtins.bool
+    imported: _builtins.int
+    """Of `responses`, how many came from historical imports (the rest were answered live)."""
     def __init__(
         self,
         *,
         unit_id: _builtins.str = ...,
         responses: _builtins.int = ...,
         suppressed: _builtins.bool = ...,
+        imported: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["responses", b"responses", "suppressed", b"suppressed", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["imported", b"imported", "responses", b"responses", "suppressed", b"suppressed", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -408,23 +525,19 @@ class ListCommentsRequest(_message.Message):
     UNIT_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FIELD_NUMBER: _builtins.int
     SURVEY_ID_FIELD_NUMBER: _builtins.int
-    VIEWER_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     period: _builtins.str
     survey_id: _builtins.str
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
         unit_id: _builtins.str = ...,
         period: _builtins.str = ...,
         survey_id: _builtins.str = ...,
-        viewer: _types_pb2.Viewer | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "survey_id", b"survey_id", "unit_id", b"unit_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period", b"period", "survey_id", b"survey_id", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -488,7 +601,6 @@ class ListRecognitionRequest(_message.Message):
     UNIT_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FROM_FIELD_NUMBER: _builtins.int
     PERIOD_TO_FIELD_NUMBER: _builtins.int
-    VIEWER_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     ORGANISATION_WIDE_FIELD_NUMBER: _builtins.int
@@ -502,22 +614,19 @@ class ListRecognitionRequest(_message.Message):
     """The organisation-wide "service done right" page: approved entries of every unit,
     best rated first (unit_id must be empty; the viewer's scope does not narrow it).
     """
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
         unit_id: _builtins.str = ...,
         period_from: _builtins.str = ...,
         period_to: _builtins.str = ...,
-        viewer: _types_pb2.Viewer | None = ...,
         limit: _builtins.int = ...,
         status: Global___RecognitionStatus.ValueType = ...,
         organisation_wide: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "organisation_wide", b"organisation_wide", "period_from", b"period_from", "period_to", b"period_to", "status", b"status", "unit_id", b"unit_id", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "organisation_wide", b"organisation_wide", "period_from", b"period_from", "period_to", b"period_to", "status", b"status", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -566,22 +675,18 @@ class ModerateRecognitionRequest(_message.Message):
 
     ENTRY_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
-    VIEWER_FIELD_NUMBER: _builtins.int
     entry_id: _builtins.str
     status: Global___RecognitionStatus.ValueType
     """APPROVED, HIDDEN or REPORTED."""
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
         entry_id: _builtins.str = ...,
         status: Global___RecognitionStatus.ValueType = ...,
-        viewer: _types_pb2.Viewer | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id", "status", b"status", "viewer", b"viewer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry_id", b"entry_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -632,3 +737,218 @@ class ListRecognitionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRecognitionResponse: _TypeAlias = ListRecognitionResponse  # noqa: Y015
+
+@_typing.final
+class FollowUp(_message.Message):
+    """One detractor follow-up of a team: what the customer answered, how to reach them, and
+    what came of it. No employee data.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOW_UP_ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    CONSTRUCT_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    FLAGGED_AT_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    follow_up_id: _builtins.str
+    unit_id: _builtins.str
+    period: _builtins.str
+    channel: _builtins.str
+    construct: _builtins.str
+    """The bottom-box answer: its construct (e.g. "csat", "nps") and score."""
+    score: _builtins.int
+    contact: _builtins.str
+    status: _builtins.str
+    """"open" or "closed"."""
+    outcome: _builtins.str
+    flagged_at: _builtins.str
+    closed_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        follow_up_id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        period: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        construct: _builtins.str = ...,
+        score: _builtins.int = ...,
+        contact: _builtins.str = ...,
+        status: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        flagged_at: _builtins.str = ...,
+        closed_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "closed_at", b"closed_at", "construct", b"construct", "contact", b"contact", "flagged_at", b"flagged_at", "follow_up_id", b"follow_up_id", "outcome", b"outcome", "period", b"period", "score", b"score", "status", b"status", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowUp: _TypeAlias = FollowUp  # noqa: Y015
+
+@_typing.final
+class ListFollowUpsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_CLOSED_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    include_closed: _builtins.bool
+    """Closed ones too (default: open only)."""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        include_closed: _builtins.bool = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_closed", b"include_closed", "limit", b"limit", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowUpsRequest: _TypeAlias = ListFollowUpsRequest  # noqa: Y015
+
+@_typing.final
+class ListFollowUpsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOW_UPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def follow_ups(self) -> _containers.RepeatedCompositeFieldContainer[Global___FollowUp]: ...
+    def __init__(
+        self,
+        *,
+        follow_ups: _abc.Iterable[Global___FollowUp] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["follow_ups", b"follow_ups"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowUpsResponse: _TypeAlias = ListFollowUpsResponse  # noqa: Y015
+
+@_typing.final
+class CloseFollowUpRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOW_UP_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    follow_up_id: _builtins.str
+    outcome: _builtins.str
+    """What came of it, e.g. "called back, refund agreed"."""
+    def __init__(
+        self,
+        *,
+        follow_up_id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["follow_up_id", b"follow_up_id", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseFollowUpRequest: _TypeAlias = CloseFollowUpRequest  # noqa: Y015
+
+@_typing.final
+class CloseFollowUpResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOW_UP_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def follow_up(self) -> Global___FollowUp: ...
+    def __init__(
+        self,
+        *,
+        follow_up: Global___FollowUp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["follow_up", b"follow_up"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["follow_up", b"follow_up"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseFollowUpResponse: _TypeAlias = CloseFollowUpResponse  # noqa: Y015
+
+@_typing.final
+class CountFollowUpsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FROM_FIELD_NUMBER: _builtins.int
+    PERIOD_TO_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    """Optional: only this unit (default: every unit in the caller's scope)."""
+    period_from: _builtins.str
+    period_to: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        period_from: _builtins.str = ...,
+        period_to: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountFollowUpsRequest: _TypeAlias = CountFollowUpsRequest  # noqa: Y015
+
+@_typing.final
+class FollowUpCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    FLAGGED_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    flagged: _builtins.int
+    closed: _builtins.int
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        flagged: _builtins.int = ...,
+        closed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "flagged", b"flagged", "period", b"period"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowUpCount: _TypeAlias = FollowUpCount  # noqa: Y015
+
+@_typing.final
+class CountFollowUpsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___FollowUpCount]: ...
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___FollowUpCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountFollowUpsResponse: _TypeAlias = CountFollowUpsResponse  # noqa: Y015

@@ -50,6 +50,11 @@ class ResponseServiceStub:
                 request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ImportResponsesRequest.SerializeToString,
                 response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ImportResponsesResponse.FromString,
                 _registered_method=True)
+        self.ListImports = channel.unary_unary(
+                '/pulse.response.v1.ResponseService/ListImports',
+                request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListImportsRequest.SerializeToString,
+                response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListImportsResponse.FromString,
+                _registered_method=True)
         self.CountResponses = channel.unary_unary(
                 '/pulse.response.v1.ResponseService/CountResponses',
                 request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CountResponsesRequest.SerializeToString,
@@ -70,6 +75,21 @@ class ResponseServiceStub:
                 request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionRequest.SerializeToString,
                 response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionResponse.FromString,
                 _registered_method=True)
+        self.ListFollowUps = channel.unary_unary(
+                '/pulse.response.v1.ResponseService/ListFollowUps',
+                request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListFollowUpsRequest.SerializeToString,
+                response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListFollowUpsResponse.FromString,
+                _registered_method=True)
+        self.CloseFollowUp = channel.unary_unary(
+                '/pulse.response.v1.ResponseService/CloseFollowUp',
+                request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CloseFollowUpRequest.SerializeToString,
+                response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CloseFollowUpResponse.FromString,
+                _registered_method=True)
+        self.CountFollowUps = channel.unary_unary(
+                '/pulse.response.v1.ResponseService/CountFollowUps',
+                request_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CountFollowUpsRequest.SerializeToString,
+                response_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CountFollowUpsResponse.FromString,
+                _registered_method=True)
 
 
 class ResponseServiceServicer:
@@ -77,7 +97,8 @@ class ResponseServiceServicer:
     """
 
     def GetForm(self, request, context):
-        """The form a token grants: survey definition and the items to show.
+        """The form a token grants: survey definition and the items to show. ALREADY_EXISTS when
+        the idempotency_key given already stored its answers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -92,6 +113,13 @@ class ResponseServiceServicer:
 
     def ImportResponses(self, request_iterator, context):
         """Historical import: first message carries the header, then one message per row.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImports(self, request, context):
+        """The import audit: every import and every refused attempt, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,6 +153,25 @@ class ResponseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFollowUps(self, request, context):
+        """Detractor follow-up: customers who answered in the bottom box and asked to be contacted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseFollowUp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountFollowUps(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ResponseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +189,11 @@ def add_ResponseServiceServicer_to_server(servicer, server):
                     servicer.ImportResponses,
                     request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ImportResponsesRequest.FromString,
                     response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ImportResponsesResponse.SerializeToString,
+            ),
+            'ListImports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImports,
+                    request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListImportsRequest.FromString,
+                    response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListImportsResponse.SerializeToString,
             ),
             'CountResponses': grpc.unary_unary_rpc_method_handler(
                     servicer.CountResponses,
@@ -162,6 +214,21 @@ def add_ResponseServiceServicer_to_server(servicer, server):
                     servicer.ModerateRecognition,
                     request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionRequest.FromString,
                     response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionResponse.SerializeToString,
+            ),
+            'ListFollowUps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowUps,
+                    request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListFollowUpsRequest.FromString,
+                    response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.ListFollowUpsResponse.SerializeToString,
+            ),
+            'CloseFollowUp': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseFollowUp,
+                    request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CloseFollowUpRequest.FromString,
+                    response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CloseFollowUpResponse.SerializeToString,
+            ),
+            'CountFollowUps': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountFollowUps,
+                    request_deserializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CountFollowUpsRequest.FromString,
+                    response_serializer=pulse_dot_response_dot_v1_dot_response__service__pb2.CountFollowUpsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -246,6 +313,33 @@ class ResponseService:
             '/pulse.response.v1.ResponseService/ImportResponses',
             pulse_dot_response_dot_v1_dot_response__service__pb2.ImportResponsesRequest.SerializeToString,
             pulse_dot_response_dot_v1_dot_response__service__pb2.ImportResponsesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.response.v1.ResponseService/ListImports',
+            pulse_dot_response_dot_v1_dot_response__service__pb2.ListImportsRequest.SerializeToString,
+            pulse_dot_response_dot_v1_dot_response__service__pb2.ListImportsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -354,6 +448,87 @@ class ResponseService:
             '/pulse.response.v1.ResponseService/ModerateRecognition',
             pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionRequest.SerializeToString,
             pulse_dot_response_dot_v1_dot_response__service__pb2.ModerateRecognitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowUps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.response.v1.ResponseService/ListFollowUps',
+            pulse_dot_response_dot_v1_dot_response__service__pb2.ListFollowUpsRequest.SerializeToString,
+            pulse_dot_response_dot_v1_dot_response__service__pb2.ListFollowUpsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseFollowUp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.response.v1.ResponseService/CloseFollowUp',
+            pulse_dot_response_dot_v1_dot_response__service__pb2.CloseFollowUpRequest.SerializeToString,
+            pulse_dot_response_dot_v1_dot_response__service__pb2.CloseFollowUpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountFollowUps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.response.v1.ResponseService/CountFollowUps',
+            pulse_dot_response_dot_v1_dot_response__service__pb2.CountFollowUpsRequest.SerializeToString,
+            pulse_dot_response_dot_v1_dot_response__service__pb2.CountFollowUpsResponse.FromString,
             options,
             channel_credentials,
             insecure,

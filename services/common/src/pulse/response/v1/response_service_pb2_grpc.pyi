@@ -34,11 +34,15 @@ class ResponseServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ResponseServiceAsyncStub: ...
     GetForm: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.GetFormRequest, _response_service_pb2.GetFormResponse]
-    """The form a token grants: survey definition and the items to show."""
+    """The form a token grants: survey definition and the items to show. ALREADY_EXISTS when
+    the idempotency_key given already stored its answers.
+    """
     Submit: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.SubmitRequest, _response_service_pb2.SubmitResponse]
     """Redeem the token, validate, store and publish (idempotent on idempotency_key)."""
     ImportResponses: _grpc.StreamUnaryMultiCallable[_response_service_pb2.ImportResponsesRequest, _response_service_pb2.ImportResponsesResponse]
     """Historical import: first message carries the header, then one message per row."""
+    ListImports: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.ListImportsRequest, _response_service_pb2.ListImportsResponse]
+    """The import audit: every import and every refused attempt, newest first."""
     CountResponses: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.CountResponsesRequest, _response_service_pb2.CountResponsesResponse]
     """Responses per unit for a wave (released only for groups of at least k)."""
     ListComments: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.ListCommentsRequest, _response_service_pb2.ListCommentsResponse]
@@ -47,6 +51,10 @@ class ResponseServiceStub:
     """Positive customer comments shared with the team by consent."""
     ModerateRecognition: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.ModerateRecognitionRequest, _response_service_pb2.ModerateRecognitionResponse]
     """A team lead approves, hides or reports a shared comment (only approved ones are shown)."""
+    ListFollowUps: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.ListFollowUpsRequest, _response_service_pb2.ListFollowUpsResponse]
+    """Detractor follow-up: customers who answered in the bottom box and asked to be contacted."""
+    CloseFollowUp: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.CloseFollowUpRequest, _response_service_pb2.CloseFollowUpResponse]
+    CountFollowUps: _grpc.UnaryUnaryMultiCallable[_response_service_pb2.CountFollowUpsRequest, _response_service_pb2.CountFollowUpsResponse]
 
 @_typing.type_check_only
 class ResponseServiceAsyncStub(ResponseServiceStub):
@@ -54,11 +62,15 @@ class ResponseServiceAsyncStub(ResponseServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetForm: _aio.UnaryUnaryMultiCallable[_response_service_pb2.GetFormRequest, _response_service_pb2.GetFormResponse]  # type: ignore[assignment]
-    """The form a token grants: survey definition and the items to show."""
+    """The form a token grants: survey definition and the items to show. ALREADY_EXISTS when
+    the idempotency_key given already stored its answers.
+    """
     Submit: _aio.UnaryUnaryMultiCallable[_response_service_pb2.SubmitRequest, _response_service_pb2.SubmitResponse]  # type: ignore[assignment]
     """Redeem the token, validate, store and publish (idempotent on idempotency_key)."""
     ImportResponses: _aio.StreamUnaryMultiCallable[_response_service_pb2.ImportResponsesRequest, _response_service_pb2.ImportResponsesResponse]  # type: ignore[assignment]
     """Historical import: first message carries the header, then one message per row."""
+    ListImports: _aio.UnaryUnaryMultiCallable[_response_service_pb2.ListImportsRequest, _response_service_pb2.ListImportsResponse]  # type: ignore[assignment]
+    """The import audit: every import and every refused attempt, newest first."""
     CountResponses: _aio.UnaryUnaryMultiCallable[_response_service_pb2.CountResponsesRequest, _response_service_pb2.CountResponsesResponse]  # type: ignore[assignment]
     """Responses per unit for a wave (released only for groups of at least k)."""
     ListComments: _aio.UnaryUnaryMultiCallable[_response_service_pb2.ListCommentsRequest, _response_service_pb2.ListCommentsResponse]  # type: ignore[assignment]
@@ -67,6 +79,10 @@ class ResponseServiceAsyncStub(ResponseServiceStub):
     """Positive customer comments shared with the team by consent."""
     ModerateRecognition: _aio.UnaryUnaryMultiCallable[_response_service_pb2.ModerateRecognitionRequest, _response_service_pb2.ModerateRecognitionResponse]  # type: ignore[assignment]
     """A team lead approves, hides or reports a shared comment (only approved ones are shown)."""
+    ListFollowUps: _aio.UnaryUnaryMultiCallable[_response_service_pb2.ListFollowUpsRequest, _response_service_pb2.ListFollowUpsResponse]  # type: ignore[assignment]
+    """Detractor follow-up: customers who answered in the bottom box and asked to be contacted."""
+    CloseFollowUp: _aio.UnaryUnaryMultiCallable[_response_service_pb2.CloseFollowUpRequest, _response_service_pb2.CloseFollowUpResponse]  # type: ignore[assignment]
+    CountFollowUps: _aio.UnaryUnaryMultiCallable[_response_service_pb2.CountFollowUpsRequest, _response_service_pb2.CountFollowUpsResponse]  # type: ignore[assignment]
 
 class ResponseServiceServicer(metaclass=_abc_1.ABCMeta):
     """Confidential, validated, exactly-once collection of answers."""
@@ -77,7 +93,9 @@ class ResponseServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _response_service_pb2.GetFormRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_response_service_pb2.GetFormResponse, _abc.Awaitable[_response_service_pb2.GetFormResponse]]:
-        """The form a token grants: survey definition and the items to show."""
+        """The form a token grants: survey definition and the items to show. ALREADY_EXISTS when
+        the idempotency_key given already stored its answers.
+        """
 
     @_abc_1.abstractmethod
     def Submit(
@@ -94,6 +112,14 @@ class ResponseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_response_service_pb2.ImportResponsesResponse, _abc.Awaitable[_response_service_pb2.ImportResponsesResponse]]:
         """Historical import: first message carries the header, then one message per row."""
+
+    @_abc_1.abstractmethod
+    def ListImports(
+        self,
+        request: _response_service_pb2.ListImportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_response_service_pb2.ListImportsResponse, _abc.Awaitable[_response_service_pb2.ListImportsResponse]]:
+        """The import audit: every import and every refused attempt, newest first."""
 
     @_abc_1.abstractmethod
     def CountResponses(
@@ -126,5 +152,27 @@ class ResponseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_response_service_pb2.ModerateRecognitionResponse, _abc.Awaitable[_response_service_pb2.ModerateRecognitionResponse]]:
         """A team lead approves, hides or reports a shared comment (only approved ones are shown)."""
+
+    @_abc_1.abstractmethod
+    def ListFollowUps(
+        self,
+        request: _response_service_pb2.ListFollowUpsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_response_service_pb2.ListFollowUpsResponse, _abc.Awaitable[_response_service_pb2.ListFollowUpsResponse]]:
+        """Detractor follow-up: customers who answered in the bottom box and asked to be contacted."""
+
+    @_abc_1.abstractmethod
+    def CloseFollowUp(
+        self,
+        request: _response_service_pb2.CloseFollowUpRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_response_service_pb2.CloseFollowUpResponse, _abc.Awaitable[_response_service_pb2.CloseFollowUpResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CountFollowUps(
+        self,
+        request: _response_service_pb2.CountFollowUpsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_response_service_pb2.CountFollowUpsResponse, _abc.Awaitable[_response_service_pb2.CountFollowUpsResponse]]: ...
 
 def add_ResponseServiceServicer_to_server(servicer: ResponseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

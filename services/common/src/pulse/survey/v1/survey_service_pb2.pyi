@@ -640,6 +640,26 @@ Global___SurveySummary: _TypeAlias = SurveySummary  # noqa: Y015
 class CreateSurveyRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class NameTranslationsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     ITEM_IDS_FIELD_NUMBER: _builtins.int
@@ -648,6 +668,7 @@ class CreateSurveyRequest(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     RATED_UNIT_ID_FIELD_NUMBER: _builtins.int
     SURVEY_ID_FIELD_NUMBER: _builtins.int
+    NAME_TRANSLATIONS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     kind: _types_pb2.SurveyKind.ValueType
     min_group_size: _builtins.int
@@ -661,6 +682,10 @@ class CreateSurveyRequest(_message.Message):
     def item_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Items from the bank, in display order."""
 
+    @_builtins.property
+    def name_translations(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The name in further languages (BCP 47 tag -> name), shown to respondents."""
+
     def __init__(
         self,
         *,
@@ -672,10 +697,11 @@ class CreateSurveyRequest(_message.Message):
         language: _builtins.str = ...,
         rated_unit_id: _builtins.str = ...,
         survey_id: _builtins.str = ...,
+        name_translations: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_ids", b"item_ids", "kind", b"kind", "language", b"language", "min_comment_group_size", b"min_comment_group_size", "min_group_size", b"min_group_size", "name", b"name", "rated_unit_id", b"rated_unit_id", "survey_id", b"survey_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_ids", b"item_ids", "kind", b"kind", "language", b"language", "min_comment_group_size", b"min_comment_group_size", "min_group_size", b"min_group_size", "name", b"name", "name_translations", b"name_translations", "rated_unit_id", b"rated_unit_id", "survey_id", b"survey_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1112,19 +1138,15 @@ class GetResponseRatesRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WAVE_ID_FIELD_NUMBER: _builtins.int
-    VIEWER_FIELD_NUMBER: _builtins.int
     wave_id: _builtins.str
-    @_builtins.property
-    def viewer(self) -> _types_pb2.Viewer: ...
     def __init__(
         self,
         *,
         wave_id: _builtins.str = ...,
-        viewer: _types_pb2.Viewer | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["viewer", b"viewer", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1514,3 +1536,133 @@ class RedeemTokenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RedeemTokenResponse: _TypeAlias = RedeemTokenResponse  # noqa: Y015
+
+@_typing.final
+class ServesLink(_message.Message):
+    """A dated "serves" link: the serving (back-office) unit serves the served (front-line) unit
+    from valid_from until valid_to (exclusive; empty = open ended).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVING_UNIT_ID_FIELD_NUMBER: _builtins.int
+    SERVED_UNIT_ID_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    serving_unit_id: _builtins.str
+    served_unit_id: _builtins.str
+    valid_from: _builtins.str
+    valid_to: _builtins.str
+    def __init__(
+        self,
+        *,
+        serving_unit_id: _builtins.str = ...,
+        served_unit_id: _builtins.str = ...,
+        valid_from: _builtins.str = ...,
+        valid_to: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["served_unit_id", b"served_unit_id", "serving_unit_id", b"serving_unit_id", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServesLink: _TypeAlias = ServesLink  # noqa: Y015
+
+@_typing.final
+class SetServesRequest(_message.Message):
+    """Records the link from valid_from; the same call with the same valid_from and a valid_to
+    ends it (links of one pair may not overlap).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVING_UNIT_ID_FIELD_NUMBER: _builtins.int
+    SERVED_UNIT_ID_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_TO_FIELD_NUMBER: _builtins.int
+    serving_unit_id: _builtins.str
+    served_unit_id: _builtins.str
+    valid_from: _builtins.str
+    """ISO date; defaults to today."""
+    valid_to: _builtins.str
+    """ISO date (exclusive); empty = open ended."""
+    def __init__(
+        self,
+        *,
+        serving_unit_id: _builtins.str = ...,
+        served_unit_id: _builtins.str = ...,
+        valid_from: _builtins.str = ...,
+        valid_to: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["served_unit_id", b"served_unit_id", "serving_unit_id", b"serving_unit_id", "valid_from", b"valid_from", "valid_to", b"valid_to"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetServesRequest: _TypeAlias = SetServesRequest  # noqa: Y015
+
+@_typing.final
+class SetServesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def link(self) -> Global___ServesLink: ...
+    def __init__(
+        self,
+        *,
+        link: Global___ServesLink | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["link", b"link"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["link", b"link"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetServesResponse: _TypeAlias = SetServesResponse  # noqa: Y015
+
+@_typing.final
+class ListServesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AS_OF_FIELD_NUMBER: _builtins.int
+    SERVING_UNIT_ID_FIELD_NUMBER: _builtins.int
+    as_of: _builtins.str
+    """ISO date; empty = every link with its dates (history)."""
+    serving_unit_id: _builtins.str
+    """Optional: only the links of this serving unit."""
+    def __init__(
+        self,
+        *,
+        as_of: _builtins.str = ...,
+        serving_unit_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "serving_unit_id", b"serving_unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListServesRequest: _TypeAlias = ListServesRequest  # noqa: Y015
+
+@_typing.final
+class ListServesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def links(self) -> _containers.RepeatedCompositeFieldContainer[Global___ServesLink]: ...
+    def __init__(
+        self,
+        *,
+        links: _abc.Iterable[Global___ServesLink] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["links", b"links"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListServesResponse: _TypeAlias = ListServesResponse  # noqa: Y015

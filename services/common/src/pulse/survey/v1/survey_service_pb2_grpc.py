@@ -61,6 +61,16 @@ class SurveyServiceStub:
                 request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ImportRosterRequest.SerializeToString,
                 response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ImportRosterResponse.FromString,
                 _registered_method=True)
+        self.SetServes = channel.unary_unary(
+                '/pulse.survey.v1.SurveyService/SetServes',
+                request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.SetServesRequest.SerializeToString,
+                response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.SetServesResponse.FromString,
+                _registered_method=True)
+        self.ListServes = channel.unary_unary(
+                '/pulse.survey.v1.SurveyService/ListServes',
+                request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListServesRequest.SerializeToString,
+                response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListServesResponse.FromString,
+                _registered_method=True)
         self.ListItems = channel.unary_unary(
                 '/pulse.survey.v1.SurveyService/ListItems',
                 request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListItemsRequest.SerializeToString,
@@ -176,6 +186,19 @@ class SurveyServiceServicer:
     def ImportRoster(self, request_iterator, context):
         """Roster import: first message carries options, then one message per row.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetServes(self, request, context):
+        """Internal customers: which front-line units a back-office unit serves (dated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListServes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -309,6 +332,16 @@ def add_SurveyServiceServicer_to_server(servicer, server):
                     servicer.ImportRoster,
                     request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ImportRosterRequest.FromString,
                     response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ImportRosterResponse.SerializeToString,
+            ),
+            'SetServes': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetServes,
+                    request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.SetServesRequest.FromString,
+                    response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.SetServesResponse.SerializeToString,
+            ),
+            'ListServes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServes,
+                    request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListServesRequest.FromString,
+                    response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListServesResponse.SerializeToString,
             ),
             'ListItems': grpc.unary_unary_rpc_method_handler(
                     servicer.ListItems,
@@ -528,6 +561,60 @@ class SurveyService:
             '/pulse.survey.v1.SurveyService/ImportRoster',
             pulse_dot_survey_dot_v1_dot_survey__service__pb2.ImportRosterRequest.SerializeToString,
             pulse_dot_survey_dot_v1_dot_survey__service__pb2.ImportRosterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetServes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.survey.v1.SurveyService/SetServes',
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.SetServesRequest.SerializeToString,
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.SetServesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListServes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.survey.v1.SurveyService/ListServes',
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListServesRequest.SerializeToString,
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListServesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,9 @@ class SurveyServiceStub:
     ListUnits: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.ListUnitsRequest, _survey_service_pb2.ListUnitsResponse]
     ImportRoster: _grpc.StreamUnaryMultiCallable[_survey_service_pb2.ImportRosterRequest, _survey_service_pb2.ImportRosterResponse]
     """Roster import: first message carries options, then one message per row."""
+    SetServes: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.SetServesRequest, _survey_service_pb2.SetServesResponse]
+    """Internal customers: which front-line units a back-office unit serves (dated)."""
+    ListServes: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.ListServesRequest, _survey_service_pb2.ListServesResponse]
     ListItems: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.ListItemsRequest, _survey_service_pb2.ListItemsResponse]
     """Item bank."""
     CreateItem: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.CreateItemRequest, _survey_service_pb2.CreateItemResponse]
@@ -80,6 +83,9 @@ class SurveyServiceAsyncStub(SurveyServiceStub):
     ListUnits: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.ListUnitsRequest, _survey_service_pb2.ListUnitsResponse]  # type: ignore[assignment]
     ImportRoster: _aio.StreamUnaryMultiCallable[_survey_service_pb2.ImportRosterRequest, _survey_service_pb2.ImportRosterResponse]  # type: ignore[assignment]
     """Roster import: first message carries options, then one message per row."""
+    SetServes: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.SetServesRequest, _survey_service_pb2.SetServesResponse]  # type: ignore[assignment]
+    """Internal customers: which front-line units a back-office unit serves (dated)."""
+    ListServes: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.ListServesRequest, _survey_service_pb2.ListServesResponse]  # type: ignore[assignment]
     ListItems: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.ListItemsRequest, _survey_service_pb2.ListItemsResponse]  # type: ignore[assignment]
     """Item bank."""
     CreateItem: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.CreateItemRequest, _survey_service_pb2.CreateItemResponse]  # type: ignore[assignment]
@@ -145,6 +151,21 @@ class SurveyServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_survey_service_pb2.ImportRosterResponse, _abc.Awaitable[_survey_service_pb2.ImportRosterResponse]]:
         """Roster import: first message carries options, then one message per row."""
+
+    @_abc_1.abstractmethod
+    def SetServes(
+        self,
+        request: _survey_service_pb2.SetServesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_survey_service_pb2.SetServesResponse, _abc.Awaitable[_survey_service_pb2.SetServesResponse]]:
+        """Internal customers: which front-line units a back-office unit serves (dated)."""
+
+    @_abc_1.abstractmethod
+    def ListServes(
+        self,
+        request: _survey_service_pb2.ListServesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_survey_service_pb2.ListServesResponse, _abc.Awaitable[_survey_service_pb2.ListServesResponse]]: ...
 
     @_abc_1.abstractmethod
     def ListItems(

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apulse/types/v1/types.proto\x12\x0epulse.types.v1\"\xce\x02\n\x04Item\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x11\n\tconstruct\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x10\n\x08language\x18\x04 \x01(\t\x12$\n\x05scale\x18\x05 \x01(\x0e\x32\x15.pulse.types.v1.Scale\x12\x16\n\x0ereverse_scored\x18\x06 \x01(\x08\x12\x10\n\x08required\x18\x07 \x01(\x08\x12\x14\n\x0citem_version\x18\x08 \x01(\x05\x12<\n\x0ctranslations\x18\t \x03(\x0b\x32&.pulse.types.v1.Item.TranslationsEntry\x12)\n\x05kinds\x18\n \x03(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x1a\x33\n\x11TranslationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x86\x02\n\x10SurveyDefinition\x12\x11\n\tsurvey_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x12#\n\x05items\x18\x05 \x03(\x0b\x32\x14.pulse.types.v1.Item\x12\x16\n\x0emin_group_size\x18\x06 \x01(\x05\x12\x1e\n\x16min_comment_group_size\x18\x07 \x01(\x05\x12\x10\n\x08language\x18\x08 \x01(\t\x12\x14\n\x0cpublished_at\x18\t \x01(\t\x12\x11\n\tlanguages\x18\n \x03(\t\"C\n\x06\x41nswer\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x0f\n\x05score\x18\x02 \x01(\x05H\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x42\x07\n\x05value\"2\n\x06Viewer\x12\x11\n\tviewer_id\x18\x01 \x01(\t\x12\x15\n\rscope_unit_id\x18\x02 \x01(\t*\x96\x01\n\nSurveyKind\x12\x1b\n\x17SURVEY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSURVEY_KIND_EMPLOYEE_PULSE\x10\x01\x12)\n%SURVEY_KIND_CUSTOMER_POST_INTERACTION\x10\x02\x12 \n\x1cSURVEY_KIND_INTERNAL_SERVICE\x10\x03*\x96\x01\n\x05Scale\x12\x15\n\x11SCALE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSCALE_LIKERT_5\x10\x01\x12\x12\n\x0eSCALE_LIKERT_7\x10\x02\x12\x12\n\x0eSCALE_NPS_0_10\x10\x03\x12\x12\n\x0eSCALE_CSAT_1_5\x10\x04\x12\x11\n\rSCALE_CES_1_7\x10\x05\x12\x13\n\x0fSCALE_FREE_TEXT\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apulse/types/v1/types.proto\x12\x0epulse.types.v1\"\xce\x02\n\x04Item\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x11\n\tconstruct\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x10\n\x08language\x18\x04 \x01(\t\x12$\n\x05scale\x18\x05 \x01(\x0e\x32\x15.pulse.types.v1.Scale\x12\x16\n\x0ereverse_scored\x18\x06 \x01(\x08\x12\x10\n\x08required\x18\x07 \x01(\x08\x12\x14\n\x0citem_version\x18\x08 \x01(\x05\x12<\n\x0ctranslations\x18\t \x03(\x0b\x32&.pulse.types.v1.Item.TranslationsEntry\x12)\n\x05kinds\x18\n \x03(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x1a\x33\n\x11TranslationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa9\x03\n\x10SurveyDefinition\x12\x11\n\tsurvey_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x12#\n\x05items\x18\x05 \x03(\x0b\x32\x14.pulse.types.v1.Item\x12\x16\n\x0emin_group_size\x18\x06 \x01(\x05\x12\x1e\n\x16min_comment_group_size\x18\x07 \x01(\x05\x12\x10\n\x08language\x18\x08 \x01(\t\x12\x14\n\x0cpublished_at\x18\t \x01(\t\x12\x11\n\tlanguages\x18\n \x03(\t\x12\x15\n\rrated_unit_id\x18\x0b \x01(\t\x12Q\n\x11name_translations\x18\x0c \x03(\x0b\x32\x36.pulse.types.v1.SurveyDefinition.NameTranslationsEntry\x1a\x37\n\x15NameTranslationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"C\n\x06\x41nswer\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x0f\n\x05score\x18\x02 \x01(\x05H\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x42\x07\n\x05value*\x96\x01\n\nSurveyKind\x12\x1b\n\x17SURVEY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSURVEY_KIND_EMPLOYEE_PULSE\x10\x01\x12)\n%SURVEY_KIND_CUSTOMER_POST_INTERACTION\x10\x02\x12 \n\x1cSURVEY_KIND_INTERNAL_SERVICE\x10\x03*\x96\x01\n\x05Scale\x12\x15\n\x11SCALE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSCALE_LIKERT_5\x10\x01\x12\x12\n\x0eSCALE_LIKERT_7\x10\x02\x12\x12\n\x0eSCALE_NPS_0_10\x10\x03\x12\x12\n\x0eSCALE_CSAT_1_5\x10\x04\x12\x11\n\rSCALE_CES_1_7\x10\x05\x12\x13\n\x0fSCALE_FREE_TEXT\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,18 +33,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ITEM_TRANSLATIONSENTRY']._loaded_options = None
   _globals['_ITEM_TRANSLATIONSENTRY']._serialized_options = b'8\001'
-  _globals['_SURVEYKIND']._serialized_start=770
-  _globals['_SURVEYKIND']._serialized_end=920
-  _globals['_SCALE']._serialized_start=923
-  _globals['_SCALE']._serialized_end=1073
+  _globals['_SURVEYDEFINITION_NAMETRANSLATIONSENTRY']._loaded_options = None
+  _globals['_SURVEYDEFINITION_NAMETRANSLATIONSENTRY']._serialized_options = b'8\001'
+  _globals['_SURVEYKIND']._serialized_start=881
+  _globals['_SURVEYKIND']._serialized_end=1031
+  _globals['_SCALE']._serialized_start=1034
+  _globals['_SCALE']._serialized_end=1184
   _globals['_ITEM']._serialized_start=47
   _globals['_ITEM']._serialized_end=381
   _globals['_ITEM_TRANSLATIONSENTRY']._serialized_start=330
   _globals['_ITEM_TRANSLATIONSENTRY']._serialized_end=381
   _globals['_SURVEYDEFINITION']._serialized_start=384
-  _globals['_SURVEYDEFINITION']._serialized_end=646
-  _globals['_ANSWER']._serialized_start=648
-  _globals['_ANSWER']._serialized_end=715
-  _globals['_VIEWER']._serialized_start=717
-  _globals['_VIEWER']._serialized_end=767
+  _globals['_SURVEYDEFINITION']._serialized_end=809
+  _globals['_SURVEYDEFINITION_NAMETRANSLATIONSENTRY']._serialized_start=754
+  _globals['_SURVEYDEFINITION_NAMETRANSLATIONSENTRY']._serialized_end=809
+  _globals['_ANSWER']._serialized_start=811
+  _globals['_ANSWER']._serialized_end=878
 # @@protoc_insertion_point(module_scope)

@@ -157,6 +157,26 @@ class SurveyDefinition(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class NameTranslationsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     SURVEY_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
@@ -167,6 +187,8 @@ class SurveyDefinition(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     PUBLISHED_AT_FIELD_NUMBER: _builtins.int
     LANGUAGES_FIELD_NUMBER: _builtins.int
+    RATED_UNIT_ID_FIELD_NUMBER: _builtins.int
+    NAME_TRANSLATIONS_FIELD_NUMBER: _builtins.int
     survey_id: _builtins.str
     version: _builtins.int
     name: _builtins.str
@@ -178,11 +200,17 @@ class SurveyDefinition(_message.Message):
     language: _builtins.str
     published_at: _builtins.str
     """RFC 3339 publication time."""
+    rated_unit_id: _builtins.str
+    """Internal service surveys: the unit whose service is rated. Ratings count under it."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___Item]: ...
     @_builtins.property
     def languages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Languages a respondent may answer in: those every item of the version has."""
+
+    @_builtins.property
+    def name_translations(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The survey's name in further languages (BCP 47 tag -> name) for respondents."""
 
     def __init__(
         self,
@@ -197,10 +225,12 @@ class SurveyDefinition(_message.Message):
         language: _builtins.str = ...,
         published_at: _builtins.str = ...,
         languages: _abc.Iterable[_builtins.str] | None = ...,
+        rated_unit_id: _builtins.str = ...,
+        name_translations: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "kind", b"kind", "language", b"language", "languages", b"languages", "min_comment_group_size", b"min_comment_group_size", "min_group_size", b"min_group_size", "name", b"name", "published_at", b"published_at", "survey_id", b"survey_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "kind", b"kind", "language", b"language", "languages", b"languages", "min_comment_group_size", b"min_comment_group_size", "min_group_size", b"min_group_size", "name", b"name", "name_translations", b"name_translations", "published_at", b"published_at", "rated_unit_id", b"rated_unit_id", "survey_id", b"survey_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -234,28 +264,3 @@ class Answer(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_value) -> _WhichOneofReturnType_value | None: ...
 
 Global___Answer: _TypeAlias = Answer  # noqa: Y015
-
-@_typing.final
-class Viewer(_message.Message):
-    """Who is asking: services check every request against the viewer's subtree."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    VIEWER_ID_FIELD_NUMBER: _builtins.int
-    SCOPE_UNIT_ID_FIELD_NUMBER: _builtins.int
-    viewer_id: _builtins.str
-    scope_unit_id: _builtins.str
-    """Root of the subtree the viewer may see; empty means the whole organisation."""
-    def __init__(
-        self,
-        *,
-        viewer_id: _builtins.str = ...,
-        scope_unit_id: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["scope_unit_id", b"scope_unit_id", "viewer_id", b"viewer_id"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Viewer: _TypeAlias = Viewer  # noqa: Y015

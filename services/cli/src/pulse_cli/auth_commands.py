@@ -1,0 +1,146 @@
+"""``pulse auth``: who may call the services. A credential is a signing key with the roles
+(and scope) its tokens may claim; the services trust the issuers file, which lists the
+public half of each. ``pulse dev up`` creates the embedded default (``operator`` for this
+command line, ``web``, ``response``, ``tools``); these commands add, list and revoke
+others, and print a token for tools such as grpcurl."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import click
+from pulse_common import auth
+from pulse_common.auth import Credential, credential_path, issuers_path
+from pulse_common.nats_auth import ensure_users, server_authorization
+from pulse_common.provision import read_issuers, register, unregister
+
+from pulse_cli.context import OPERATOR, client_identity, resolve_settings
+from pulse_cli.options import json_option
+from pulse_cli.output import emit, print_table
+
+ROLE = click.Choice(list(auth.ROLES))
+
+
+@click.group("auth")
+def auth_group() -> None:
+    """Credentials and roles: who may call what (README "Who can call what")."""
+
+
+def _fingerprint(public_pem: str) -> str:
+    return hashlib.sha256(public_pem.encode()).hexdigest()[:16]
+
+
+@auth_group.command("add")
+@click.argument("name")
+@click.option("--role", "roles", type=ROLE, multiple=True, required=True, help="Repeatable.")
+@click.option("--scope", default="", help="Limit every token to this unit's subtree.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Where to write the credential."
+)
+@click.option("--replace", is_flag=True, help="Replace an issuer of the same name.")
+@json_option
+def add(
+    name: str, roles: tuple[str, ...], scope: str, output: Path | None, replace: bool, as_json: bool
+) -> None:
+    """Create credential NAME (a new signing key) and trust it for ROLES.
+
+    The credential file (owner-readable only) is what a person or a service signs its
+    tokens with: give it to the CLI as PULSE_AUTH_CREDENTIAL_FILE, or mount it from a
+    Secret. Services pick the change up within a second."""
+    settings = resolve_settings()
+    path = issuers_path(settings)
+    if not replace and name in read_issuers(path):
+        raise click.ClickException(f"issuer {name} exists; choose another name or --replace")
+    try:
+        credential = Credential.create(name, roles, scope)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    target = output or path.parent / f"{name}.json"
+    credential.save(target)
+    register(path, credential)
+    result = {"issuer": name, "roles": sorted(roles), "scope": scope, "credential": str(target)}
+    emit(as_json, result, f"credential {name} ({', '.join(sorted(roles))}) written to {target}")
+
+
+@auth_group.command("list")
+@json_option
+def list_issuers(as_json: bool) -> None:
+    """The trusted issuers: what each may grant."""
+    settings = resolve_settings()
+    issuers = read_issuers(issuers_path(settings))
+    rows = [
+        {
+            "issuer": issuer.name,
+            "roles": sorted(issuer.grant.roles),
+            "scope": issuer.grant.scope,
+            "created": issuer.created,
+            "key": _fingerprint(issuer.public_pem),
+        }
+        for issuer in issuers.values()
+    ]
+
+    def show() -> None:
+        print_table(
+            "trusted issuers",
+            ["issuer", "roles", "scope", "created", "key"],
+            [
+                [r["issuer"], ", ".join(r["roles"]), r["scope"] or "(all)", r["created"], r["key"]]
+                for r in rows
+            ],
+        )
+
+    emit(as_json, {"issuers": rows}, show)
+
+
+@auth_group.command("remove")
+@click.argument("name")
+def remove(name: str) -> None:
+    """Stop trusting NAME: its tokens are refused from the services' next check on."""
+    settings = resolve_settings()
+    if not unregister(issuers_path(settings), name):
+        raise click.ClickException(f"no issuer {name}")
+    click.echo(f"issuer {name} removed")
+
+
+@auth_group.command("whoami")
+@json_option
+def whoami(as_json: bool) -> None:
+    """The credential this command line signs with, and what it may do."""
+    settings = resolve_settings()
+    _, credential = client_identity(settings)
+    result = {
+        "issuer": credential.issuer,
+        "subject": credential.subject,
+        "roles": sorted(credential.grant.roles),
+        "scope": credential.grant.scope,
+        "credential": str(credential_path(settings, OPERATOR)),
+    }
+    emit(as_json, result, json.dumps(result, indent=2))
+
+
+@auth_group.command("token")
+@click.option("--role", "roles", type=ROLE, multiple=True, help="Default: all of its roles.")
+@click.option("--scope", default=None, help="Limit the token to this unit's subtree.")
+@click.option("--ttl", "ttl_s", type=click.IntRange(30, auth.MAX_TTL_S), default=300)
+def token(roles: tuple[str, ...], scope: str | None, ttl_s: int) -> None:
+    """Print a caller token of this command line's credential, e.g. for grpcurl:
+    -H "authorization: Bearer $(pulse auth token)"."""
+    settings = resolve_settings()
+    _, credential = client_identity(settings)
+    try:
+        click.echo(credential.mint(roles=roles or None, scope=scope, ttl_s=ttl_s))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@auth_group.command("nats-config")
+def nats_config() -> None:
+    """Print the nats-server `authorization` block (JSON, valid in a NATS config file) with
+    each service's user, its publish/subscribe permissions and the passwords kept in the
+    data directory (created when missing); give each service its PULSE_NATS_USER and
+    PULSE_NATS_PASSWORD."""
+    settings = resolve_settings()
+    passwords = ensure_users(settings.data_dir)
+    click.echo(json.dumps({"authorization": server_authorization(passwords)}, indent=2))

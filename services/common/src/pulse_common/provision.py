@@ -1,0 +1,90 @@
+"""The security material of the embedded default, created once under the data directory by
+``pulse dev up``, the demo and the test fixtures (nothing to configure):
+
+- ``tls/``: a private CA and a certificate per identity (``pulse_common.tls``);
+- ``auth/``: the signing credentials and the issuers file services trust
+  (``pulse_common.auth``): ``web`` may grant leader and respondent-front, ``response`` only
+  response, ``operator`` (the CLI) admin, analyst and leader, ``tools`` (the demo and the
+  tests) every role;
+- ``nats/users.json``: a NATS password per service and for ``tools`` (``nats_auth``);
+- ``secrets/``: the pseudonym and web session keys (``pulse_common.secrets``).
+
+Existing files are kept, so a restart keeps every identity; issuers added with
+``pulse auth add`` stay in the issuers file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pulse_common import auth
+from pulse_common.auth import Credential, TrustedIssuer, issuers_json, parse_issuers, trusted
+from pulse_common.nats_auth import ensure_users
+from pulse_common.secrets import ensure_embedded_secrets, write_private
+from pulse_common.tls import ensure_embedded_tls
+
+EMBEDDED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "web": (auth.LEADER, auth.RESPONDENT_FRONT),
+    "response": (auth.RESPONSE,),
+    "operator": (auth.ADMIN, auth.ANALYST, auth.LEADER),
+    "tools": auth.ROLES,
+}
+
+
+def read_issuers(path: Path) -> dict[str, TrustedIssuer]:
+    if not path.exists():
+        return {}
+    return parse_issuers(path.read_text(), str(path))
+
+
+def write_issuers(path: Path, issuers: dict[str, TrustedIssuer]) -> None:
+    # Public keys only, but who is trusted is configuration an attacker would like to
+    # change: keep it owner-writable only.
+    write_private(path, issuers_json(issuers).encode())
+
+
+def register(path: Path, credential: Credential) -> None:
+    """Trust ``credential``'s public key with its grant (replacing an issuer of that name)."""
+    issuers = read_issuers(path)
+    issuers[credential.issuer] = trusted(credential)
+    write_issuers(path, issuers)
+
+
+def unregister(path: Path, name: str) -> bool:
+    """Stop trusting ``name`` (its tokens fail from the services' next check on)."""
+    issuers = read_issuers(path)
+    if issuers.pop(name, None) is None:
+        return False
+    write_issuers(path, issuers)
+    return True
+
+
+def ensure_embedded_auth(data_dir: str | Path) -> Path:
+    directory = auth.auth_directory(data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    issuers_file = directory / auth.ISSUERS_FILE
+    issuers = read_issuers(issuers_file)
+    changed = False
+    for name, roles in EMBEDDED_CREDENTIALS.items():
+        path = directory / f"{name}.json"
+        if path.exists():
+            credential = Credential.load(path)
+        else:
+            credential = Credential.create(name, roles)
+            credential.save(path)
+        known = issuers.get(name)
+        if known is None or known.public_pem != credential.public_pem():
+            issuers[name] = trusted(credential)
+            changed = True
+    if changed or not issuers_file.exists():
+        write_issuers(issuers_file, issuers)
+    return directory
+
+
+def ensure_embedded_security(data_dir: str | Path, *, secrets: bool = True) -> None:
+    """Everything the embedded stack needs to run with mTLS, caller tokens, NATS users and
+    (``secrets``) generated secrets."""
+    ensure_embedded_tls(data_dir)
+    ensure_embedded_auth(data_dir)
+    ensure_users(data_dir)
+    if secrets:
+        ensure_embedded_secrets(data_dir)

@@ -1,0 +1,240 @@
+"""The fault suite's stack: the services as separate processes started by ``pulse dev up``'s
+own machinery (``pulse_cli.stack``), its private PostgreSQL, and a nats-server behind a
+``NatsProxy`` that the suite owns, so that a test can SIGKILL, SIGTERM, SIGSTOP or restart
+any of them and watch the rest recover without being restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import grpc.aio
+from pulse_cli import stack
+from pulse_cli.context import Stubs, connect
+from pulse_common.config import Settings, load_settings
+from pulse_common.embedded import EmbeddedPostgres, free_port, pid_alive, wait_for_port
+from pulse_common.grpc_server import open_channel
+
+from pulse_testing.faults.nats_proxy import NatsProxy
+
+GRPC_SERVICES = ("survey", "response", "correlation")
+
+# What every fault test runs with: nothing stands between a respondent and a token (no
+# contact budget, every interaction sampled, no rate limit), waves open only when a test
+# opens them, messages are redelivered quickly after a lost ack and poison is dead-lettered
+# after 3 tries, and comments share the score threshold (k = 5) so one org tests both.
+FAULT_ENV = {
+    "PULSE_CONTACT_BUDGET_DAYS": "0",
+    "PULSE_CUSTOMER_SAMPLE_RATE": "1",
+    "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
+    "PULSE_RESPONSE_SUBMITS_PER_MINUTE": "1000000",
+    "PULSE_ACK_WAIT_S": "5",
+    "PULSE_MAX_DELIVER": "3",
+    "PULSE_MIN_GROUP_SIZE": "5",
+    "PULSE_MIN_COMMENT_GROUP_SIZE": "5",
+    "PULSE_PERIOD": "month",
+    "PULSE_GRPC_DEADLINE_S": "10",
+    "PULSE_SHUTDOWN_GRACE_S": "5",
+    "PULSE_STARTUP_TIMEOUT_S": "30",
+    "PULSE_LOG_FORMAT": "text",
+    # A fixed test value (the suite's data is thrown away).
+    "PULSE_HMAC_SECRET": "fault-suite-hmac-secret-0123456789abcdef",
+}
+
+
+def full_scale() -> bool:
+    """``PULSE_FAULT_SCALE=full`` (``make test-faults``): the issue's sizes; else quick ones."""
+    return os.environ.get("PULSE_FAULT_SCALE", "quick") == "full"
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (PostgreSQL's backends and workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@dataclass
+class FaultStack:
+    work_dir: Path
+    env: dict[str, str]
+    state: stack.StackState
+    proxy: NatsProxy
+    postgres: EmbeddedPostgres
+    frozen: list[int] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def up(cls, extra_env: dict[str, str] | None = None, *, with_web: bool = True) -> FaultStack:
+        """``pulse dev up`` into a private data folder (embedded PostgreSQL and NATS, every
+        service a process); blocking, so call it from a thread or a sync fixture."""
+        work_dir = Path(tempfile.mkdtemp(prefix="pulse-faults-"))
+        env = {
+            **FAULT_ENV,
+            **(extra_env or {}),
+            "PULSE_DATA_DIR": str(work_dir / "pulse"),
+            **{f"PULSE_{name.upper()}_ADDR": f"127.0.0.1:{free_port()}" for name in GRPC_SERVICES},
+            "PULSE_WEB_ADDR": f"127.0.0.1:{free_port()}",
+        }
+        try:
+            # Embedded servers, never a developer's or CI's: the suite restarts them.
+            state = stack.up(load_settings(env), with_web=with_web, service_env=env, timeout_s=120)
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        postgres = EmbeddedPostgres(Path(state.data_dir) / "pg", port=state.postgres_port)
+        proxy = NatsProxy(state.nats_port)
+        proxy.start()
+        return cls(work_dir, env, state, proxy, postgres)
+
+    def down(self) -> None:
+        self.thaw_postgres()
+        stack.down(Path(self.state.data_dir))
+        self.proxy.stop()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    @property
+    def settings(self) -> Settings:
+        """What a client of this stack uses (the CLI's view of it)."""
+        return load_settings({**self.env, **self.state.env()})
+
+    @property
+    def nats_url(self) -> str:
+        """The nats-server itself, for the test's own reads (never through the proxy)."""
+        return self.state.nats_url
+
+    @contextlib.asynccontextmanager
+    async def stubs(self) -> AsyncIterator[Stubs]:
+        async with connect(self.settings) as stubs:
+            yield stubs
+
+    def channel(self, name: str) -> grpc.aio.Channel:
+        """A channel to service ``name`` (for calls the typed stubs cannot make, such as
+        bytes that are no request message)."""
+        return open_channel(self.state.addresses[name])
+
+    async def db(self, schema: str) -> asyncpg.Connection:
+        """A connection to the stack's database seeing ``schema`` first."""
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self.state.database_url, server_settings={"search_path": f"{schema},public"}
+        )
+        return conn
+
+    # ------------------------------------------------------------------ services
+
+    def pid(self, name: str) -> int:
+        return self.state.pids[name]
+
+    def signal(self, name: str, sig: signal.Signals) -> None:
+        os.kill(self.pid(name), sig)
+
+    def wait_exit(self, name: str, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while pid_alive(self.pid(name)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} did not exit within {timeout_s:.0f} s")
+            time.sleep(0.05)
+
+    def kill(self, name: str) -> None:
+        self.signal(name, signal.SIGKILL)
+        self.wait_exit(name)
+
+    def restart(self, name: str, **env: str) -> int:
+        """Start ``name`` again (after it was killed or stopped), with ``env`` on top of the
+        stack's, and wait until it is SERVING."""
+        environment = {**os.environ, **self.env, **self.state.env(), **env}
+        pid = stack.start_process(self.state, name, environment)
+        stack.wait_until_serving(self.state, [name], timeout_s=90)
+        return pid
+
+    def through_proxy(self, name: str) -> None:
+        """Stop ``name`` (SIGTERM) and start it again talking to NATS through the proxy."""
+        self.signal(name, signal.SIGTERM)
+        self.wait_exit(name)
+        self.restart(name, PULSE_NATS_URL=self.proxy.url)
+
+    def status(self) -> dict[str, str]:
+        """Standard gRPC health of each service (``pulse dev status``)."""
+        return stack.status(Path(self.state.data_dir))
+
+    async def wait_status(
+        self, want: str, timeout_s: float, names: tuple[str, ...] = GRPC_SERVICES
+    ) -> float:
+        """Seconds until every service in ``names`` reports ``want``."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            found = await asyncio.to_thread(self.status)
+            if all(found.get(name) == want for name in names):
+                return loop.time() - started
+            if loop.time() - started > timeout_s:
+                raise AssertionError(f"health after {timeout_s:.0f} s: {found}, wanted {want}")
+            await asyncio.sleep(0.2)
+
+    # ------------------------------------------------------------------ PostgreSQL
+
+    def restart_postgres(self, down_s: float = 0.0, mode: str = "fast") -> None:
+        """Stop PostgreSQL (``fast``: sessions are terminated), stay down ``down_s``, start it
+        again on the same port and data."""
+        self.postgres.stop(mode=mode)
+        time.sleep(down_s)
+        self.postgres.start()
+
+    def freeze_postgres(self) -> None:
+        """SIGSTOP the postmaster and every backend: connections stay open, nothing answers."""
+        postmaster = self.postgres.running_pid()
+        assert postmaster is not None, "PostgreSQL is not running"
+        self.frozen = [postmaster, *_children(postmaster)]
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw_postgres(self) -> None:
+        for pid in self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.frozen = []
+
+    # ------------------------------------------------------------------ NATS
+
+    def kill_nats(self) -> list[str]:
+        """SIGKILL nats-server; returns its command line, for ``start_nats``."""
+        pid = self.state.nats_pid
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [part.decode() for part in command if part]
+
+    def start_nats(self, command: list[str]) -> None:
+        """nats-server again, exactly as it ran (same port, store and configuration):
+        JetStream recovers the stream from its files."""
+        log_path = Path(self.state.data_dir) / "logs" / "nats-restarted.log"
+        with open(log_path, "ab") as log_file:
+            process = subprocess.Popen(
+                command,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.state.nats_pid = process.pid
+        stack.save_state(Path(self.state.data_dir), self.state)
+        wait_for_port(self.state.nats_port, 20, "nats-server")

@@ -1,0 +1,200 @@
+"""Regression tests of the failures the issue lists that no property test covers directly
+(each fails on the code before its fix; the README says how that was checked):
+
+- token burned, answer lost: a respondent's submit fails between the redemption of the
+  link and the commit of the answers; opening the link again must give the form (not "this
+  link was used"), and sending it again must store the answers once;
+- a consumer dies silently: a failed publish to the dead-letter subject must not end the
+  consumer (the messages after the poison are still counted);
+- NATS: ``PULSE_NATS_URL`` with several URLs (the first one dead) starts; a service started
+  while NATS is down exits with a message naming NATS instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+import nats
+from pulse_common import subjects
+from pulse_common.embedded import free_port
+from pulse_common.messaging import publish
+from pulse_testing.faults.load import Respondents, open_wave, reconcile, report
+from pulse_testing.faults.stack import FaultStack
+
+FORM_ANSWERS = {"a_rec.1": "4", "a_fair.1": "3", "a_enps.1": "8", "a_ecomment.1": "Fine"}
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
+    assert found, f"no {name} in the page"
+    return found.group(1)
+
+
+async def terminate_blocked_insert(stack: FaultStack, timeout_s: float = 4.0) -> int:
+    """Wait for the response service's INSERT of a response (blocked by our lock) and end
+    its session: the submit fails after the link was redeemed, before anything committed."""
+    admin = await stack.db("response")
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pid = await admin.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'INSERT INTO responses%'"
+            )
+            if pid:
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                return int(pid)
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+    raise AssertionError("the submit never reached its INSERT")
+
+
+async def test_token_burned_answer_lost_the_respondent_can_send_again(
+    fault_stack: FaultStack,
+) -> None:
+    stack = fault_stack
+    web = f"http://{stack.state.addresses['web']}"
+    async with stack.stubs() as stubs:
+        wave = await open_wave(stack, stubs, "f16", {"f16-a": 1})
+    link = f"{web}/s/{wave.tokens[0]}"
+    async with httpx.AsyncClient(timeout=30) as browser:
+        form = await browser.get(link)
+        assert form.status_code == 200
+        fields = {
+            "csrf": hidden(form.text, "csrf"),
+            "idempotency_key": hidden(form.text, "idempotency_key"),
+            **FORM_ANSWERS,
+        }
+        lock = await stack.db("response")
+        try:
+            async with lock.transaction():
+                await lock.execute("LOCK TABLE responses IN ACCESS EXCLUSIVE MODE")
+                sent = asyncio.create_task(browser.post(link, data=fields))
+                await terminate_blocked_insert(stack)
+            failed = await sent
+        finally:
+            await lock.close()
+        again = await browser.get(link)  # the respondent opens the link again
+        resent_fields = fields
+        if again.status_code == 200:
+            resent_fields = {
+                **fields,
+                "csrf": hidden(again.text, "csrf"),
+                "idempotency_key": hidden(again.text, "idempotency_key"),
+            }
+        resent = await browser.post(link, data=resent_fields, follow_redirects=False)
+        later = await browser.get(link)
+    respondents = Respondents(stubs)
+    respondents.tally.submitted = 1
+    stored = await reconcile(stack, wave, respondents.tally, wait_s=20)
+    report(
+        "token-burned-answer-lost",
+        submitted=1,
+        ok=int(resent.status_code == 303),
+        counted=stored.counted,
+        lost=1 - stored.persisted,
+        duplicated=max(0, stored.persisted - 1),
+        first_submit_status=failed.status_code,
+        reopened_link_status=again.status_code,
+        resent_status=resent.status_code,
+        after_status=later.status_code,
+    )
+    assert failed.status_code == 503  # the respondent is told it failed, and why
+    assert "could not be saved" in failed.text
+    assert again.status_code == 200  # the form again, not "this link was used" (410)
+    assert resent.status_code == 303
+    assert resent.headers["location"] == "/s/thanks"
+    assert later.status_code == 200  # and now: thank you, already received
+    assert (stored.persisted, stored.counted) == (1, 1)
+
+
+async def test_consumer_survives_a_failed_dead_letter_publish(fault_stack: FaultStack) -> None:
+    """The correlation service cannot get its dead letter acknowledged (the proxy loses the
+    PubAcks): it must keep the poison for a later try and go on counting the rest."""
+    stack = fault_stack
+    async with stack.stubs() as stubs:
+        wave = await open_wave(stack, stubs, "f17", {"f17-a": 6})
+        await asyncio.to_thread(stack.through_proxy, "correlation")
+        lost_before = stack.proxy.rules.pubacks_lost
+        stack.proxy.lose_pubacks("pulse-correlation", 2)
+        nc = await nats.connect(stack.nats_url)
+        try:
+            await publish(
+                nc.jetstream(),
+                subjects.RESPONSE_RECORDED,
+                b"\xff not an event",
+                msg_id="f17-poison",
+                headers={"Pulse-Type": "pulse.events.v1.ResponseRecorded"},
+            )
+        finally:
+            await nc.close()
+        deadline = time.monotonic() + 30
+        while stack.proxy.rules.pubacks_lost - lost_before < 2:
+            assert time.monotonic() < deadline, "the dead-letter publish never happened"
+            await asyncio.sleep(0.1)
+        respondents = Respondents(stubs)
+        await respondents.submit_all(wave.tokens)
+        outcome = await reconcile(stack, wave, respondents.tally, wait_s=60)
+        health = await asyncio.to_thread(stack.status)
+    report(
+        "consumer-survives-dead-letter-failure",
+        **outcome.figures(respondents.tally),
+        dead_letter_pubacks_lost=stack.proxy.rules.pubacks_lost - lost_before,
+        correlation_health=health.get("correlation"),
+    )
+    assert (outcome.lost, outcome.duplicated) == (0, 0)
+    assert outcome.counted == len(wave.tokens)
+    assert health.get("correlation") == "SERVING"
+
+
+def run_service(env: dict[str, str], timeout_s: float) -> tuple[int | None, str, float]:
+    """``python -m pulse_survey`` until it exits or ``timeout_s``; (exit code, stderr, s)."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulse_survey"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, stderr = process.communicate(timeout=timeout_s)
+        return process.returncode, stderr, time.monotonic() - started
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        return None, stderr, time.monotonic() - started
+
+
+def test_nats_url_list_and_bounded_start_up(fault_stack: FaultStack) -> None:
+    stack = fault_stack
+    base = {
+        **stack.env,
+        **stack.state.env(),
+        "PULSE_SURVEY_ADDR": f"127.0.0.1:{free_port()}",
+        "PULSE_STARTUP_TIMEOUT_S": "3",
+        "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
+    }
+    dead = f"nats://127.0.0.1:{free_port()}"
+    # Several URLs, the first one dead: the service starts (and is stopped after 8 s).
+    code, listed_err, _ = run_service({**base, "PULSE_NATS_URL": f"{dead},{stack.nats_url}"}, 8)
+    # NATS down: a clear message naming it, well within the timeout plus a margin.
+    down_code, down_err, down_s = run_service({**base, "PULSE_NATS_URL": dead}, 30)
+    report(
+        "nats-urls-and-start-up",
+        url_list_started=code is None,
+        down_exit_code=down_code,
+        down_exit_s=f"{down_s:.1f}",
+        down_message_names_nats="cannot reach NATS" in down_err,
+    )
+    assert code is None, listed_err[-2000:]  # still serving when stopped
+    assert down_code not in (None, 0), down_err[-2000:]
+    assert "cannot reach NATS" in down_err
+    assert down_s < 20
