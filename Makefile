@@ -12,7 +12,8 @@ PYPROJECTS := $(wildcard services/*/pyproject.toml)
 PYTEST_ARGS ?=
 
 .PHONY: help install install-dev demo test lint typecheck protos protos-check buf-lint \
-	test-only test-slow bench validate-stats dev-up dev-down clean deploy-check test-cluster
+	test-only test-slow bench validate-stats validate-verdicts dev-up dev-down clean deploy-check \
+	test-cluster
 
 help:
 	@echo "make demo    set up .venv and run the live demo (Ctrl-C stops everything)"
@@ -82,6 +83,11 @@ test-slow: $(DEV_STAMP)
 
 validate-stats: $(DEV_STAMP)
 	$(BIN)/python scripts/validate_stats.py
+
+# The verdict on simulated organisations (issue 21): one line per scenario.
+REPLICATES ?= 1000
+validate-verdicts: $(DEV_STAMP)
+	$(BIN)/python scripts/validate_verdicts.py --replicates $(REPLICATES) --check
 
 bench: $(DEV_STAMP)
 	@for script in scripts/bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

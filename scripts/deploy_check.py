@@ -27,6 +27,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES_VERSION = "1.31.0"
 CRD_GROUPS = {"postgresql.cnpg.io"}
+# Imported only inside the embedded servers of `pulse dev up` (the `dev` extra), never in
+# a deployment: allowed to be absent from the image.
+DEV_ONLY = {"pgserver"}
 Doc = dict[str, Any]
 
 
@@ -232,6 +235,7 @@ def image_problems(root: Path = ROOT) -> list[str]:
         for line in (root / "deploy" / "constraints.txt").read_text().splitlines()
         if "==" in line
     }
+    problems += imported_but_unpinned(root, pins)
     for pyproject in root.glob("services/*/pyproject.toml"):
         if pyproject.parent.name == "testing":
             continue
@@ -242,6 +246,29 @@ def image_problems(root: Path = ROOT) -> list[str]:
             if not name.startswith("pulse-") and name not in pins:
                 problems.append(
                     f"deploy/constraints.txt: {name} (from {pyproject.parent.name}) is not pinned"
+                )
+    return problems
+
+
+def imported_but_unpinned(root: Path, pins: set[str]) -> list[str]:
+    """Third-party distributions the runtime code imports that the image would lack."""
+    import importlib.metadata
+
+    owners = importlib.metadata.packages_distributions()
+    pattern = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+    modules: set[str] = set()
+    for path in root.glob("services/*/src/**/*.py"):
+        if "/services/testing/" not in path.as_posix():
+            modules.update(pattern.findall(path.read_text()))
+    problems = []
+    for module in sorted(modules):
+        if module in sys.stdlib_module_names or module.startswith("pulse"):
+            continue
+        for dist in owners.get(module, []):
+            name = re.sub(r"[-_.]+", "-", dist).lower()
+            if not name.startswith("pulse-") and name not in pins | DEV_ONLY:
+                problems.append(
+                    f"deploy/constraints.txt: {name} (imported as {module}) is not pinned"
                 )
     return problems
 

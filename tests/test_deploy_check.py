@@ -94,3 +94,9 @@ def test_compose_references_are_checked(check: ModuleType) -> None:
         "docker-compose.yml: web depends on unknown survey",
         "docker-compose.yml: web mounts undeclared volume data",
     ]
+
+
+def test_a_runtime_import_without_a_pin_is_reported(check: ModuleType) -> None:
+    problems = check.imported_but_unpinned(ROOT, set())
+    assert "deploy/constraints.txt: asyncpg (imported as asyncpg) is not pinned" in problems
+    assert not any("pgserver" in p for p in problems)  # dev extra only

@@ -59,10 +59,10 @@ from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
-from pulse_common.grpc_server import open_channel
 from pulse_common.runtime import start_service
 from pulse_survey.app import DEFINITION
 from pulse_survey.settings import load_survey_settings
+from pulse_testing.security import tools_channel
 
 EVENT_TYPE = events_pb2.InteractionCompleted.DESCRIPTOR.full_name
 
@@ -271,7 +271,7 @@ async def run(config: Config, seed: int) -> None:
             env = {
                 "PULSE_DATABASE_URL": infra.database_url,
                 "PULSE_NATS_URL": infra.nats_url,
-                "PULSE_DATA_DIR": str(work_dir / "data"),
+                "PULSE_DATA_DIR": infra.data_dir,
                 **ENV,
             }
             env.update({name: os.environ[name] for name in PASSED_ON if name in os.environ})
@@ -303,7 +303,7 @@ async def measure(
     k = config.interactions
     over_nats = interactions(k, 0, rng)
     over_grpc = interactions(k, k, rng)
-    async with open_channel(address) as channel:
+    async with tools_channel(address) as channel:
         stub = pb_grpc.SurveyServiceStub(channel)
         await make_org_and_survey(stub)
         # Warm-up: connections, prepared statements, caches (not timed, not counted).

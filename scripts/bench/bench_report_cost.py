@@ -65,10 +65,10 @@ from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
-from pulse_common.grpc_server import open_channel
 from pulse_common.messaging import publish_event
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION, RESPONSE_WORKERS
+from pulse_testing.security import as_viewer, tools_channel
 
 EVENT_TYPE = events_pb2.ResponseRecorded.DESCRIPTOR.full_name
 
@@ -216,8 +216,9 @@ async def time_reports(
     samples: list[float] = []
     report = pb.LinkageReport()
     for attempt in range(repeats + 1):  # the first call warms caches and is not timed
+        # A new viewer each time (its own differencing ledger), as the token's subject.
+        viewer = as_viewer(f"bench-{uuid.uuid4().hex[:8]}")
         request = pb.RunLinkageReportRequest(
-            viewer=types_pb2.Viewer(viewer_id=f"bench-{uuid.uuid4().hex[:8]}"),
             predictors=["treatment.fairness", "treatment.support"],
             outcome="csat",
             max_lag=1,
@@ -229,7 +230,7 @@ async def time_reports(
             ),
         )
         start = time.perf_counter()
-        reply = await stub.RunLinkageReport(request, timeout=300)
+        reply = await stub.RunLinkageReport(request, timeout=300, metadata=viewer)
         if attempt:
             samples.append(time.perf_counter() - start)
         report = reply.report
@@ -287,6 +288,7 @@ async def run(config: Config, seed: int) -> None:
                 {
                     "PULSE_DATABASE_URL": infra.database_url,
                     "PULSE_NATS_URL": infra.nats_url,
+                    "PULSE_DATA_DIR": infra.data_dir,
                     "PULSE_CORRELATION_ADDR": "127.0.0.1:0",
                     "PULSE_SHUTDOWN_GRACE_S": "0.5",
                     "PULSE_LOG_LEVEL": "WARNING",
@@ -340,7 +342,7 @@ async def measure(
         )
     first = responses(config, config.per_cell, rng)
     top_up = responses(config, 3 * config.per_cell, rng)
-    async with open_channel(address) as channel:
+    async with tools_channel(address) as channel:
         stub = pb_grpc.CorrelationServiceStub(channel)
 
         async def ready() -> bool:

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
@@ -26,6 +27,7 @@ from pulse_common import subjects
 from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
 from pulse_common.logging_setup import configure_logging
 from pulse_common.messaging import publish
+from pulse_testing.security import embedded_material, nats_passwords
 
 # In-flight publish acks at a time: enough to saturate loopback, bounded.
 PUBLISH_WINDOW = 256
@@ -62,8 +64,11 @@ async def wait_until(check: Callable[[], Awaitable[bool]], limit_s: float, what:
 @dataclass
 class Servers:
     database_url: str
-    nats_url: str
+    nats_url: str  # with the tools user's login on the embedded server
     description: str
+    # A data directory with the embedded security material (TLS, credentials, NATS users,
+    # secrets), the same the test fixtures use: services started on it log in and serve.
+    data_dir: str = ""
 
 
 @asynccontextmanager
@@ -90,14 +95,17 @@ async def servers(work_dir: Path) -> AsyncIterator[Servers]:
             await _check_empty_stream(external_nats)
             nats_url = external_nats
         else:
-            nats_server = EmbeddedNats(work_dir / "nats")
-            nats_url = await asyncio.to_thread(nats_server.start)
+            nats_server = EmbeddedNats(work_dir / "nats", passwords=nats_passwords())
+            await asyncio.to_thread(nats_server.start)
+            nats_url = nats_server.url
         description = (
             f"PostgreSQL {'PULSE_DATABASE_URL' if external_db else 'embedded'}, "
             f"NATS {'PULSE_NATS_URL' if external_nats else 'embedded'}"
         )
         url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database}"))
-        yield Servers(url, nats_url, description)
+        data_dir = work_dir / "data"
+        shutil.copytree(embedded_material(), data_dir, dirs_exist_ok=True)
+        yield Servers(url, nats_url, description, str(data_dir))
     finally:
         if external_db:
             with suppress(Exception):

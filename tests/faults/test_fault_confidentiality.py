@@ -21,9 +21,8 @@ import pytest
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse.response.v1 import response_service_pb2 as resp_pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
-from pulse.types.v1 import types_pb2
 from pulse_cli.context import Stubs
-from pulse_testing.faults.load import Respondents, Wave, open_wave, reconcile, report
+from pulse_testing.faults.load import Respondents, Wave, as_viewer, open_wave, reconcile, report
 from pulse_testing.faults.stack import FaultStack
 
 K = 5
@@ -110,13 +109,9 @@ class Attacker:
 
 async def scores(stubs: Stubs, viewer: str, scope: str, period: str) -> list[corr_pb.ScoreCell]:
     reply = await stubs.correlation.GetScores(
-        corr_pb.GetScoresRequest(
-            viewer=types_pb2.Viewer(viewer_id=viewer),
-            scope_unit_id=scope,
-            period_from=period,
-            period_to=period,
-        ),
+        corr_pb.GetScoresRequest(scope_unit_id=scope, period_from=period, period_to=period),
         timeout=30,
+        metadata=as_viewer(stubs, viewer),
     )
     return list(reply.cells)
 
@@ -126,13 +121,10 @@ async def trends(
 ) -> list[corr_pb.ScoreCell]:
     reply = await stubs.correlation.GetTrends(
         corr_pb.GetTrendsRequest(
-            viewer=types_pb2.Viewer(viewer_id=viewer),
-            unit_id=unit,
-            construct=construct,
-            period_from=period,
-            period_to=period,
+            unit_id=unit, construct=construct, period_from=period, period_to=period
         ),
         timeout=30,
+        metadata=as_viewer(stubs, viewer),
     )
     return list(reply.points)
 
@@ -166,10 +158,10 @@ async def org_with_answers(
         outcome = await reconcile(stack, wave, respondents.tally)
         assert outcome.counted == sum(FIRST.values()), outcome
         shared.update(wave=wave, arrived=dict(FIRST), respondents=respondents)
-    respondents = shared["respondents"]
-    assert isinstance(respondents, Respondents)
-    respondents.stubs = stubs  # the earlier test's channels are closed
-    return shared["wave"], shared["arrived"], respondents  # type: ignore[return-value]
+    kept = shared["respondents"]
+    assert isinstance(kept, Respondents)
+    kept.stubs = stubs  # the earlier test's channels are closed
+    return shared["wave"], shared["arrived"], kept  # type: ignore[return-value]
 
 
 def released_n(cells: Iterable[corr_pb.ScoreCell], unit: str) -> set[int]:
@@ -202,9 +194,9 @@ async def test_k_on_every_read_path(
                 wave_id=wave.wave_id,
                 survey_id=wave.survey_id,
                 period=wave.period,
-                viewer=types_pb2.Viewer(viewer_id=viewer),
             ),
             timeout=30,
+            metadata=as_viewer(stubs, viewer),
         )
         by_unit = {count.unit_id: count for count in counts.counts}
         paths["CountResponses"] = tuple(
@@ -212,10 +204,9 @@ async def test_k_on_every_read_path(
             for u in (a, b, c)
         )  # type: ignore[assignment]
         rates = await stubs.survey.GetResponseRates(
-            survey_pb.GetResponseRatesRequest(
-                wave_id=wave.wave_id, viewer=types_pb2.Viewer(viewer_id=viewer)
-            ),
+            survey_pb.GetResponseRatesRequest(wave_id=wave.wave_id),
             timeout=30,
+            metadata=as_viewer(stubs, viewer),
         )
         by_rate = {rate.unit_id: rate for rate in rates.rates}
         paths["GetResponseRates"] = tuple(
@@ -229,9 +220,9 @@ async def test_k_on_every_read_path(
                     unit_id=unit,
                     period=wave.period,
                     survey_id=wave.survey_id,
-                    viewer=types_pb2.Viewer(viewer_id=viewer),
                 ),
                 timeout=30,
+                metadata=as_viewer(stubs, viewer),
             )
             comment_sizes.append(set() if listed.suppressed else {arrived[unit]})
         paths["ListComments"] = tuple(comment_sizes)  # type: ignore[assignment]

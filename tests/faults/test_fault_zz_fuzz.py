@@ -69,7 +69,7 @@ def templates(
         {"item_id": "enps.1", "score": 8},
         {"item_id": "ecomment.1", "text": "fine"},
     ]
-    one = {
+    one: dict[str, dict[str, Any]] = {
         "survey.CreateUnit": {
             "unit_id": "f13-new",
             "name": "New",
@@ -197,7 +197,7 @@ def templates(
             "format": "EXPORT_FORMAT_JSON",
         },
     }
-    streams = {
+    streams: dict[str, list[dict[str, Any]]] = {
         "survey.ImportRoster": [
             {"options": {"as_of": today.isoformat()}},
             {

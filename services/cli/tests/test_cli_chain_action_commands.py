@@ -1,10 +1,23 @@
-"""`pulse org serves ...`, `pulse report chain` and `pulse action ...` against a real stack:
-dated serves links (add, end, list as of a day), a chain report that says when there is not
-enough data, and actions recorded, listed and shown."""
+"""`pulse org serves ...`, `pulse report chain`, `pulse action ...` and `pulse followup ...`
+against a real stack: dated serves links (add, end, list as of a day), a chain report that
+says when there is not enough data, actions recorded, listed and shown, the chain constructs
+in the default employee pulse, and a detractor's follow-up listed, closed and counted."""
 
 from __future__ import annotations
 
-from services.cli.tests.conftest import Pulse
+from datetime import UTC, datetime, timedelta
+
+from pulse_common.fields import rfc3339
+
+from services.cli.tests.conftest import Pulse, submission
+
+CHAIN_ITEMS = {
+    "empowerment": 3,
+    "collaboration": 3,
+    "strategic_alignment": 3,
+    "leader_partnership": 4,
+    "training": 3,
+}
 
 
 def test_serves_links_and_the_chain_report(pulse: Pulse) -> None:
@@ -59,3 +72,42 @@ def test_actions_are_recorded_listed_and_shown(pulse: Pulse) -> None:
         "action add --unit desk --measure csat --title x --owner o --start 2026-4-1", ok=False
     )
     assert "start_date" in refused.stderr
+
+
+def test_the_default_employee_pulse_asks_the_chain_constructs(pulse: Pulse) -> None:
+    created = pulse.json("survey create --name Pulse --kind employee_pulse --publish")
+    shown = pulse.json(f"survey show {created['survey_id']}")["definition"]
+    asked = {(i["item_id"], i["construct"]) for i in shown["items"]}
+    for construct, count in CHAIN_ITEMS.items():
+        assert sum(1 for _, c in asked if c == construct) == count, construct
+    reverse = {i["item_id"] for i in shown["items"] if i.get("reverse_scored")}
+    assert {"empw.3", "collab.3", "align.3", "lead.4", "train.3"} <= reverse
+    german = pulse.json("items --construct leader_partnership --language de")["items"]
+    assert len(german) == 4
+
+
+def test_detractor_follow_ups_are_listed_closed_and_counted(pulse: Pulse) -> None:
+    pulse("org create-unit kiosk --name Kiosk --type front_line --from 2024-01-01")
+    survey_id = pulse.json(
+        "survey create --name 'After your visit' --kind customer_post_interaction"
+        " --items csat.1,nps.1 --publish"
+    )["survey_id"]
+    at = rfc3339(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5))
+    pulse(
+        f"interaction record --id visit-1 --unit kiosk --at {at} --channel visit"
+        f" --customer-key V1 --contact v1@example.test --survey {survey_id}"
+    )
+    (token,) = pulse.tokens(survey_id, 1).values()
+    request = submission(token, {"csat.1": 1, "nps.1": 2})
+    request.contact_consent = True
+    request.contact = "v1 prefers a call: 555 0199"
+    pulse.submit([request])
+
+    (open_one,) = pulse.json("followup list --unit kiosk")["follow_ups"]
+    assert (open_one["construct"], open_one["score"]) == ("csat", 1)
+    assert "555 0199" in pulse("followup list --unit kiosk").stdout
+    closed = pulse(f"followup close {open_one['follow_up_id']} --outcome 'Called, refunded'")
+    assert "Called, refunded" in closed.stdout
+    assert pulse.json("followup list --unit kiosk").get("follow_ups", []) == []
+    (count,) = pulse.json("followup counts --unit kiosk")["counts"]
+    assert (count["flagged"], count["closed"]) == (1, 1)

@@ -12,6 +12,7 @@ from pulse_cli.context import Stubs, connect
 from pulse_cli.demo import SIZES, DemoConfig, run_demo
 from pulse_cli.demo.run import Progress
 from pulse_cli.demo.setup import demo_env, demo_start_month
+from pulse_common.nats_auth import TOOLS
 from pulse_correlation.app import DEFINITION as CORRELATION
 from pulse_response.app import DEFINITION as RESPONSE
 from pulse_survey.app import DEFINITION as SURVEY
@@ -51,7 +52,7 @@ async def test_tiny_demo_counts_every_response_and_fills_the_contract(
     async with inprocess_stack(settings, [SURVEY, RESPONSE, CORRELATION]) as stack:
         nc = await nats.connect(nats_url)
         try:
-            async with connect(stack.settings) as stubs:
+            async with connect(stack.settings, TOOLS) as stubs:
                 assert isinstance(stubs, Stubs)
                 recorder = Recorder()
                 result = await run_demo(stubs, nc.jetstream(), config, 3, recorder, replicates=40)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pulse_common import secrets
 from pulse_common.config import ConfigError, load_settings
 
 
@@ -41,5 +44,44 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
 
 
 def test_nats_url_takes_every_node_of_a_cluster() -> None:
-    settings = load_settings({"PULSE_NATS_URL": "nats://127.0.0.1:4222, nats://127.0.0.1:4223"})
+    settings = load_settings(
+        {
+            "PULSE_NATS_URL": "nats://127.0.0.1:4222, nats://127.0.0.1:4223",
+            "PULSE_HMAC_SECRET": "s" * 40,
+        }
+    )
     assert settings.nats_servers == ["nats://127.0.0.1:4222", "nats://127.0.0.1:4223"]
+
+
+def test_there_is_no_built_in_secret(tmp_path: Path) -> None:
+    external = {"PULSE_DATA_DIR": str(tmp_path), "PULSE_DATABASE_URL": "postgresql://db/x"}
+    with pytest.raises(ConfigError, match="PULSE_HMAC_SECRET is not set"):
+        load_settings(external)
+    with pytest.raises(ConfigError, match="PULSE_HMAC_SECRET is not set"):
+        load_settings({"PULSE_DATA_DIR": str(tmp_path), "PULSE_NATS_URL": "nats://n:4222"})
+    public = next(iter(secrets.KNOWN_PUBLIC_SECRETS))
+    with pytest.raises(ConfigError, match="public development value"):
+        load_settings({**external, "PULSE_HMAC_SECRET": public})
+    # The embedded default generates one once and keeps it.
+    secrets.ensure_embedded_secrets(tmp_path)
+    first = load_settings(external).hmac_secret
+    secrets.ensure_embedded_secrets(tmp_path)
+    assert load_settings(external).hmac_secret == first
+    assert len(first) >= secrets.MIN_SECRET_CHARS
+    assert (tmp_path / "secrets" / "PULSE_HMAC_SECRET").stat().st_mode & 0o077 == 0
+    assert load_settings({**external, "PULSE_HMAC_SECRET": "e" * 40}).hmac_secret == "e" * 40
+
+
+def test_tls_material_comes_from_a_folder_or_three_files() -> None:
+    folder = load_settings({"PULSE_TLS_DIR": "/etc/pulse/tls"}).tls
+    assert (folder.ca_file, folder.cert_file, folder.key_file) == (
+        "/etc/pulse/tls/ca.crt",
+        "/etc/pulse/tls/tls.crt",
+        "/etc/pulse/tls/tls.key",
+    )
+    with pytest.raises(ConfigError, match="PULSE_TLS_KEY_FILE must be set too"):
+        load_settings({"PULSE_TLS_CA_FILE": "/a", "PULSE_TLS_CERT_FILE": "/b"})
+    assert load_settings({}).tls.cert_file == ""  # the embedded default
+    assert load_settings({"PULSE_HEALTH_ADDR": "0.0.0.0:8081"}).health_addr == "0.0.0.0:8081"
+    with pytest.raises(ConfigError, match="PULSE_HEALTH_ADDR"):
+        load_settings({"PULSE_HEALTH_ADDR": "nohost"})

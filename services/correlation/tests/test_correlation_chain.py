@@ -29,7 +29,7 @@ from pulse_correlation.app import DEFINITION
 from pulse_correlation.chain import UnitMeans, paths
 from pulse_correlation.chain_model import ServesLink, servers_by_period
 from pulse_testing.correlation import eventually, publish_org, publish_surveys
-from pulse_testing.security import tools_channel
+from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
 
 SERVERS = ["B1", "B2", "B3", "B4"]
@@ -254,6 +254,12 @@ async def test_planted_chain_is_recovered_and_a_null_chain_is_reported(settings:
                 assert alpha.alpha == pytest.approx(want_alpha.alpha, abs=1e-9)
                 assert alpha.ci_low == pytest.approx(want_alpha.ci_low, abs=1e-9)
                 assert (alpha.items, alpha.n) == (2, len(world.items))
+                pair = np.array(world.items)
+                r_items = float(np.corrcoef(pair[:, 0], pair[:, 1])[0, 1])  # two items: r.drop
+                assert [t.item_id for t in alpha.item_totals] == ["s1", "s2"]
+                for total in alpha.item_totals:
+                    assert total.r == pytest.approx(r_items, abs=1e-9)
+                assert any("under 0.7" in w for w in alpha.warnings)
                 assert "not proof" in report.verdict.text
                 lag_values = [lag.lag for lag in links["service->mediator"].lags]
                 assert lag_values == [-1, 0, 1]
@@ -286,6 +292,12 @@ async def test_chain_request_fields_are_checked(settings: Settings) -> None:
                 await stub.RunChainReport(request)
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, field
             assert field in (caught.value.details() or ""), field
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await stub.RunChainReport(
+                pb.RunChainReportRequest(scope_unit_id="south"),
+                metadata=as_viewer("north-lead", scope="north"),
+            )
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
         empty = (await stub.RunChainReport(pb.RunChainReportRequest())).report
         assert empty.units_reported == 0
         assert empty.verdict.level == "not_enough_data"

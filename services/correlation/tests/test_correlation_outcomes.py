@@ -161,18 +161,15 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                 index = [int(p[-2:]) for _, p in panel]
                 px = [fairness(u, p) for u, p in panel]
                 py = [nps(raw[("cust", u, p)]) for u, p in panel]
-                assert_same_estimate(
-                    link.repeated_measures,
-                    pulse_stats.repeated_measures_correlation(subject, px, py),
-                )
-                lags = pulse_stats.lagged_correlations(subject, index, px, py, max_lag=1)
+                # Within-unit lags with units as clusters (issue 21); lag 0 is rmcorr's r.
+                within = pulse_stats.within_unit_lags(subject, index, px, py, max_lag=1)
                 assert [lag.lag for lag in link.lags] == [-1, 0, 1]
-                for got, want in zip(link.lags, lags, strict=True):
+                for got, want in zip(link.lags, within, strict=True):
                     assert_same_estimate(got.estimate, want)
-                cl = pulse_stats.cross_lagged(subject, index, px, py)
-                forward = next(c for c in link.cross_lagged if c.path == "predictor->outcome")
-                assert forward.estimate == pytest.approx(cl.predictor_to_outcome.estimate)
-                assert forward.std_error == pytest.approx(cl.predictor_to_outcome.se)
+                rm = pulse_stats.repeated_measures_correlation(subject, px, py)
+                assert link.repeated_measures.r == pytest.approx(rm.r, abs=1e-9)
+                lead = pulse_stats.lead_lag_test(subject, index, px, py, max_lag=1)
+                assert link.direction.difference == pytest.approx(lead.difference, abs=1e-9)
                 caveats = " ".join(report.verdict.caveats)
                 assert "not computed for NPS" not in caveats
                 assert "repeated-measures correlation not computed" not in caveats
@@ -206,11 +203,16 @@ async def test_nps_over_time_and_internal_service_outcome(settings: Settings) ->
                     pulse_stats.correlation(x, y, method="pearson", confidence_level=0.95),
                 )
                 diag = {d.construct: d for d in internal.diagnostics}
-                icc = pulse_stats.icc(
-                    [u for u in UNITS for p in PERIODS for _ in raw[("internal", u, p)]],
-                    [v for u in UNITS for p in PERIODS for v in raw[("internal", u, p)]],
-                )
-                assert diag["internal.csat"].icc1 == pytest.approx(icc.icc1, abs=1e-9)
+                # ICC(1) within each period, averaged (internal raters answer every period).
+                per_period = [
+                    pulse_stats.icc(
+                        [u for u in UNITS for _ in raw[("internal", u, p)]],
+                        [(v - 1) / 4 * 100 for u in UNITS for v in raw[("internal", u, p)]],
+                    ).icc1
+                    for p in PERIODS
+                ]
+                assert diag["internal.csat"].icc1 == pytest.approx(np.mean(per_period), abs=1e-9)
+                assert diag["internal.csat"].periods == len(PERIODS)
                 metrics = {m.metric: m for m in internal.customer_metrics}
                 assert metrics["internal.csat"].value == pytest.approx(float(np.mean(y)))
                 assert "nps" not in metrics  # no internal NPS item; customer NPS not mixed in

@@ -45,6 +45,8 @@ def cells(
                     0,
                     0,
                     0,
+                    n_xt=len(values),
+                    sum_xt=sum(v * c for v, c in zip(values, scores, strict=True)),
                 )
             )
     return constructs, items
@@ -85,6 +87,21 @@ def test_alpha_from_sums_equals_alpha_of_the_items() -> None:
     assert found.ci_high == pytest.approx(want.ci_high, abs=1e-9)
     assert (found.items, found.n) == (3, 48)
     assert found.warnings == []
+    columns = np.array(matrix)
+    for index, item in enumerate(SCALES):
+        rest = columns.sum(axis=1) - columns[:, index]
+        want_r = np.corrcoef(columns[:, index], rest)[0, 1]
+        assert found.item_total[item] == pytest.approx(want_r, abs=1e-9), item
+
+
+def test_item_totals_wait_for_cells_counted_with_construct_scores() -> None:
+    constructs, items = cells(simulate(random.Random(5), 0.6))
+    old = [ItemRow(**{**r.__dict__, "n_xt": 0, "sum_xt": 0.0}) for r in items]
+    found = construct_reliability("x", constructs, old, 5)
+    assert found is not None
+    assert found.item_total == {}
+    assert any("item-total correlations not computed" in w for w in found.warnings)
+    assert math.isfinite(found.alpha)
 
 
 def test_low_alpha_warns_and_incomplete_or_small_cells_are_left_out() -> None:

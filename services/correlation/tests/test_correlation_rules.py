@@ -114,5 +114,6 @@ def test_a_number_that_is_not_defined_is_sent_as_zero_in_scores_and_nan_in_repor
     assert as_sent(math.inf) == 0.0
     assert as_sent(-1.5) == -1.5
     # Linkage reports: "not computable" travels as NaN, never as 0 (issue 21).
-    assert math.isnan(reported(math.nan)) and math.isnan(reported(math.inf))
+    assert math.isnan(reported(math.nan))
+    assert math.isnan(reported(math.inf))
     assert reported(-1.5) == -1.5

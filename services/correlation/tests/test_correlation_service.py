@@ -485,31 +485,56 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 py = [float(np.mean(csat_p[c])) for c in panel]
                 subject = [u for u, _ in panel]
                 index = [int(p[-2:]) for _, p in panel]
-                assert_same_estimate(
-                    link.repeated_measures,
-                    pulse_stats.repeated_measures_correlation(subject, px, py),
-                )
-                lags = pulse_stats.lagged_correlations(subject, index, px, py, max_lag=1)
+                # Over time: within-unit correlations with units as clusters (issue 21;
+                # they replaced pooled-cell lags and fixed-effects cross-lagged paths).
+                within = pulse_stats.within_unit_lags(subject, index, px, py, max_lag=1)
                 assert [lag.lag for lag in link.lags] == [-1, 0, 1]
-                for got, want in zip(link.lags, lags, strict=True):
+                for got, want in zip(link.lags, within, strict=True):
                     assert_same_estimate(got.estimate, want)
-                cl = pulse_stats.cross_lagged(subject, index, px, py)
-                forward = next(c for c in link.cross_lagged if c.path == "predictor->outcome")
-                assert forward.estimate == pytest.approx(cl.predictor_to_outcome.estimate)
-                assert forward.std_error == pytest.approx(cl.predictor_to_outcome.se)
-                # Diagnostics equal pulse_stats.icc on the respondents' scores.
-                groups = [u for u in units for _ in fair[u]]
-                values = [v for u in units for v in fair[u]]
-                icc = pulse_stats.icc(groups, values)
+                    assert got.units == want.n_units
+                rm = pulse_stats.repeated_measures_correlation(subject, px, py)
+                assert link.repeated_measures.r == pytest.approx(rm.r, abs=1e-9)
+                assert_same_estimate(link.repeated_measures, within[1])
+                lead = pulse_stats.lead_lag_test(subject, index, px, py, max_lag=1)
+                assert link.direction.difference == pytest.approx(lead.difference, abs=1e-9)
+                assert link.direction.p_value == pytest.approx(lead.p_value, abs=1e-9)
+                # Diagnostics: ICC(1) within each period (each person answers once a
+                # period), averaged; reliability of unit means by Spearman-Brown.
+                per_period = [
+                    pulse_stats.icc(
+                        [u for u in units for _ in fair_p[(u, p)]],
+                        [v for u in units for v in fair_p[(u, p)]],
+                    )
+                    for p in periods
+                ]
                 diag = {d.construct: d for d in report.diagnostics}
-                assert diag["treatment.fairness"].icc1 == pytest.approx(icc.icc1, abs=1e-9)
-                assert diag["treatment.fairness"].icc2 == pytest.approx(icc.icc2, abs=1e-9)
-                icc_y = pulse_stats.icc(
-                    [u for u in units for _ in csat[u]], [v for u in units for v in csat[u]]
+                icc1 = float(np.mean([i.icc1 for i in per_period]))
+                k = float(np.mean([i.mean_group_size for i in per_period]))
+                assert diag["treatment.fairness"].icc1 == pytest.approx(icc1, abs=1e-9)
+                rel_x = k * icc1 / (1 + (k - 1) * icc1) if icc1 > 0 else math.nan
+                assert diag["treatment.fairness"].icc2 == pytest.approx(rel_x, nan_ok=True)
+                assert diag["treatment.fairness"].reliability == pytest.approx(rel_x, nan_ok=True)
+                icc1_y = float(
+                    np.mean(
+                        [
+                            pulse_stats.icc(
+                                [u for u in units for _ in csat_p[(u, p)]],
+                                [v for u in units for v in csat_p[(u, p)]],
+                            ).icc1
+                            for p in periods
+                        ]
+                    )
                 )
+                k_y = float(np.mean([len(csat[u]) for u in units]))  # customers: all answers
+                rel_y = k_y * icc1_y / (1 + (k_y - 1) * icc1_y) if icc1_y > 0 else math.nan
+                assert diag["csat"].reliability == pytest.approx(rel_y, nan_ok=True)
                 assert link.disattenuated_r == pytest.approx(
-                    pulse_stats.disattenuated(link.pearson.r, icc.icc2, icc_y.icc2)
+                    pulse_stats.disattenuated(link.pearson.r, rel_x, rel_y)
                 )
+                factor = math.sqrt(rel_x * rel_y)
+                assert link.disattenuation.ci_high == pytest.approx(link.pearson.ci_high / factor)
+                d = link.disattenuation
+                assert d.flagged == (abs(d.r) > 1 or d.ci_high > 1 or d.ci_low < -1)
                 # rwg(j) from the item aggregates equals rwg_j on the raw (reverse-scored)
                 # answers: unit = group, over all periods.
                 raw_groups, raw_items = [], []
@@ -539,7 +564,10 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert_same_estimate(
                     partial.estimate, pulse_stats.partial_correlation(x, y, unit_type)
                 )
-                assert link.units_needed == pulse_stats.units_needed(link.pearson.r, alpha=0.05)
+                # Power before, not after: for the smallest effect of interest (0.3).
+                assert link.units_needed == pulse_stats.units_needed(0.3, alpha=0.05)
+                assert report.power.units == 12
+                assert report.power.power == pytest.approx(pulse_stats.correlation_power(0.3, 12))
                 # Drivers: constructs and items with BH q-values.
                 names = [d.name for d in report.drivers]
                 assert names == [
@@ -562,7 +590,7 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert -100 <= metrics["nps"].value <= 100
                 assert report.verdict.level in ("supported", "weak", "no_evidence")
                 assert "12 units" in report.verdict.text
-                assert "caus" in " ".join(report.verdict.caveats)
+                assert "not proof that treatment causes" in report.verdict.text
                 assert report.code_version.startswith("pulse-correlation")
 
                 # Stored, listed, fetched, exported, announced.

@@ -193,13 +193,16 @@ async def test_recognition_needs_consent_praise_and_enough_responses(harness: Ha
                     shared_with_team=False,
                 ),
             )
+    # Released now, into the team lead's queue first (the board shows approved ones only).
+    assert (await harness.response.ListRecognition(request)).entries == []
+    request.status = pb.RECOGNITION_STATUS_PENDING
     enough = await harness.response.ListRecognition(request)
     assert not enough.suppressed
     assert [(e.unit_id, e.period, e.staff_treatment_score) for e in enough.entries] == [
         ("n1", period, 5)
     ]
     text = enough.entries[0].text
-    assert text.startswith("Maria was wonderful")
+    assert text.startswith("[name] was wonderful")  # names of people: always redacted
     assert "555" not in text
 
 

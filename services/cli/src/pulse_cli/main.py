@@ -11,6 +11,7 @@ from pulse_cli.deadletter_commands import deadletter
 from pulse_cli.demo.cli import run_demo_command
 from pulse_cli.demo.config import SIZES
 from pulse_cli.dev_commands import dev
+from pulse_cli.follow_up_commands import followup
 from pulse_cli.interaction_commands import interaction, invitations
 from pulse_cli.nats_commands import nats_group
 from pulse_cli.options import json_option
@@ -38,6 +39,7 @@ for command in (
     deadletter,
     org,
     action,
+    followup,
     items,
     survey,
     wave,

@@ -120,7 +120,8 @@ def list_units(as_of: str, root: str, as_json: bool) -> None:
 def import_roster(
     csv_file: Path, force: bool, dry_run: bool, full_sync: bool, as_of: str, as_json: bool
 ) -> None:
-    """Import or sync the roster from an HR export (employee_id,email,unit_id,start_date,end_date).
+    """Import or sync the roster from an HR export (employee_id,email,unit_id,start_date,end_date
+    and an optional language column: the language invitations are written in, e.g. de).
 
     Employee ids are stored only as HMAC pseudonyms; emails only to deliver invitations."""
     total = count_data_lines(csv_file)
@@ -141,6 +142,7 @@ def import_roster(
                             unit_id=row.get("unit_id", ""),
                             start_date=row.get("start_date", ""),
                             end_date=row.get("end_date", ""),
+                            language=row.get("language", ""),
                             line=line,
                         )
                     )

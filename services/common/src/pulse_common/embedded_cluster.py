@@ -130,10 +130,15 @@ class NatsCluster:
         node._process = None
 
     def start(self, timeout_s: float = 60.0) -> str:
-        """Start every node and wait until JetStream has a meta leader."""
-        for node in self.nodes:
-            self.start_node(node)
-        asyncio.run(wait_jetstream_ready(self.url, timeout_s))
+        """Start every node and wait until JetStream has a meta leader (on failure, stop
+        what was started)."""
+        try:
+            for node in self.nodes:
+                self.start_node(node)
+            asyncio.run(wait_jetstream_ready(self.url, timeout_s))
+        except BaseException:
+            self.stop()
+            raise
         return self.url
 
     def stop(self) -> None:
@@ -226,6 +231,15 @@ class PostgresPair:
         return result.stdout.strip()
 
     def start(self, timeout_s: float = 90.0) -> str:
+        """Primary, base backup, standby, then synchronous replication (on failure, stop
+        what was started)."""
+        try:
+            return self._start(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout_s: float) -> str:
         self.primary.start(timeout_s)
         if not (self.standby.pgdata / "PG_VERSION").exists():
             self.standby.data_dir.mkdir(parents=True, exist_ok=True)

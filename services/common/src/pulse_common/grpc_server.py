@@ -141,7 +141,7 @@ def channel_options() -> list[tuple[str, object]]:
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
     return [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -49,7 +49,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "ImportRoster": _ADMIN,
         "SetServes": _ADMIN,
         "ListServes": _CONFIG_READ,
-        "ListItems": _CONFIG_READ,
+        # Leaders read item wordings to name item-level drivers (bank texts, no unit data).
+        "ListItems": _rule(ADMIN, ANALYST, LEADER, scoped=True),
         "CreateItem": _ADMIN,
         "CreateSurvey": _ADMIN,
         "PublishSurvey": _ADMIN,

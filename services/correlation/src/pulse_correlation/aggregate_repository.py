@@ -70,18 +70,21 @@ async def apply_response(conn: Connection, d: ResponseDeltas) -> None:
                     i.top2,
                     position,
                     counts,
+                    float(i.value) * i.construct_score,
                 )
             )
         await conn.executemany(
             "INSERT INTO agg_item (unit_id, period, item_id, construct, population, scale_min,"
-            " scale_max, n, sum, sumsq, counts, promoters, passives, detractors, top2)"
+            " scale_max, n, sum, sumsq, counts, promoters, passives, detractors, top2,"
+            " n_xt, sum_xt)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8::float8 * $8::float8,"
-            " $14::bigint[], $9, $10, $11, $12)"
+            " $14::bigint[], $9, $10, $11, $12, 1, $15)"
             " ON CONFLICT (unit_id, period, item_id) DO UPDATE SET n = agg_item.n + 1,"
             " sum = agg_item.sum + $8, sumsq = agg_item.sumsq + $8::float8 * $8::float8,"
             " counts[$13::int] = agg_item.counts[$13::int] + 1,"
             " promoters = agg_item.promoters + $9, passives = agg_item.passives + $10,"
-            " detractors = agg_item.detractors + $11, top2 = agg_item.top2 + $12",
+            " detractors = agg_item.detractors + $11, top2 = agg_item.top2 + $12,"
+            " n_xt = agg_item.n_xt + 1, sum_xt = agg_item.sum_xt + $15",
             rows,
         )
     if d.population != EMPLOYEE:
@@ -159,7 +162,7 @@ async def item_rows(
     where, args = _period_filter(2, period_from, period_to)
     rows = await conn.fetch(
         "SELECT unit_id, period, item_id, construct, scale_min, scale_max, n, sum, sumsq,"
-        " promoters, passives, detractors, top2 FROM agg_item"
+        " promoters, passives, detractors, top2, n_xt, sum_xt FROM agg_item"
         f" WHERE construct = ANY($1::text[]){where}",
         list(constructs),
         *args,
@@ -179,6 +182,8 @@ async def item_rows(
             passives=int(r["passives"]),
             detractors=int(r["detractors"]),
             top2=int(r["top2"]),
+            n_xt=int(r["n_xt"]),
+            sum_xt=float(r["sum_xt"]),
         )
         for r in rows
     ]

@@ -59,6 +59,11 @@ class ItemRow:
     passives: int
     detractors: int
     top2: int
+    # Responses counted with their construct score, and the sum of item value x construct
+    # score (0-100) over them: item-total covariances (``reliability``). Cells counted before
+    # these were kept have n_xt < n.
+    n_xt: int = 0
+    sum_xt: float = 0.0
 
     @property
     def nps_scale(self) -> bool:

@@ -35,6 +35,9 @@ def reliability_message(found: ConstructReliability) -> pb.ConstructReliability:
         items=found.items,
         n=found.n,
         warnings=found.warnings,
+        item_totals=[
+            pb.ItemTotal(item_id=item, r=as_sent(r)) for item, r in sorted(found.item_total.items())
+        ],
     )
 
 

@@ -109,11 +109,16 @@ class Ledger:
         self._size: dict[int, int] = {}
         self._next_atom = 1
         self.released: list[Group] = []
+        self._groups: set[tuple[str, frozenset[tuple[str, int]]]] = set()
         for group in released:
             self._apply(group)
 
     def k_for(self, measure: str) -> int:
         return effective_k(self.k, self.measure_k, measure)
+
+    def record(self, group: Group) -> None:
+        """Add a group released earlier (the stored ledger, replayed)."""
+        self._apply(group)
 
     def _plan(self, group: Group) -> tuple[list[tuple[str, int, int, int | None]], bool]:
         """Elements of ``group`` as (cell, upper bound, size, atom or None), and whether
@@ -151,11 +156,17 @@ class Ledger:
         return self._plan(group)[1]
 
     def release(self, group: Group) -> bool:
-        """Record ``group`` if it is safe; False (and nothing recorded) otherwise."""
+        """Record ``group`` if it is safe; False (and nothing recorded) otherwise. A group
+        already recorded is safe again and changes nothing (its atoms lie inside it)."""
+        if self._known(group):
+            return True
         if not self.allows(group):
             return False
         self._apply(group)
         return True
+
+    def _known(self, group: Group) -> bool:
+        return (group.measure, frozenset(group.counts.items())) in self._groups
 
     def _apply(self, group: Group) -> None:
         elements, _ = self._plan(group)
@@ -187,6 +198,7 @@ class Ledger:
                 self._size[atom] -= size
                 if self._size[atom] == 0:
                     del self._size[atom]
+        self._groups.add((group.measure, frozenset(group.counts.items())))
         self.released.append(group)
 
 
@@ -307,9 +319,8 @@ def release_hierarchy(
     for unit in reversed(order):
         if unit != tree.root:
             depth[unit] = depth[tree.parents[unit]] + 1
-    # Deepest first. Dropping a candidate changes the residual only of the units above it,
-    # which come later in this order or are the unit being checked, so one pass that
-    # re-checks the current unit after each drop decides as restarting from the top would.
+    # Deepest first. A drop changes only the residuals of the units above it (later in this
+    # order, or the unit checked), so re-checking the current unit equals restarting.
     ordered = sorted(candidates, key=lambda u: (-depth[u], u))
     position = 0
     while position < len(ordered):

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from pulse_common.uow import Database
 
+from pulse_correlation.dashboard_cache import ReadCache
 from pulse_correlation.domain import ItemSpec
 from pulse_correlation.settings import CorrelationSettings
 
@@ -42,6 +43,7 @@ class Deps:
     settings: CorrelationSettings
     clock: Callable[[], datetime] = field(default=_utc_now)
     memory: IngestionMemory = field(default_factory=IngestionMemory)
+    read_cache: ReadCache = field(default_factory=ReadCache)
 
     @property
     def k(self) -> int:

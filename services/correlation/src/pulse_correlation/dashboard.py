@@ -2,7 +2,8 @@
 scope by default; for the whole organisation its single top unit when there is one) and
 shows that unit and its children (one level down) for every period of the range.
 
-It reads the precomputed per-(unit, period) aggregates once, decides releases for the
+It reads the precomputed per-(unit, period) aggregates once (kept by
+``dashboard_cache`` while they do not grow), decides releases for the
 unit's whole subtree exactly as ``GetScores`` scoped to that unit does (so what a child
 shows covers its subtree and complementary suppression sees every level), but returns and
 ledgers only the unit and its children: a page never carries the whole organisation."""
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import org_repository as org_repo
 from pulse_correlation.access import Viewer, as_of, resolve_scope
 from pulse_correlation.context import Deps
+from pulse_correlation.dashboard_cache import range_sums
 from pulse_correlation.org import ORG_ROOT, OrgSnapshot, snapshot
 from pulse_correlation.score_cells import Cell, base_constructs
 from pulse_correlation.scores import Release, ScoreQuery, release_in_scope
@@ -80,9 +81,9 @@ async def dashboard(deps: Deps, query: DashboardQuery) -> Dashboard:
     async with deps.db.unit_of_work() as uow:
         conn = uow.conn
         versions = await org_repo.load_org(conn)
-        rows = await aggregates_repo.construct_rows(
-            conn, query.period_from, query.period_to, base_constructs(query.constructs)
-        )
+        cached = await range_sums(conn, deps.read_cache, query.period_from, query.period_to)
+        wanted = base_constructs(query.constructs)
+        rows = cached.rows if wanted is None else [r for r in cached.rows if r.construct in wanted]
         on = as_of(query.period_to, deps.today())
         data_units = {r.unit_id for r in rows}
         org = snapshot(versions, on)
@@ -97,7 +98,7 @@ async def dashboard(deps: Deps, query: DashboardQuery) -> Dashboard:
         released = await release_in_scope(
             deps,
             conn,
-            Release(scores_query, rows, scope, {scope.root, *children}),
+            Release(scores_query, rows, scope, {scope.root, *children}, cached),
             "dashboard",
         )
     return Dashboard(

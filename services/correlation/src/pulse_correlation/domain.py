@@ -15,7 +15,7 @@ customers' answers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pulse.types.v1 import types_pb2
 from pulse_common import measures
@@ -97,6 +97,9 @@ def attributed_unit(population: Population, rater_unit_id: str, rated_unit_id: s
 class ItemDelta:
     item: ItemSpec
     value: int  # after reverse scoring
+    # The respondent's score (0-100) of the item's construct: value x this, summed per cell,
+    # gives the item-total covariances of the reliability diagnostics.
+    construct_score: float = 0.0
 
     @property
     def promoter(self) -> int:
@@ -164,6 +167,8 @@ def score_response(
     for delta in items:
         by_construct.setdefault(delta.item.construct, []).append(delta.item.to_100(delta.value))
     constructs = tuple(ConstructDelta(c, sum(v) / len(v)) for c, v in sorted(by_construct.items()))
+    score_of = {c.construct: c.score for c in constructs}
+    items = [replace(d, construct_score=score_of[d.item.construct]) for d in items]
     items.sort(key=lambda d: d.item.item_id)  # stable lock order across instances
     return ResponseDeltas(population, unit_id, period, channel, tuple(items), constructs)
 

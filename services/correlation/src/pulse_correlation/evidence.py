@@ -65,7 +65,7 @@ def _candidates(link: PredictorLinkage, options: Options) -> list[LinkTest]:
 def weigh(linkages: list[PredictorLinkage], options: Options) -> Evidence:
     """Fills every eligible linkage's ``tests`` (with Holm-adjusted p-values) and the
     direction of the linked ones; returns the claim."""
-    alpha = 1.0 - options.confidence_level
+    alpha = round(1.0 - options.confidence_level, 12)
     family = [(link, _candidates(link, options)) for link in linkages if link.reliable]
     p_values = [t.p_value for _, tests in family for t in tests]
     adjusted = iter([float(p) for p in pulse_stats.holm(p_values)] if p_values else [])

@@ -11,6 +11,14 @@ equals ``pulse_stats.cronbach_alpha`` on the respondents' (mapped) item matrix, 
 interval is Feldt's (1965):
 [1 - (1 - alpha) F_{1-a/2}(n-1, (n-1)(k-1)), 1 - (1 - alpha) F_{a/2}(n-1, (n-1)(k-1))].
 
+The corrected item-total correlation of item i (the item against the sum of the *other*
+items, R ``psych::alpha`` "r.drop") follows from the stored sum of item value x construct
+score per cell: cov(i, T) = k cov(i, C) and
+
+    r_i = (cov(i, T) - var(i)) / sqrt(var(i) (var(T) + var(i) - 2 cov(i, T))),
+
+flagged under 0.3 (Nunnally & Bernstein 1994, *Psychometric Theory*, 3rd ed.).
+
 It holds only where every respondent answered every item of the construct, so a cell whose
 item counts differ from its construct count (item rotation, skipped items) is left out and
 said so; only cells of at least k people enter. References: Cronbach, L. J. (1951),
@@ -30,6 +38,7 @@ from scipy import stats
 from pulse_correlation.aggregates import ConstructRow, ItemRow
 
 ALPHA_WARN_BELOW = 0.7
+ITEM_TOTAL_WARN_BELOW = 0.3
 
 
 @dataclass
@@ -58,6 +67,7 @@ class ConstructReliability:
     items: int
     n: int  # respondents
     warnings: list[str] = field(default_factory=list)
+    item_total: dict[str, float] = field(default_factory=dict)  # corrected, per item
 
 
 def feldt_interval(alpha: float, n: int, items: int, level: float) -> tuple[float, float]:
@@ -94,7 +104,9 @@ def construct_reliability(
         return None
     total = _Pooled()
     per_item: dict[str, _Pooled] = defaultdict(_Pooled)
+    cross: dict[str, float] = defaultdict(float)  # item -> sum of scaled value x C
     left_out = 0
+    with_cross = True
     for key, cell in cells.items():
         rows = by_cell.get(key, [])
         if len(rows) != k or any(r.n != cell.n for r in rows):
@@ -102,7 +114,10 @@ def construct_reliability(
             continue
         total.add(cell.n, cell.sum, cell.sumsq)
         for r in rows:
-            per_item[r.item_id].add(r.n, r.sum, r.sumsq, 100.0 / (r.scale_max - r.scale_min))
+            scale = 100.0 / (r.scale_max - r.scale_min)
+            per_item[r.item_id].add(r.n, r.sum, r.sumsq, scale)
+            cross[r.item_id] += r.sum_xt * scale
+            with_cross = with_cross and r.n_xt == r.n
     warnings: list[str] = []
     if left_out:
         warnings.append(
@@ -120,4 +135,32 @@ def construct_reliability(
             f"alpha {alpha:.2f} is under {ALPHA_WARN_BELOW}: the items may not measure one "
             "thing; read the construct's score with care"
         )
-    return ConstructReliability(construct, alpha, low, high, k, total.n, warnings)
+    item_total: dict[str, float] = {}
+    if with_cross:
+        item_total = _item_totals(per_item, cross, total, k)
+        warnings.extend(
+            f"item {item} correlates weakly with the construct's other items "
+            f"(r = {r:.2f} < {ITEM_TOTAL_WARN_BELOW})"
+            for item, r in sorted(item_total.items())
+            if r < ITEM_TOTAL_WARN_BELOW
+        )
+    else:
+        warnings.append("item-total correlations not computed: cells counted before they were kept")
+    return ConstructReliability(construct, alpha, low, high, k, total.n, warnings, item_total)
+
+
+def _item_totals(
+    per_item: dict[str, _Pooled], cross: dict[str, float], total: _Pooled, k: int
+) -> dict[str, float]:
+    """Corrected item-total correlation of every item (module doc)."""
+    n = total.n
+    var_t = k * k * total.variance()
+    found: dict[str, float] = {}
+    for item, pooled in per_item.items():
+        var_i = pooled.variance()
+        cov_it = k * (cross[item] - pooled.total * total.total / n) / (n - 1)
+        rest = var_t + var_i - 2.0 * cov_it
+        found[item] = (
+            (cov_it - var_i) / math.sqrt(var_i * rest) if var_i > 0 and rest > 0 else math.nan
+        )
+    return found

@@ -17,6 +17,7 @@ from pulse_correlation.access import Scope, Viewer, as_of, resolve_scope
 from pulse_correlation.aggregates import ConstructRow
 from pulse_correlation.confidentiality import Ledger
 from pulse_correlation.context import Deps
+from pulse_correlation.dashboard_cache import RangeSums, keep_ledger, range_items, take_ledger
 from pulse_correlation.score_cells import Cell, CellSums, base_constructs, release_cells
 
 
@@ -63,12 +64,14 @@ async def scores(deps: Deps, query: ScoreQuery) -> Scores:
 @dataclass(frozen=True)
 class Release:
     """What one read releases: the query's constructs and range, its rows and scope, and
-    the units whose cells are returned (None: all of the scope)."""
+    the units whose cells are returned (None: all of the scope). With ``cached`` (the
+    dashboard) item rows and the viewer's ledger come from the process's read cache."""
 
     query: ScoreQuery
     rows: list[ConstructRow]
     scope: Scope
     only_units: set[str] | None
+    cached: RangeSums | None = None
 
 
 async def release_in_scope(deps: Deps, conn: Connection, release: Release, source: str) -> Scores:
@@ -81,20 +84,28 @@ async def release_in_scope(deps: Deps, conn: Connection, release: Release, sourc
     # items are most of the rows and never needed here.
     categorised = sorted(c for c, p in sums.population.items() if is_nps(c) or p != EMPLOYEE)
     if categorised:
-        items = await aggregates_repo.item_rows(
-            conn, query.period_from, query.period_to, categorised
-        )
+        if release.cached is not None:
+            items = await range_items(
+                conn, release.cached, query.period_from, query.period_to, categorised
+            )
+        else:
+            items = await aggregates_repo.item_rows(
+                conn, query.period_from, query.period_to, categorised
+            )
         sums.add_items(items, scope)
     viewer_id = query.viewer.viewer_id
     await ledger_repo.lock_viewer(conn, viewer_id)
     measures = sums.measures
-    ledger = Ledger(
-        deps.k,
-        await ledger_repo.released_groups(conn, viewer_id, measures),
-        await aggregates_repo.measure_ks(conn),
-    )
+    measure_k = await aggregates_repo.measure_ks(conn)
+    if release.cached is not None:
+        ledger = await take_ledger(conn, deps.read_cache, viewer_id, deps.k, measure_k)
+    else:
+        groups = await ledger_repo.released_groups(conn, viewer_id, measures)
+        ledger = Ledger(deps.k, groups, measure_k)
     k_applied = max([deps.k, *(ledger.k_for(m) for m in measures)])
     already = len(ledger.released)
     cells = release_cells(sums, scope, ledger, query.constructs, release.only_units)
     await ledger_repo.record_groups(conn, viewer_id, ledger.released[already:], source)
+    if release.cached is not None:
+        await keep_ledger(conn, deps.read_cache, viewer_id, ledger)
     return Scores(cells, k_applied)

@@ -41,6 +41,8 @@ def multilevel(
     standard deviations of the unit values. With equal units r_w is the correlation of
     means exactly; with unequal units it weighs each by 1 / (tau^2 + sigma^2 / n_j)
     (Raudenbush & Bryk 2002, ch. 4). Interval and test are the slope's (t, units - 2 df)."""
+    if len(table.outcome_sums.n) != len(table.units):
+        return  # no per-unit respondent sums (nothing to weight by)
     rows = [
         (n, s, q, x)
         for n, s, q, x in zip(

@@ -56,7 +56,7 @@ def power_plan(units: int, options: Options) -> PowerPlan:
     """Power for the smallest effect of interest with the current units (Fisher z,
     ``pulse_stats.correlation_power``) and the units it needs for 80 %; never from the
     observed r (Hoenig & Heisey 2001)."""
-    alpha = 1.0 - options.confidence_level
+    alpha = round(1.0 - options.confidence_level, 12)
     effect = options.smallest_effect
     power = pulse_stats.correlation_power(effect, units, alpha=alpha) if units >= 4 else math.nan
     return PowerPlan(effect, units, power, pulse_stats.units_needed(effect, alpha=alpha), alpha)

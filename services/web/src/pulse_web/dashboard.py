@@ -102,7 +102,8 @@ async def dashboard(request: Request) -> Response:
     heat = construct or default_construct(page.measures)
     children = [c.unit_id for c in reply.children]
     heat_cells = [c for c in reply.cells if c.construct == heat and c.unit_id in set(children)]
-    tables = build_tables(heat_cells, k, children)
+    names = {u.unit_id: u.name for u in (reply.unit, *reply.children, *reply.path)}
+    tables = build_tables(heat_cells, k, children, names)
     low, high = scale_of(heat)
     unit_cells = [c for c in reply.cells if c.unit_id == reply.unit.unit_id]
     own = {c.period: c for c in unit_cells if c.construct == heat}

@@ -6,7 +6,7 @@ inline styles (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
@@ -83,9 +83,13 @@ def format_value(construct: str, value: float) -> str:
 
 
 def build_tables(
-    cells: Iterable[corr_pb.ScoreCell], min_group_size: int, unit_order: Sequence[str] = ()
+    cells: Iterable[corr_pb.ScoreCell],
+    min_group_size: int,
+    unit_order: Sequence[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> list[HeatTable]:
-    """One table per construct; rows follow ``unit_order`` (the org tree), then by name."""
+    """One table per construct; rows follow ``unit_order`` (the org tree), then by name;
+    ``names`` names units a reason mentions (the parent a small unit is counted in)."""
     rank = {unit_id: i for i, unit_id in enumerate(unit_order)}
     by_construct: dict[str, list[corr_pb.ScoreCell]] = {}
     for cell in cells:
@@ -110,7 +114,9 @@ def build_tables(
                     row.cells.append(
                         HeatCell(
                             short_suppression(c.suppression_reason),
-                            suppression_words(c.suppression_reason, min_group_size, units),
+                            suppression_words(
+                                c.suppression_reason, min_group_size, {**units, **(names or {})}
+                            ),
                             "heat-suppressed",
                             suppressed=True,
                         )

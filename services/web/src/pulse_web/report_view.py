@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse_common.measures import human_name
 
 from pulse_web.fit import fit_with_band
-from pulse_web.words import format_p, scale_of, unit_word
+from pulse_web.words import driver_name, format_p, scale_of, unit_word
 
 LAG_NOTE = "negative lag: the outcome leads; positive lag: treatment leads"
 
@@ -75,22 +75,26 @@ def lag_data(linkage: corr_pb.PredictorLinkage) -> dict[str, Any]:
     }
 
 
-def driver_data(report: corr_pb.LinkageReport) -> dict[str, Any]:
+def driver_data(
+    report: corr_pb.LinkageReport, items: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     drivers = sorted(
         report.drivers, key=lambda d: -abs(d.estimate.r) if math.isfinite(d.estimate.r) else 0
     )
     return {
         # Every bar is labelled by its measure's name; q goes to the tooltip and the table.
-        "labels": [human_name(d.name) for d in drivers],
+        "labels": [driver_name(d.name, items or {}) for d in drivers],
         "r": [_or_gap(d.estimate.r) for d in drivers],
         "ci": [[_or_gap(d.estimate.ci_low), _or_gap(d.estimate.ci_high)] for d in drivers],
         "q": [format_p(d.q_value) for d in drivers],
     }
 
 
-def chart_payload(report: corr_pb.LinkageReport, predictor: str = "") -> dict[str, Any]:
+def chart_payload(
+    report: corr_pb.LinkageReport, predictor: str = "", items: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     linkage = pick_linkage(report, predictor)
-    payload: dict[str, Any] = {"drivers": driver_data(report)}
+    payload: dict[str, Any] = {"drivers": driver_data(report, items)}
     if linkage is not None:
         payload["predictor"] = linkage.predictor
         payload["scatter"] = scatter_data(report, linkage)

@@ -7,6 +7,7 @@ import re
 from urllib.parse import quote
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_common import errors
 from pulse_common.measures import OUTCOMES, REPORT_DEFAULTS, close_matches
 from starlette.requests import Request
@@ -20,7 +21,13 @@ from pulse_web.pages import error_page
 from pulse_web.report_view import chart_payload, estimate_rows, fmt, script_json
 from pulse_web.session import csrf_ok, current_account
 from pulse_web.state import state_of
-from pulse_web.words import format_p, suppression_words
+from pulse_web.words import (
+    driver_name,
+    format_p,
+    item_label,
+    metric_name,
+    suppression_words,
+)
 
 # Report ids travel in paths: refuse anything else before asking the service.
 REPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -111,10 +118,18 @@ async def _load_report(request: Request) -> tuple[Account, corr_pb.LinkageReport
     return account, reply.report
 
 
+async def item_labels(request: Request) -> dict[str, str]:
+    """Item id -> "Measure: wording", for item-level drivers (never an item code)."""
+    api = state_of(request).api()
+    listing = await api.call(api.survey.ListItems, survey_pb.ListItemsRequest())
+    return {i.item_id: item_label(i.construct, i.text) for i in listing.items}
+
+
 async def report_page(request: Request) -> Response:
     _, report = await _load_report(request)
     predictor = request.query_params.get("predictor", "")
-    payload = chart_payload(report, predictor)
+    items = await item_labels(request)
+    payload = chart_payload(report, predictor, items)
     linkage = next((lk for lk in report.linkages if lk.predictor == payload.get("predictor")), None)
     return render(
         request,
@@ -127,6 +142,8 @@ async def report_page(request: Request) -> Response:
             "chart_json": script_json(payload),
             "payload": payload,
             "fmt": fmt,
+            "driver_name": lambda name: driver_name(name, items),
+            "metric_name": metric_name,
             "format_p": format_p,
             "suppression_words": suppression_words,
         },

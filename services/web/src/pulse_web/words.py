@@ -4,6 +4,7 @@ top-two-boxes variants), why a number is not shown, scales and p-values."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from pulse_common.measures import human_name, is_nps, measure_of
 
@@ -96,3 +97,21 @@ def format_change(code: str, change: float) -> str:
         change *= 100
     sign = "+" if change > 0 else "−" if change < 0 else "±"
     return f"{sign}{abs(change):.0f}"
+
+
+def item_label(construct: str, text: str, limit: int = 48) -> str:
+    """An item as a chart or table label: its measure and its (shortened) wording."""
+    words = text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return f"{human_name(construct)}: {words}" if words else human_name(construct)
+
+
+def driver_name(name: str, items: Mapping[str, str]) -> str:
+    """A driver by the words a leader reads: a measure's name, or an item's label."""
+    return items.get(name) or human_name(name)
+
+
+def metric_name(metric: str, outcome: str) -> str:
+    """A report's customer metric: "top2box" is the outcome's share in the top two boxes."""
+    if metric == "top2box":
+        return measure_label(outcome.removesuffix(TOP2) + TOP2)
+    return human_name(metric)

@@ -63,7 +63,7 @@ class OrganisationDesign:
     icc_customer: float = 0.10
     person_share: float = 0.5
     mean_employees: float = 12.0
-    mean_customers: float = 25.0
+    mean_customers: float = 30.0
     size_cv: float = 0.5
     min_size: int = 3
     response_rate: float = 0.8

@@ -31,6 +31,7 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
 from pulse_cli.context import Stubs
 from pulse_cli.deadletter_commands import read_dead_letters
+from pulse_common import auth
 from pulse_survey.delivery_log import LOG_NAME
 
 from pulse_testing.faults.stack import FaultStack
@@ -50,6 +51,14 @@ def report(name: str, **figures: object) -> str:
     print(line, flush=True)
     LINES.append(line)
     return line
+
+
+def as_viewer(stubs: Stubs, viewer_id: str, scope: str = "") -> tuple[tuple[str, str], ...]:
+    """Metadata of one call by the leader (and analyst) ``viewer_id`` reading ``scope``'s
+    subtree ("" = the whole org): a token minted with the suite's credential."""
+    assert stubs.credential is not None
+    token = stubs.credential.mint(subject=viewer_id, roles=(auth.LEADER, auth.ANALYST), scope=scope)
+    return auth.bearer(token)
 
 
 def answers(n: int) -> list[types_pb2.Answer]:

@@ -20,7 +20,8 @@ from pathlib import Path
 import asyncpg
 import grpc.aio
 from pulse_cli import stack
-from pulse_cli.context import Stubs, connect
+from pulse_cli.context import Stubs, client_identity, connect
+from pulse_common.auth import TokenSource
 from pulse_common.config import Settings, load_settings
 from pulse_common.embedded import EmbeddedPostgres, free_port, pid_alive, wait_for_port
 from pulse_common.grpc_server import open_channel
@@ -47,9 +48,9 @@ FAULT_ENV = {
     "PULSE_SHUTDOWN_GRACE_S": "5",
     "PULSE_STARTUP_TIMEOUT_S": "30",
     "PULSE_LOG_FORMAT": "text",
-    # A fixed test value (the suite's data is thrown away).
-    "PULSE_HMAC_SECRET": "fault-suite-hmac-secret-0123456789abcdef",
 }
+# The suite calls as the embedded default's ``tools`` identity (every role, like the demo).
+IDENTITY = "tools"
 
 
 def full_scale() -> bool:
@@ -122,13 +123,17 @@ class FaultStack:
 
     @contextlib.asynccontextmanager
     async def stubs(self) -> AsyncIterator[Stubs]:
-        async with connect(self.settings) as stubs:
+        """The three services' stubs over mutual TLS, calls signed as ``tools``."""
+        async with connect(self.settings, identity=IDENTITY) as stubs:
             yield stubs
 
     def channel(self, name: str) -> grpc.aio.Channel:
         """A channel to service ``name`` (for calls the typed stubs cannot make, such as
         bytes that are no request message)."""
-        return open_channel(self.state.addresses[name])
+        settings = self.settings
+        tls, credential = client_identity(settings, IDENTITY)
+        tokens = TokenSource(credential, settings.auth.token_ttl_s)
+        return open_channel(self.state.addresses[name], tls, tokens)
 
     async def db(self, schema: str) -> asyncpg.Connection:
         """A connection to the stack's database seeing ``schema`` first."""

@@ -147,7 +147,7 @@
             return "r = " + fixed(ctx.raw, 2) + ", q " + (/^[<n]/.test(v.q[ctx.dataIndex]) ? "" : "= ") + v.q[ctx.dataIndex];
           } } } },
           scales: { x: { min: -1, max: 1, title: { display: true, text: "correlation r with the outcome" } },
-                    y: { ticks: { autoSkip: false } } }
+                    y: { ticks: { autoSkip: false }, title: { display: true, text: "measure or item" } } }
         }
       };
     }

@@ -1451,6 +1451,7 @@ class ConstructReliability(_message.Message):
     ITEMS_FIELD_NUMBER: _builtins.int
     N_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    ITEM_TOTALS_FIELD_NUMBER: _builtins.int
     construct: _builtins.str
     alpha: _builtins.float
     ci_low: _builtins.float
@@ -1459,6 +1460,10 @@ class ConstructReliability(_message.Message):
     n: _builtins.int
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def item_totals(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemTotal]:
+        """Corrected item-total correlation of each item (against the sum of the other items)."""
+
     def __init__(
         self,
         *,
@@ -1469,14 +1474,37 @@ class ConstructReliability(_message.Message):
         items: _builtins.int = ...,
         n: _builtins.int = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        item_totals: _abc.Iterable[Global___ItemTotal] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "ci_high", b"ci_high", "ci_low", b"ci_low", "construct", b"construct", "items", b"items", "n", b"n", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "ci_high", b"ci_high", "ci_low", b"ci_low", "construct", b"construct", "item_totals", b"item_totals", "items", b"items", "n", b"n", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConstructReliability: _TypeAlias = ConstructReliability  # noqa: Y015
+
+@_typing.final
+class ItemTotal(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    R_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    r: _builtins.float
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        r: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_id", b"item_id", "r", b"r"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemTotal: _TypeAlias = ItemTotal  # noqa: Y015
 
 @_typing.final
 class RunChainReportResponse(_message.Message):
