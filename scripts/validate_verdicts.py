@@ -69,17 +69,19 @@ def run(names: list[str], replicates: int, workers: int) -> list[Summary]:
 
 def details(summaries: list[Summary]) -> str:
     rows = [
-        "| scenario | replicates | claims a link | upper 95 % bound | wrong direction | "
-        "says treatment moves first | names the adjusted estimate | gate wording | "
-        "claims without gate wording | crashes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | replicates | claims the link | of which weak | upper 95 % bound | "
+        "wrong direction | "
+        "says treatment moves first | claims an inverse link | names the adjusted estimate | "
+        "gate wording | claims without gate wording | crashes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         rows.append(
-            f"| {s.scenario} | {s.replicates} | {s.claim_rate:.1%} | {s.claim_upper:.1%} | "
+            f"| {s.scenario} | {s.replicates} | {s.claim_rate:.1%} | {s.weak_rate:.1%} | "
+            f"{s.claim_upper:.1%} | "
             f"{s.wrong_direction_rate:.1%} | {s.treatment_first_rate:.1%} | "
-            f"{s.adjusted_named_rate:.1%} | {s.gate_rate:.1%} | {s.claims_without_gate} | "
-            f"{s.crashes} |"
+            f"{s.opposite_rate:.1%} | {s.adjusted_named_rate:.1%} | {s.gate_rate:.1%} | "
+            f"{s.claims_without_gate} | {s.crashes} |"
         )
     return "\n".join(rows)
 

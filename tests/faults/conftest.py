@@ -8,11 +8,18 @@ one line ``fault <name>: ...``; they are repeated at the end of the run."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from pulse_testing.faults.load import LINES
 from pulse_testing.faults.stack import FaultStack
+
+# The suite forks (pg_ctl, nats-server, service processes) from a process whose gRPC threads
+# are busy; gRPC's fork handlers then abort the child now and then ("Check failed:
+# next_worker->state == KICKED") before it execs. The children never use gRPC: turn the
+# handlers off (read when gRPC first starts, after collection).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 
 @pytest.fixture(scope="session")

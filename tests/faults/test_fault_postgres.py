@@ -108,7 +108,8 @@ async def publish_interactions(
 
 async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
     stack = fault_stack
-    people, down_s = (2000, 5.0) if full_scale() else (150, 2.0)
+    # Respondents arrive at a steady rate; PostgreSQL goes down a second in, mid-load.
+    people, per_s, down_s = (2000, 100.0, 5.0) if full_scale() else (240, 60.0, 2.0)
     teams = {f"f05-t{i}": people // 3 for i in range(3)}
     health = HealthLog(stack)
     async with stack.stubs() as stubs:
@@ -118,9 +119,9 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
         pids = {name: stack.pid(name) for name in GRPC_SERVICES}
         respondents = Respondents(stubs, give_up_s=120)
         health.start()
-        load = asyncio.create_task(respondents.submit_all(wave.tokens))
-        while respondents.tally.submitted < len(wave.tokens) // 4:
-            await asyncio.sleep(0.01)
+        load = asyncio.create_task(respondents.submit_all(wave.tokens, per_s=per_s))
+        await asyncio.sleep(1.0)
+        ok_before = len(respondents.tally.ok)
         stopped_at = time.monotonic()
         await asyncio.to_thread(stack.postgres.stop, "fast")
         # Interactions arriving while the database is down are retried, not dead-lettered.
@@ -141,6 +142,7 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
     report(
         "postgres-restart",
         **outcome.figures(tally),
+        ok_before_restart=ok_before,
         told_failed=tally.told_failed,
         codes=",".join(f"{k}:{v}" for k, v in sorted(tally.codes.items())) or "none",
         burned=tally.burned,
@@ -155,6 +157,8 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
     assert set(tally.codes) <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}, tally.codes
     assert (outcome.lost, outcome.duplicated) == (0, 0)
     assert len(tally.ok) == outcome.persisted == outcome.counted == len(wave.tokens)
+    assert 0 < ok_before < len(wave.tokens) // 2  # the restart came mid-load
+    assert tally.told_failed > 0  # ... and met submissions, which were retried
     assert "NOT_SERVING" in during
     assert recovered_s < 10
     assert len(customers) == 18

@@ -29,11 +29,6 @@ async def stream_copies(stack: FaultStack, response_ids: set[str]) -> int:
     return sum(msg_id in response_ids for msg_id, _ in found)
 
 
-async def wait_until(started: Respondents, count: int) -> None:
-    while started.tally.submitted < count:
-        await asyncio.sleep(0.01)
-
-
 def teams_of(prefix: str, people: int, size: int = 100) -> dict[str, int]:
     teams = {f"{prefix}-t{i}": size for i in range(people // size)}
     if people % size:
@@ -43,17 +38,19 @@ def teams_of(prefix: str, people: int, size: int = 100) -> dict[str, int]:
 
 async def test_nats_killed_during_submits(fault_stack: FaultStack) -> None:
     stack = fault_stack
-    people, down_s = (10_000, 10.0) if full_scale() else (300, 3.0)
+    people, per_s, down_s = (10_000, 200.0, 10.0) if full_scale() else (300, 60.0, 3.0)
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f01", teams_of("f01", people))
         respondents = Respondents(stubs, give_up_s=300)
-        load = asyncio.create_task(respondents.submit_all(wave.tokens))
-        await wait_until(respondents, people // 4)
+        load = asyncio.create_task(respondents.submit_all(wave.tokens, per_s=per_s))
+        await asyncio.sleep(1.0)
+        ok_before = len(respondents.tally.ok)
         command = await asyncio.to_thread(stack.kill_nats)
         killed_at = time.monotonic()
         not_serving_s = await stack.wait_status("NOT_SERVING", timeout_s=10)
         await asyncio.sleep(max(0.0, down_s - (time.monotonic() - killed_at)))
         await asyncio.to_thread(stack.start_nats, command)
+        ok_at_restart = len(respondents.tally.ok)
         tally = await load
         serving_s = await stack.wait_status("SERVING", timeout_s=30)
         outcome = await reconcile(stack, wave, tally, wait_s=300)
@@ -62,6 +59,8 @@ async def test_nats_killed_during_submits(fault_stack: FaultStack) -> None:
         "nats-sigkill",
         **outcome.figures(tally),
         nats_down_s=down_s,
+        ok_before_kill=ok_before,
+        ok_while_down=ok_at_restart - ok_before,
         not_serving_after_s=f"{not_serving_s:.1f}",
         serving_after_restart_s=f"{serving_s:.1f}",
         stream_copies=copies,
@@ -71,6 +70,7 @@ async def test_nats_killed_during_submits(fault_stack: FaultStack) -> None:
     assert (outcome.lost, outcome.duplicated) == (0, 0)
     assert len(tally.ok) == outcome.counted == people
     assert copies == people
+    assert ok_at_restart - ok_before > 0  # submits went on while NATS was down
 
 
 async def counted_now(stack: FaultStack, wave: Wave) -> int:
@@ -97,10 +97,14 @@ async def test_correlation_killed_repeatedly_during_ingestion(fault_stack: Fault
         tally = await Respondents(stubs).submit_all(wave.tokens)
         at_kill: list[int] = []
         for _ in range(kills):
-            await asyncio.to_thread(stack.restart, "correlation")
-            await asyncio.sleep(0.3)
-            at_kill.append(await counted_now(stack, wave))
+            before = await counted_now(stack, wave)
+            await asyncio.to_thread(stack.start, "correlation")
+            deadline = time.monotonic() + 60
+            while (now := await counted_now(stack, wave)) == before:  # ingestion resumed
+                assert time.monotonic() < deadline, "the correlation service counts nothing"
+                await asyncio.sleep(0.01)
             await asyncio.to_thread(stack.kill, "correlation")
+            at_kill.append(now)
         await asyncio.to_thread(stack.restart, "correlation")
         outcome = await reconcile(stack, wave, tally, wait_s=300)
     report(
@@ -191,12 +195,12 @@ async def test_lost_publish_acknowledgements(fault_stack: FaultStack) -> None:
 
 async def test_sigterm_under_load_loses_no_accepted_submission(fault_stack: FaultStack) -> None:
     stack = fault_stack
-    people = 3_000 if full_scale() else 600
+    people, per_s = (3_000, 100.0) if full_scale() else (400, 60.0)
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f14", teams_of("f14", people))
         respondents = Respondents(stubs, give_up_s=300)
-        load = asyncio.create_task(respondents.submit_all(wave.tokens))
-        await wait_until(respondents, people // 5)
+        load = asyncio.create_task(respondents.submit_all(wave.tokens, per_s=per_s))
+        await asyncio.sleep(1.5)
         ok_before = len(respondents.tally.ok)
         terminated_at = time.monotonic()
         await asyncio.to_thread(stack.signal, "response", signal.SIGTERM)
@@ -217,3 +221,5 @@ async def test_sigterm_under_load_loses_no_accepted_submission(fault_stack: Faul
     assert not tally.failed, tally.failed
     assert (outcome.lost, outcome.duplicated) == (0, 0)
     assert len(tally.ok) == outcome.counted == people
+    assert ok_at_exit < people  # the service went away mid-load
+    assert tally.told_failed > 0  # ... and those it turned away were retried

@@ -164,7 +164,47 @@ def templates(
             "status": "RECOGNITION_STATUS_APPROVED",
             "viewer": VIEWER,
         },
+        "survey.SetServes": {
+            "serving_unit_id": other,
+            "served_unit_id": unit,
+            "valid_from": since,
+        },
+        "survey.ListServes": {"as_of": today.isoformat(), "serving_unit_id": other},
+        "response.ListImports": {"limit": 10},
+        "response.ListFollowUps": {"unit_id": unit, "limit": 10},
+        "response.CloseFollowUp": {"follow_up_id": str(uuid.uuid4()), "outcome": "called back"},
+        "response.CountFollowUps": {"unit_id": unit, "period_from": period, "period_to": period},
         "correlation.GetIngestionStats": {},
+        "correlation.RunChainReport": {
+            "scope_unit_id": wave.root,
+            "period_from": period,
+            "period_to": period,
+            "service_measure": "internal.csat",
+            "mediator": "treatment.fairness",
+            "outcome": "csat",
+            "max_lag": 1,
+            "options": {"confidence_level": 0.95, "method": "pearson", "random_seed": 1},
+        },
+        "correlation.AddAction": {
+            "unit_id": unit,
+            "measure": "treatment.fairness",
+            "title": "Weekly one-to-ones",
+            "owner": "Team lead",
+            "start_date": today.isoformat(),
+            "outcome": "",
+        },
+        "correlation.ListActions": {"unit_id": unit, "limit": 10},
+        "correlation.GetAction": {
+            "action_id": str(uuid.uuid4()),
+            "window": 3,
+            "confidence_level": 0.95,
+        },
+        "correlation.GetDashboard": {
+            "unit_id": wave.root,
+            "period_from": period,
+            "period_to": period,
+            "constructs": ["treatment.fairness"],
+        },
         "correlation.GetScores": {
             "viewer": VIEWER,
             "scope_unit_id": wave.root,
@@ -349,6 +389,11 @@ async def test_every_field_of_every_rpc_with_hostile_values(
     async with fault_stack.stubs() as stubs:
         for rpc in all_rpcs():
             make = made.get(rpc.name, lambda: [{}])
+            # The template itself: accepted, or refused only for the state it meets (a
+            # random id NOT_FOUND, a second create ALREADY_EXISTS), never as malformed.
+            baseline = await call_code(stubs, rpc, requests_of(rpc, make()))
+            record(rpc, "template", baseline)
+            FOUND.setdefault("baseline", {})[rpc.name] = baseline
             for path, field in field_paths(rpc.method.input_type):
                 for value in hostile_values(field):
                     request = mutated(rpc, requests_of(rpc, make()), path, field, value)
@@ -358,6 +403,8 @@ async def test_every_field_of_every_rpc_with_hostile_values(
     FOUND["swept"] = swept
     FOUND["untemplated"] = sorted(rpc.name for rpc in all_rpcs() if rpc.name not in made)
     assert FOUND["unmapped"] == [], "\n".join(FOUND["unmapped"])
+    malformed = {n: c for n, c in FOUND["baseline"].items() if c == "INVALID_ARGUMENT"}
+    assert malformed == {}, malformed  # a template that is itself refused tests nothing
 
 
 @pytest.fixture(scope="module")
@@ -421,6 +468,7 @@ async def test_bytes_that_are_no_request_then_health(
         ),
         health=",".join(sorted(set(health.values()))),
         untemplated=",".join(FOUND.get("untemplated", [])) or "none",
+        templates_ok=sum(c == "OK" for c in FOUND.get("baseline", {}).values()),
     )
     assert FOUND["unmapped"] == [], "\n".join(FOUND["unmapped"][:50])
     assert set(health.values()) == {"SERVING"}

@@ -10,7 +10,8 @@ from pathlib import Path
 import jwt
 import pytest
 from pulse_common import auth, errors
-from pulse_common.auth import Credential, IssuerRegistry
+from pulse_common.auth import Credential
+from pulse_common.issuers import IssuerRegistry
 from pulse_common.provision import ensure_embedded_auth, register, unregister
 
 
@@ -77,7 +78,8 @@ def test_bad_tokens_are_unauthenticated(tmp_path: Path, registry: IssuerRegistry
         algorithm="EdDSA",
         headers={"kid": "operator"},
     )
-    for token in (stranger.mint(), expired, "not a token", operator.mint() + "x"):
+    from_the_future = operator.mint(ttl_s=600, now=time.time() + 3 * 3600)
+    for token in (stranger.mint(), expired, from_the_future, "not a token", operator.mint() + "x"):
         with pytest.raises(errors.Unauthenticated, match="not valid"):
             registry.verify(token)
     with pytest.raises(errors.Unauthenticated, match="at most"):

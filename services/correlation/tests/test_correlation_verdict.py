@@ -183,8 +183,9 @@ def test_verdict_tiers_and_their_words() -> None:
     assert strong.caveats == ["a note"]  # nothing that fires on every report
     assert "Fairness and Customer satisfaction (CSAT) move together" in strong.text
     negative = verdict(_input(_linkage(-0.5, 0.001)))
-    assert negative.level == "weak"
-    assert "negative" in negative.text
+    assert negative.level == "opposite"  # not a claim of the expected link
+    assert "the data show the opposite" in negative.text
+    assert "have lower Customer satisfaction (CSAT): r = -0.50" in negative.text
     confounded = verdict(_input(_linkage(0.5, 0.001, adjusted=0.1)))
     assert confounded.level == "weak"
     assert "from r = 0.50 to r = 0.10" in confounded.text

@@ -91,14 +91,16 @@ def test_lead_lag_reverses_sign_when_time_runs_backwards() -> None:
     unit, period, x, y = _panel(rng, 20, 8, "leading", r=0.6)
     forward = ps.lead_lag_test(unit, period, x, y, max_lag=2)
     backward = ps.lead_lag_test(unit, -period, x, y, max_lag=2)
-    assert forward.difference > 0 and forward.p_value < 0.05
+    assert forward.difference > 0
+    assert forward.p_value < 0.05
     assert backward.difference == pytest.approx(-forward.difference, abs=1e-12)
     assert backward.p_value == pytest.approx(forward.p_value, abs=1e-12)
     assert (backward.forward, backward.backward) == pytest.approx(
         (forward.backward, forward.forward), abs=1e-12
     )
     assert forward.ci_low <= forward.difference <= forward.ci_high
-    assert forward.n_units == 20 and forward.max_lag == 2
+    assert forward.n_units == 20
+    assert forward.max_lag == 2
 
 
 def test_lead_lag_is_a_t_test_of_the_units_contributions() -> None:
@@ -141,7 +143,8 @@ def test_undefined_and_invalid_inputs() -> None:
     assert all(math.isnan(res.r) and res.n_units < 3 for res in few if res.lag != 0)
     assert math.isnan(few[1].p_value)  # 2 units: no interval, no test
     none = ps.lead_lag_test([1, 1, 2, 2], [1, 2, 1, 2], [1.0, 2.0, 3.0, 5.0], [2.0, 1.0, 4.0, 3.0])
-    assert math.isnan(none.p_value) and none.n_units == 2
+    assert math.isnan(none.p_value)
+    assert none.n_units == 2
     with pytest.raises(ValueError, match="max_lag"):
         ps.lead_lag_test([1, 2], [1, 2], [1.0, 2.0], [1.0, 2.0], max_lag=0)
     with pytest.raises(ValueError, match="duplicated"):

@@ -96,7 +96,8 @@ def test_adjusted_wald_nps_interval_covers_where_the_wald_interval_did_not() -> 
     assert _coverage(30, (0.5, 0.3, 0.2), wald=False) >= 0.94
     # Every answer in one group: an interval of width > 0 (Wald's is zero-width).
     res = ps.nps_from_counts(20, 0, 0)
-    assert res.se == 0.0 and res.ci_low < 100.0 == res.ci_high
+    assert res.se == 0.0
+    assert res.ci_low < 100.0 == res.ci_high
 
 
 def test_nps_se_equals_multinomial_simulation() -> None:

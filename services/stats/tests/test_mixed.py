@@ -47,7 +47,8 @@ def test_equals_statsmodels_mixedlm_reml(seed: int) -> None:
     assert res.se == pytest.approx(np.sqrt(np.linalg.inv(info)[1, 1]), rel=1e-5)
     # statsmodels' own standard error uses the observed information: third digit.
     assert res.se == pytest.approx(fit.bse_fe[1], rel=5e-3)
-    assert res.dof == n.size - 2 and res.n_obs == int(n.sum())
+    assert res.dof == n.size - 2
+    assert res.n_obs == int(n.sum())
 
 
 def test_equal_units_with_large_between_variance_give_the_regression_of_means() -> None:

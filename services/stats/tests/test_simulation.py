@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,8 @@ def test_organisation_generator_is_deterministic_and_consistent() -> None:
     b = simulate_organisation(design, random_state=np.random.default_rng(11))
     np.testing.assert_array_equal(a.score_sum, b.score_sum)
     np.testing.assert_array_equal(a.customer_sum, b.customer_sum)
-    assert a.score_sum.shape == (3, 20, 4) and a.item_sum.shape == (3, 2, 20, 4)
+    assert a.score_sum.shape == (3, 20, 4)
+    assert a.item_sum.shape == (3, 2, 20, 4)
     # A construct score is the mean of its items mapped to 0-100.
     items_as_score = (a.item_sum.sum(axis=1) / 2 - a.employee_n) / 4 * 100
     np.testing.assert_allclose(a.score_sum, items_as_score, atol=1e-9)
@@ -151,7 +153,6 @@ def test_organisation_generator_is_deterministic_and_consistent() -> None:
 
 
 def _within(org: OrganisationSample, k: int, max_lag: int) -> tuple[ps.WithinUnitLag, ...]:
-    units, periods = org.employee_n.shape
     ok = (org.employee_n > 0) & (org.customer_n > 0)
     unit, period = np.nonzero(ok)
     x = org.score_sum[k][ok] / org.employee_n[ok]
@@ -160,14 +161,16 @@ def _within(org: OrganisationSample, k: int, max_lag: int) -> tuple[ps.WithinUni
 
 
 def test_organisation_links_appear_at_their_lag() -> None:
-    base = {"n_units": 150, "n_periods": 10, "n_predictors": 2, "r": 0.6, "icc_employee": 0.3}
-    leading = simulate_organisation(OrganisationDesign(link="leading", **base), random_state=1)
+    base = OrganisationDesign(n_units=150, n_periods=10, n_predictors=2, r=0.6, icc_employee=0.3)
+    leading = simulate_organisation(replace(base, link="leading"), random_state=1)
     lags = {res.lag: res.r for res in _within(leading, 0, 1)}
-    assert lags[1] > max(lags[0], lags[-1]) and lags[1] > 0.2
-    reverse = simulate_organisation(OrganisationDesign(link="reverse", **base), random_state=2)
+    assert lags[1] > max(lags[0], lags[-1])
+    assert lags[1] > 0.2
+    reverse = simulate_organisation(replace(base, link="reverse"), random_state=2)
     lags = {res.lag: res.r for res in _within(reverse, 0, 1)}
-    assert lags[-1] > max(lags[0], lags[1]) and lags[-1] > 0.2
-    none = simulate_organisation(OrganisationDesign(**base), random_state=3)
+    assert lags[-1] > max(lags[0], lags[1])
+    assert lags[-1] > 0.2
+    none = simulate_organisation(base, random_state=3)
     assert all(abs(res.r) < 0.1 for res in _within(none, 0, 1))
 
 
@@ -181,5 +184,6 @@ def test_organisation_confounder_links_units_but_not_months() -> None:
     y = org.customer_sum.sum(axis=1) / org.customer_n.sum(axis=1)
     raw = ps.correlation(x, y).r
     adjusted = ps.partial_correlation(x, y, workload).r
-    assert raw > 0.25 and adjusted < raw - 0.15
+    assert raw > 0.25
+    assert adjusted < raw - 0.15
     assert abs(_within(org, 0, 0)[0].r) < 0.1  # a stable confounder moves no month

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
+from pathlib import Path
 
 import httpx
+from pulse_testing.security import embedded_material
 from pulse_testing.web import free_port
 
 
@@ -30,14 +33,19 @@ async def test_bad_configuration_exits_2_naming_the_variable() -> None:
     assert b"PULSE_WEB_ACCOUNTS" in stderr
 
 
-async def test_serves_and_stops_on_sigterm() -> None:
+async def test_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
+    # The embedded default's material (certificate, credential, session secret), as
+    # `pulse dev up` leaves it in the data directory.
+    shutil.copytree(embedded_material(), tmp_path, dirs_exist_ok=True)
     # Upstreams on ports where nothing listens: the web serves, but is not ready.
     upstreams = {
         f"PULSE_{name}_ADDR": f"127.0.0.1:{free_port()}"
         for name in ("SURVEY", "RESPONSE", "CORRELATION")
     }
-    process = await run_module({"PULSE_WEB_ADDR": f"127.0.0.1:{port}", **upstreams})
+    process = await run_module(
+        {"PULSE_WEB_ADDR": f"127.0.0.1:{port}", "PULSE_DATA_DIR": str(tmp_path), **upstreams}
+    )
     try:
         async with httpx.AsyncClient() as http:
             for _ in range(100):

@@ -15,6 +15,8 @@ from pulse_common import auth
 from pulse_common.auth import Credential, credential_path, issuers_path
 from pulse_common.nats_auth import ensure_users, server_authorization
 from pulse_common.provision import read_issuers, register, unregister
+from pulse_common.secrets import write_private
+from pulse_common.tls import ensure_embedded_tls, issue_certificate, load_ca
 
 from pulse_cli.context import OPERATOR, client_identity, resolve_settings
 from pulse_cli.options import json_option
@@ -144,3 +146,28 @@ def nats_config() -> None:
     settings = resolve_settings()
     passwords = ensure_users(settings.data_dir)
     click.echo(json.dumps({"authorization": server_authorization(passwords)}, indent=2))
+
+
+@auth_group.command("cert")
+@click.argument("name")
+@click.option("--host", "hosts", multiple=True, help="A DNS name or address it serves (repeat).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for ca.crt, tls.crt and tls.key (the layout of PULSE_TLS_DIR).",
+)
+def cert(name: str, hosts: tuple[str, ...], output: Path) -> None:
+    """Issue a certificate for NAME from the data directory's CA (created when missing):
+    a service's (with --host for every name clients dial, e.g. survey.pulse.svc) or a
+    client's, ready to mount as PULSE_TLS_DIR."""
+    settings = resolve_settings()
+    folder = ensure_embedded_tls(settings.data_dir, ())
+    ca_key, ca_cert = load_ca(folder)
+    cert_pem, key_pem = issue_certificate(ca_key, ca_cert, name, hosts)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "ca.crt").write_bytes((folder / "ca.crt").read_bytes())
+    (output / "tls.crt").write_bytes(cert_pem)
+    write_private(output / "tls.key", key_pem)
+    click.echo(f"certificate for {name} written to {output} (ca.crt, tls.crt, tls.key)")

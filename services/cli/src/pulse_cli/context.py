@@ -16,7 +16,7 @@ from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse_common.auth import Credential, TokenSource, bearer, load_credential
 from pulse_common.config import ConfigError, Settings, load_settings
-from pulse_common.errors import DeadlineExceeded, Unavailable
+from pulse_common.errors import DeadlineExceeded, PermissionDenied, Unauthenticated, Unavailable
 from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
 from pulse_common.tls import TlsMaterial, load_tls
@@ -108,5 +108,10 @@ def explain_rpc_error(error: grpc.aio.AioRpcError) -> str:
         return (
             f"cannot reach the service ({domain.message}); is the stack running? "
             "start it with `pulse dev up`"
+        )
+    if isinstance(domain, Unauthenticated | PermissionDenied):
+        return (
+            f"{error.code().name}: {domain.message} (this command line signs as shown by "
+            "`pulse auth whoami`; see README, Who can call what)"
         )
     return f"{error.code().name}: {domain.message}"

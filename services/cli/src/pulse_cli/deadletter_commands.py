@@ -32,6 +32,7 @@ from pulse_common.messaging import (
     connect_nats,
     publish,
 )
+from pulse_common.nats_auth import TOOLS, credentials
 
 from pulse_cli.context import resolve_settings
 from pulse_cli.options import json_option
@@ -176,7 +177,16 @@ def _with_stream(action: Callable[[JetStreamContext], Awaitable[T]]) -> T:
 
     async def main() -> T:
         try:
-            nc = await connect_nats(settings.nats_servers, "pulse-cli", connect_timeout_s=5)
+            # Replaying publishes on any service's subject: PULSE_NATS_USER, or the
+            # embedded default's tools user (the only one allowed to).
+            login = credentials(settings, TOOLS)
+            nc = await connect_nats(
+                settings.nats_servers,
+                "pulse-cli",
+                connect_timeout_s=5,
+                user=login[0] if login else "",
+                password=login[1] if login else "",
+            )
         except ConnectionError as error:
             raise click.ClickException(f"{error}; is the stack running?") from None
         try:

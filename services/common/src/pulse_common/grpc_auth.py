@@ -8,6 +8,7 @@ through ``auth.current_caller()``; services take viewer and scope from it only."
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -20,13 +21,13 @@ from pulse_common.auth import (
     INVALID,
     MISSING,
     Caller,
-    IssuerRegistry,
     TokenSource,
     reset_caller,
     set_caller,
     token_of,
 )
 from pulse_common.grpc_errors import status_for
+from pulse_common.issuers import IssuerRegistry
 from pulse_common.rpc_roles import POLICY, Rule, is_open
 
 log = logging.getLogger(__name__)
@@ -60,16 +61,26 @@ def decide(registry: IssuerRegistry, policy: dict[str, Rule], method: str, metad
     return caller
 
 
+async def _admit(
+    context: grpc.aio.ServicerContext[Any, Any],
+    caller: Caller | None,
+    refusal: errors.DomainError | None,
+) -> contextvars.Token[Caller | None]:
+    """Abort a refused call; otherwise make ``caller`` the current caller (for
+    ``auth.current_caller``) and return the token that undoes it."""
+    if refusal is not None or caller is None:
+        error = refusal or errors.Unauthenticated(MISSING)
+        await context.abort(status_for(error), error.message)
+    return set_caller(caller)
+
+
 def _guarded(
     behavior: Callable[..., Awaitable[Any]],
     caller: Caller | None,
     refusal: errors.DomainError | None,
 ) -> Callable[..., Awaitable[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if refusal is not None or caller is None:
-            error = refusal or errors.Unauthenticated(MISSING)
-            await context.abort(status_for(error), error.message)
-        token = set_caller(caller)
+        token = await _admit(context, caller, refusal)
         try:
             return await behavior(request, context)
         finally:
@@ -84,10 +95,7 @@ def _guarded_stream(
     refusal: errors.DomainError | None,
 ) -> Callable[..., AsyncIterator[Any]]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if refusal is not None or caller is None:
-            error = refusal or errors.Unauthenticated(MISSING)
-            await context.abort(status_for(error), error.message)
-        token = set_caller(caller)
+        token = await _admit(context, caller, refusal)
         try:
             async for item in behavior(request, context):
                 yield item

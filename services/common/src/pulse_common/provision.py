@@ -17,7 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pulse_common import auth
-from pulse_common.auth import Credential, TrustedIssuer, issuers_json, parse_issuers, trusted
+from pulse_common.auth import Credential
+from pulse_common.issuers import TrustedIssuer, issuers_json, parse_issuers, trusted
 from pulse_common.nats_auth import ensure_users
 from pulse_common.secrets import ensure_embedded_secrets, write_private
 from pulse_common.tls import ensure_embedded_tls

@@ -21,12 +21,13 @@ import asyncpg
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from pulse_common.auth import IssuerRegistry, issuers_path
+from pulse_common.auth import issuers_path
 from pulse_common.config import ConfigError, Settings, load_settings
 from pulse_common.db import Migration, apply_migrations, create_pool, load_migrations
 from pulse_common.grpc_auth import AuthInterceptor
 from pulse_common.grpc_server import GrpcServer
 from pulse_common.health import HealthMonitor, consumer_probe, database_probe, nats_probe
+from pulse_common.issuers import IssuerRegistry
 from pulse_common.logging_setup import configure_logging
 from pulse_common.messaging import ConsumerLoop, connect_nats, ensure_stream
 from pulse_common.nats_auth import credentials, inbox_prefix

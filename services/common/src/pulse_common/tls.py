@@ -153,7 +153,7 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _load_ca(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def load_ca(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = serialization.load_pem_private_key((directory / f"{CA_NAME}.key").read_bytes(), None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ConfigError(f"{directory / CA_NAME}.key is not an EC key")
@@ -170,7 +170,7 @@ def ensure_embedded_tls(data_dir: str | Path, names: Iterable[str] = EMBEDDED_ID
         key, cert = new_ca()
         write_private(directory / f"{CA_NAME}.key", _key_pem(key))
         (directory / f"{CA_NAME}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    ca_key, ca_cert = _load_ca(directory)
+    ca_key, ca_cert = load_ca(directory)
     for name in names:
         if (directory / f"{name}.crt").exists() and (directory / f"{name}.key").exists():
             continue

@@ -3,16 +3,20 @@
 * ``not_enough_data``: fewer than ``MIN_UNITS`` released units; no statement on a link.
 * ``unreliable``: the outcome's unit averages, or every predictor's, are too unreliable to
   compare teams (``diagnostics.gated``); no statement on a link.
-* ``supported``: the family-wise test (``evidence``) links a predictor to the outcome, the
-  association is positive and no check weakens it.
-* ``weak``: a family-wise link, but negative, or resting on the correlation of unit means
-  alone while adjusting for the chosen covariates removes it, or while the n-weighted
-  multilevel estimate does not confirm it.
+* ``supported``: the family-wise test (``evidence``) links a predictor to the outcome the
+  expected way (better treatment, better outcome) and no check weakens it.
+* ``weak``: such a link, but resting on the correlation of unit means alone while adjusting
+  for the chosen covariates changes it materially, or while the n-weighted multilevel
+  estimate does not confirm it.
+* ``opposite``: the only family-wise links go the other way (better treatment, worse
+  outcome): no evidence for the expected link, and the inverse association is stated.
 * ``no_evidence``: no test of the family survives the adjustment.
 
-Both claiming tiers need the family-wise test, so under no link at all the probability of
-either is at most alpha. Directions, adjusted estimates and the power for the smallest
-effect of interest are stated in the words (``verdict_text``)."""
+The tests are two-sided and every tier needs the family-wise test, so under no link at all
+the probability of any of ``supported``, ``weak`` or ``opposite`` is at most alpha, and of
+a claim of the expected link (``supported`` or ``weak``) about alpha / 2. Directions,
+adjusted estimates and the power for the smallest effect of interest are stated in the
+words (``verdict_text``)."""
 
 from __future__ import annotations
 
@@ -93,12 +97,15 @@ def _rests_on_means(link: PredictorLinkage, evidence: Evidence) -> bool:
     return all(t.source == "between" for t in evidence.significant(link))
 
 
+def positive(link: PredictorLinkage, evidence: Evidence) -> bool:
+    """The link's strongest family-wise finding goes the expected way (better treatment,
+    better outcome)."""
+    return min(evidence.significant(link), key=lambda t: t.adjusted_p_value).r > 0
+
+
 def weakened(link: PredictorLinkage, evidence: Evidence) -> list[str]:
     """Why a claimed link is weak ([] when it is not)."""
     reasons: list[str] = []
-    strongest = min(evidence.significant(link), key=lambda t: t.adjusted_p_value)
-    if strongest.r < 0:
-        reasons.append("the association is negative, opposite to the expected link")
     if not _rests_on_means(link, evidence):
         return reasons
     adjusted = link.adjusted
@@ -123,9 +130,10 @@ def verdict(given: VerdictInput) -> Verdict:
     evidence = given.evidence
     if not evidence.linked:
         return Verdict("no_evidence", words.no_evidence(given), found_caveats)
-    lead = evidence.linked[0]
-    reasons = weakened(lead, evidence)
-    level = "weak" if reasons else "supported"
+    expected = [link for link in evidence.linked if positive(link, evidence)]
+    lead = expected[0] if expected else evidence.linked[0]
+    reasons = weakened(lead, evidence) if expected else []
+    level = ("weak" if reasons else "supported") if expected else "opposite"
     return Verdict(
         level,
         words.claimed(given, level, reasons),

@@ -40,7 +40,8 @@ PREDICTORS = (
 )
 assert set(PREDICTORS) == set(TREATMENT_CONSTRUCTS)
 WORKLOAD = PREDICTORS[-1]
-CLAIMS = ("supported", "weak")
+CLAIMS = ("supported", "weak")  # claims of the expected (positive) link
+OPPOSITE = "opposite"  # a claim of an inverse association, counted apart
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class Reading:
     """What a leader takes from one replicate's verdict."""
 
     level: str
-    claims_link: bool
+    claims_link: bool  # the expected link: "supported" or "weak"
     treatment_first: bool
     customers_first: bool
     names_adjusted: bool
@@ -230,6 +231,8 @@ class Summary:
     treatment_first_rate: float
     adjusted_named_rate: float
     gate_rate: float
+    opposite_rate: float
+    weak_rate: float
     claims_without_gate: int
     crashes: int
     errors: list[str] = field(default_factory=list)
@@ -259,6 +262,8 @@ def summarise(scenario: Scenario, readings: Sequence[Reading]) -> Summary:
         treatment_first_rate=sum(r.treatment_first for r in readings) / n,
         adjusted_named_rate=sum(r.names_adjusted for r in readings) / n,
         gate_rate=sum(r.gate_wording for r in readings) / n,
+        opposite_rate=sum(r.level == OPPOSITE for r in readings) / n,
+        weak_rate=sum(r.level == "weak" for r in readings) / n,
         claims_without_gate=sum(r.claims_link and not r.gate_wording for r in readings),
         crashes=sum(bool(r.error) for r in readings),
         errors=sorted({r.error for r in readings if r.error})[:5],

@@ -32,6 +32,7 @@ LEADS = {
     "supported": "The data support a link between how employees are treated and",
     "weak": "There is weak evidence of a link between how employees are treated and",
     "no_evidence": "There is no evidence of a link between how employees are treated and",
+    "opposite": "There is no evidence that better treatment of employees goes with better",
 }
 _COVARIATE_NAMES = {
     "unit_size": "unit size",
@@ -283,9 +284,10 @@ def claimed(given: VerdictInput, level: str, reasons: list[str]) -> str:
         if others
         else ""
     )
+    opposite = ": the data show the opposite, an inverse association" if level == "opposite" else ""
     return _join(
-        f"{LEADS[level]} {name(given.outcome)} across {given.units} units (family-wise error "
-        f"rate {evidence.alpha:.0%} over {evidence.family_size} tests).",
+        f"{LEADS[level]} {name(given.outcome)} across {given.units} units{opposite} "
+        f"(family-wise error rate {evidence.alpha:.0%} over {evidence.family_size} tests).",
         *[_linked(link, given) for link in evidence.linked],
         weak,
         rest,

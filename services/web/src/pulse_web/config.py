@@ -80,7 +80,13 @@ def load_web_config(
     else:
         accounts = parse_accounts(raw_accounts)
     # Always a real secret: the environment's, or the one the embedded setup generated.
-    secret = resolve_secret(env, WEB_SESSION_SECRET, settings.data_dir, external=True)
+    secret = resolve_secret(env, WEB_SESSION_SECRET, settings.data_dir, external=False)
+    if not secret:
+        raise ConfigError(
+            f"{WEB_SESSION_SECRET} is not set: set it to 32+ random characters (there is no "
+            "built-in value), or start the embedded stack with `pulse dev up`, which "
+            "generates one"
+        )
     loopback = _is_loopback(settings.web_addr)
     secure = (env.get("PULSE_WEB_SECURE_COOKIES") or "").strip().lower() or (
         "false" if loopback else "true"

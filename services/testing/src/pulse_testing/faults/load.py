@@ -247,8 +247,19 @@ class Respondents:
         self.give_up_s = give_up_s
         self.tally = Tally()
 
-    async def submit_all(self, tokens: Sequence[str], start: int = 0) -> Tally:
-        await asyncio.gather(*(self.submit(token, start + n) for n, token in enumerate(tokens)))
+    async def submit_all(
+        self, tokens: Sequence[str], start: int = 0, per_s: float | None = None
+    ) -> Tally:
+        """Everyone submits; with ``per_s``, respondents arrive at that rate (so that a fault
+        injected meanwhile meets submissions before, during and after it)."""
+        began = asyncio.get_running_loop().time()
+
+        async def arrive(n: int, token: str) -> None:
+            if per_s:
+                await asyncio.sleep(max(0.0, began + n / per_s - asyncio.get_running_loop().time()))
+            await self.submit(token, start + n)
+
+        await asyncio.gather(*(arrive(n, token) for n, token in enumerate(tokens)))
         return self.tally
 
     async def submit(self, token: str, n: int, key: str | None = None) -> str | None:

@@ -25,6 +25,7 @@ from pulse_common.auth import TokenSource
 from pulse_common.config import Settings, load_settings
 from pulse_common.embedded import EmbeddedPostgres, free_port, pid_alive, wait_for_port
 from pulse_common.grpc_server import open_channel
+from pulse_common.nats_auth import TOOLS, read_users, with_credentials
 
 from pulse_testing.faults.nats_proxy import NatsProxy
 
@@ -118,8 +119,12 @@ class FaultStack:
 
     @property
     def nats_url(self) -> str:
-        """The nats-server itself, for the test's own reads (never through the proxy)."""
-        return self.state.nats_url
+        """The nats-server itself as the ``tools`` user, for the test's own reads and
+        publishes (never through the proxy)."""
+        password = read_users(self.state.data_dir).get(TOOLS)
+        if password is None:
+            return self.state.nats_url
+        return with_credentials(self.state.nats_url, TOOLS, password)
 
     @contextlib.asynccontextmanager
     async def stubs(self) -> AsyncIterator[Stubs]:
@@ -161,11 +166,15 @@ class FaultStack:
         self.signal(name, signal.SIGKILL)
         self.wait_exit(name)
 
-    def restart(self, name: str, **env: str) -> int:
+    def start(self, name: str, **env: str) -> int:
         """Start ``name`` again (after it was killed or stopped), with ``env`` on top of the
-        stack's, and wait until it is SERVING."""
+        stack's; do not wait."""
         environment = {**os.environ, **self.env, **self.state.env(), **env}
-        pid = stack.start_process(self.state, name, environment)
+        return stack.start_process(self.state, name, environment)
+
+    def restart(self, name: str, **env: str) -> int:
+        """``start`` and wait until it is SERVING."""
+        pid = self.start(name, **env)
         stack.wait_until_serving(self.state, [name], timeout_s=90)
         return pid
 

@@ -871,7 +871,9 @@ class Verdict(_message.Message):
     LEADER_FIELD_NUMBER: _builtins.int
     LINKED_FIELD_NUMBER: _builtins.int
     level: _builtins.str
-    """"supported", "weak", "no_evidence", "unreliable" or "not_enough_data"."""
+    """"supported", "weak", "opposite", "no_evidence", "unreliable" or
+    "not_enough_data".
+    """
     text: _builtins.str
     leader: _builtins.str
     """Which moves first in the lead finding: "treatment", "outcome", "together"; "" = none."""
