@@ -13,13 +13,14 @@ PYTEST_ARGS ?=
 
 .PHONY: help install install-dev demo test lint typecheck protos protos-check buf-lint \
 	test-only test-slow bench validate-stats validate-verdicts dev-up dev-down clean deploy-check \
-	test-cluster
+	test-cluster test-faults
 
 help:
 	@echo "make demo    set up .venv and run the live demo (Ctrl-C stops everything)"
 	@echo "make test    set up .venv and run lint, type checks, buf lint and all tests"
 	@echo "make test-slow   also run the long simulations"
 	@echo "make test-cluster  failover tests on a 3-node NATS cluster and replicated PostgreSQL"
+	@echo "make test-faults   the fault suite at full size (make test runs its quick version)"
 	@echo "make protos  regenerate services/common/src/pulse from protos/"
 
 $(VENV)/bin/python:
@@ -77,6 +78,10 @@ deploy-check: $(DEV_STAMP)
 # Failover on loopback: 3 NATS nodes, PostgreSQL primary + synchronous standby (a few minutes).
 test-cluster: $(DEV_STAMP)
 	$(BIN)/pytest -m cluster tests/cluster -p no:cacheprovider $(PYTEST_ARGS)
+
+# The fault suite (tests/faults) at the issue's sizes: one line per property, ~15 minutes.
+test-faults: $(DEV_STAMP)
+	PULSE_FAULT_SCALE=full $(BIN)/pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
 
 test-slow: $(DEV_STAMP)
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pulse_testing.faults.load import LINES
 from pulse_testing.faults.stack import FaultStack
 
-# The suite forks (pg_ctl, nats-server, service processes) from a process whose gRPC threads
-# are busy; gRPC's fork handlers then abort the child now and then ("Check failed:
-# next_worker->state == KICKED") before it execs. The children never use gRPC: turn the
-# handlers off (read when gRPC first starts, after collection).
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
-
 
 @pytest.fixture(scope="session")
-def fault_stack() -> Iterator[FaultStack]:
+def fault_stack(request: pytest.FixtureRequest) -> Iterator[FaultStack]:
     stack = FaultStack.up()
     try:
         yield stack
     finally:
-        stack.down()
+        # After a failure (or with PULSE_FAULT_KEEP_LOGS=1) the services' and servers' logs
+        # are kept under artifacts/fault-logs/ (git-ignored).
+        wanted = request.session.testsfailed or os.environ.get("PULSE_FAULT_KEEP_LOGS") == "1"
+        keep = Path("artifacts/fault-logs") if wanted else None
+        stack.down(keep_logs=keep)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

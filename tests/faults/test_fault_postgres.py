@@ -110,7 +110,7 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
     stack = fault_stack
     # Respondents arrive at a steady rate; PostgreSQL goes down a second in, mid-load.
     people, per_s, down_s = (2000, 100.0, 5.0) if full_scale() else (240, 60.0, 2.0)
-    teams = {f"f05-t{i}": people // 3 for i in range(3)}
+    teams = {f"f05-t{i}": people // 3 + (i < people % 3) for i in range(3)}
     health = HealthLog(stack)
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f05", teams)
@@ -123,11 +123,11 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
         await asyncio.sleep(1.0)
         ok_before = len(respondents.tally.ok)
         stopped_at = time.monotonic()
-        await asyncio.to_thread(stack.postgres.stop, "fast")
+        await asyncio.to_thread(stack.stop_postgres)
         # Interactions arriving while the database is down are retried, not dead-lettered.
         await publish_interactions(stack, "f05-t0", customer, "f05-during", 8)
         await asyncio.sleep(down_s)
-        await asyncio.to_thread(stack.postgres.start)
+        await asyncio.to_thread(stack.start_postgres)
         started_at = time.monotonic()
         tally = await load
         recovered_s = await stack.wait_status("SERVING", timeout_s=30)

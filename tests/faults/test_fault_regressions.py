@@ -15,15 +15,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
+import signal
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import nats
+from pulse_cli.deadletter_commands import read_dead_letters
 from pulse_common import subjects
-from pulse_common.embedded import free_port
+from pulse_common.embedded import free_port, pid_alive
 from pulse_common.messaging import publish
+from pulse_testing.faults import spawn
 from pulse_testing.faults.load import Respondents, open_wave, reconcile, report
 from pulse_testing.faults.stack import FaultStack
 
@@ -120,28 +123,42 @@ async def test_token_burned_answer_lost_the_respondent_can_send_again(
 
 async def test_consumer_survives_a_failed_dead_letter_publish(fault_stack: FaultStack) -> None:
     """The correlation service cannot get its dead letter acknowledged (the proxy loses the
-    PubAcks): it must keep the poison for a later try and go on counting the rest."""
+    PubAck): it must keep the poison for a later try, dead-letter it then, stay up (same
+    process, SERVING) and go on counting the rest."""
     stack = fault_stack
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f17", {"f17-a": 6})
         await asyncio.to_thread(stack.through_proxy, "correlation")
+        pid = stack.pid("correlation")
         lost_before = stack.proxy.rules.pubacks_lost
-        stack.proxy.lose_pubacks("pulse-correlation", 2)
+        stack.proxy.lose_pubacks("pulse-correlation", 1, subjects.DEAD_LETTER_PREFIX)
         nc = await nats.connect(stack.nats_url)
         try:
+            js = nc.jetstream()
             await publish(
-                nc.jetstream(),
+                js,
                 subjects.RESPONSE_RECORDED,
                 b"\xff not an event",
                 msg_id="f17-poison",
                 headers={"Pulse-Type": "pulse.events.v1.ResponseRecorded"},
             )
+            # The publish waits for its lost PubAck (5 s), then the poison is handled again:
+            # done when the consumer has nothing pending or unacknowledged.
+            deadline = time.monotonic() + 45
+            await asyncio.sleep(1)
+            while True:
+                info = await js.consumer_info(subjects.STREAM, "correlation-responses")
+                if info.num_ack_pending == 0 and info.num_pending == 0:
+                    break
+                assert time.monotonic() < deadline, f"the poison was never settled: {info}"
+                await asyncio.sleep(0.3)
+            letters = [
+                letter
+                for letter in await read_dead_letters(js)
+                if letter.original_msg_id == "f17-poison"
+            ]
         finally:
             await nc.close()
-        deadline = time.monotonic() + 30
-        while stack.proxy.rules.pubacks_lost - lost_before < 2:
-            assert time.monotonic() < deadline, "the dead-letter publish never happened"
-            await asyncio.sleep(0.1)
         respondents = Respondents(stubs)
         await respondents.submit_all(wave.tokens)
         outcome = await reconcile(stack, wave, respondents.tally, wait_s=60)
@@ -151,32 +168,29 @@ async def test_consumer_survives_a_failed_dead_letter_publish(fault_stack: Fault
         **outcome.figures(respondents.tally),
         dead_letter_pubacks_lost=stack.proxy.rules.pubacks_lost - lost_before,
         correlation_health=health.get("correlation"),
+        same_process=stack.pid("correlation") == pid and pid_alive(pid),
     )
+    assert stack.proxy.rules.pubacks_lost - lost_before == 1
+    assert len(letters) == 1  # dead-lettered once (the retry's publish was a duplicate)
     assert (outcome.lost, outcome.duplicated) == (0, 0)
     assert outcome.counted == len(wave.tokens)
     assert health.get("correlation") == "SERVING"
+    assert pid_alive(pid)
 
 
-def run_service(env: dict[str, str], timeout_s: float) -> tuple[int | None, str, float]:
-    """``python -m pulse_survey`` until it exits or ``timeout_s``; (exit code, stderr, s)."""
+def run_service(env: dict[str, str], timeout_s: float, log: Path) -> tuple[int | None, str, float]:
+    """``python -m pulse_survey`` until it exits or ``timeout_s`` (then it is killed);
+    (exit code or None, its output, seconds)."""
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pulse_survey"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _, stderr = process.communicate(timeout=timeout_s)
-        return process.returncode, stderr, time.monotonic() - started
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, stderr = process.communicate()
-        return None, stderr, time.monotonic() - started
+    pid = spawn.spawn([sys.executable, "-m", "pulse_survey"], {**os.environ, **env}, log)
+    code = spawn.wait(pid, timeout_s)
+    if code is None:
+        os.kill(pid, signal.SIGKILL)
+        spawn.wait(pid, 10)
+    return code, log.read_text(errors="replace"), time.monotonic() - started
 
 
-def test_nats_url_list_and_bounded_start_up(fault_stack: FaultStack) -> None:
+def test_nats_url_list_and_bounded_start_up(fault_stack: FaultStack, tmp_path: Path) -> None:
     stack = fault_stack
     base = {
         **stack.env,
@@ -186,18 +200,21 @@ def test_nats_url_list_and_bounded_start_up(fault_stack: FaultStack) -> None:
         "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
     }
     dead = f"nats://127.0.0.1:{free_port()}"
-    # Several URLs, the first one dead: the service starts (and is stopped after 8 s).
-    code, listed_err, _ = run_service({**base, "PULSE_NATS_URL": f"{dead},{stack.nats_url}"}, 8)
+    # Several URLs, the first one dead: the service starts (and is stopped after 6 s).
+    listed = {**base, "PULSE_NATS_URL": f"{dead},{stack.nats_url}"}
+    code, listed_err, _ = run_service(listed, 6, tmp_path / "listed.log")
     # NATS down: a clear message naming it, well within the timeout plus a margin.
-    down_code, down_err, down_s = run_service({**base, "PULSE_NATS_URL": dead}, 30)
+    down = {**base, "PULSE_NATS_URL": dead}
+    down_code, down_err, down_s = run_service(down, 30, tmp_path / "down.log")
     report(
         "nats-urls-and-start-up",
-        url_list_started=code is None,
+        url_list_started=code is None and "survey listening on" in listed_err,
         down_exit_code=down_code,
         down_exit_s=f"{down_s:.1f}",
         down_message_names_nats="cannot reach NATS" in down_err,
     )
     assert code is None, listed_err[-2000:]  # still serving when stopped
+    assert "survey listening on" in listed_err
     assert down_code not in (None, 0), down_err[-2000:]
     assert "cannot reach NATS" in down_err
     assert down_s < 20

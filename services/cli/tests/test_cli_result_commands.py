@@ -21,7 +21,10 @@ MONTHS = ["2025-01", "2025-02", "2025-03", "2025-04"]
 PER_GROUP = 6  # respondents per team and month, above k = 5
 CUSTOMER_ROWS = len(TEAMS) * len(MONTHS) * PER_GROUP
 COMMENTED = ("team1", "2025-01")  # ten people, each with a comment (the comment threshold)
-EMPLOYEE_ITEMS = ["rec.1", "fair.1", "sup.1", "load.1", "voice.1", "grow.1", "eng.1", "enps.1"]
+EMPLOYEE_ITEMS = [
+    *("rec.1", "fair.1", "sup.1", "load.1", "voice.1", "grow.1", "eng.1", "enps.1"),
+    *("empw.1", "collab.1", "align.1", "lead.1", "train.1"),  # the chain constructs
+]
 CUSTOMER_ITEMS = ["csat.1", "nps.1", "ces.1", "staff.1"]
 
 
@@ -40,10 +43,11 @@ def employee_csv(path: Path) -> tuple[Path, int]:
             for p in range(people):
                 score = level(t, p)
                 comment = f"Idea {p} from the desk." if (team, month) == COMMENTED else ""
-                scores = [score] * 7 + [2 * score]
+                scores = [score] * 7 + [2 * score] + [score] * 5
                 rows.append([team, month, "employee_pulse", *scores, comment])
     good = len(rows)
-    rows.append(["team1", "2025-01", "employee_pulse", 9, *([3] * 6), 7, ""])  # 9 on 1-5
+    bad = ["team1", "2025-01", "employee_pulse", 9, *([3] * 6), 7, *([3] * 5), ""]  # 9 on 1-5
+    rows.append(bad)
     path.write_text(_csv(header, rows))
     return path, good
 

@@ -23,6 +23,7 @@ EMPLOYEE_SCORES: dict[str, int | str] = {
     "grow.1": 4,
     "eng.1": 4,
     "enps.1": 9,
+    **{item: 4 for item in ("empw.1", "collab.1", "align.1", "lead.1", "train.1")},
 }
 PRAISE = "Friendly and quick, thank you."
 CUSTOMER_SCORES: dict[str, int | str] = {

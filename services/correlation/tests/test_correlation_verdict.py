@@ -236,3 +236,22 @@ def test_not_computable_values_travel_as_nan_with_a_reason() -> None:
     assert exported["linkages"][0]["lags"][-1]["estimate"]["r"] == "NaN"
     assert b"nan" in export.to_csv(message)
     assert json_format.MessageToDict(message)["power"]["unitsNeeded"] == "85"
+
+
+def test_the_smallest_effect_of_interest_is_a_validated_option() -> None:
+    from pulse.correlation.v1 import correlation_service_pb2 as pb
+    from pulse_common.errors import InvalidArgument
+    from pulse_correlation import validation
+
+    def options(effect: float) -> Options:
+        request = pb.RunLinkageReportRequest(
+            outcome="csat", options=pb.LinkageOptions(smallest_effect=effect)
+        )
+        return validation.report_request(request, "month", Viewer("ceo", "")).options
+
+    assert options(0).smallest_effect == 0.3
+    assert options(0.2).smallest_effect == 0.2
+    for bad in (0.01, 0.99, -0.3):
+        with pytest.raises(InvalidArgument) as error:
+            options(bad)
+        assert error.value.field == "options.smallest_effect"

@@ -53,6 +53,7 @@ def test_the_script_prints_one_line_per_scenario() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # about 6 minutes on 2 idle cores, more on a busy machine
 def test_validation_of_1000_replicates_meets_the_targets() -> None:
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--replicates", "1000", "--check"],

@@ -1,9 +1,10 @@
 """A TCP proxy in front of nats-server that reads the NATS protocol in both directions and
 can lose chosen frames, as a flaky network would:
 
-- ``lose_pubacks(client, count)``: the next ``count`` JetStream publish acknowledgements
-  (server -> client ``MSG`` frames whose payload is a PubAck) to connections named
-  ``client`` never arrive, although the server stored the message;
+- ``lose_pubacks(client, count, subject_prefix)``: the next ``count`` JetStream publish
+  acknowledgements (server -> client ``MSG`` frames whose payload is a PubAck, answering a
+  publish to a subject starting with ``subject_prefix``) to connections named ``client``
+  never arrive, although the server stored the message;
 - ``lose_acks(client)``: from now on, consumer acknowledgements (client -> server publishes
   to ``$JS.ACK.``) from connections named ``client`` never reach the server, although the
   consumer committed its work.
@@ -74,6 +75,10 @@ class Rules:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     pubacks_to_lose: dict[str, int] = field(default_factory=dict)
+    # Only PubAcks of publishes to subjects starting with this (per client; "" = any).
+    puback_subjects: dict[str, bytes] = field(default_factory=dict)
+    # Reply inbox -> subject of each publish that asked for a reply (what a PubAck acks).
+    replies: dict[bytes, bytes] = field(default_factory=dict)
     acks_lost_from: set[str] = field(default_factory=set)
     pubacks_lost: int = 0
     acks_lost: int = 0
@@ -84,14 +89,22 @@ class Rules:
             return True
         with self.lock:
             self.pubacks_seen[client] = self.pubacks_seen.get(client, 0) + 1
+            published = self.replies.pop(frame.subject, b"")
             left = self.pubacks_to_lose.get(client, 0)
-            if left <= 0:
+            if left <= 0 or not published.startswith(self.puback_subjects.get(client, b"")):
                 return True
             self.pubacks_to_lose[client] = left - 1
             self.pubacks_lost += 1
             return False
 
     def client_frame_passes(self, client: str, frame: Frame) -> bool:
+        parts = frame.line.split()
+        # PUB <subject> [reply] <size>; HPUB <subject> [reply] <header size> <total size>
+        if frame.verb in (b"PUB", b"HPUB") and len(parts) == (4 if frame.verb == b"PUB" else 5):
+            with self.lock:
+                self.replies[parts[2]] = parts[1]
+                if len(self.replies) > 100_000:  # replies that never came
+                    self.replies.clear()
         if frame.verb != b"PUB" or not frame.subject.startswith(b"$JS.ACK."):
             return True
         with self.lock:
@@ -129,9 +142,12 @@ class NatsProxy:
         self._call(self._close_all_and_stop)
         self._thread.join(10)
 
-    def lose_pubacks(self, client: str, count: int) -> None:
+    def lose_pubacks(self, client: str, count: int, subject_prefix: str = "") -> None:
+        """Lose the next ``count`` PubAcks to ``client`` (of publishes to subjects starting
+        with ``subject_prefix``)."""
         with self.rules.lock:
             self.rules.pubacks_to_lose[client] = count
+            self.rules.puback_subjects[client] = subject_prefix.encode()
 
     def lose_acks(self, client: str, lose: bool = True) -> None:
         with self.rules.lock:

@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -23,10 +23,17 @@ from pulse_cli import stack
 from pulse_cli.context import Stubs, client_identity, connect
 from pulse_common.auth import TokenSource
 from pulse_common.config import Settings, load_settings
-from pulse_common.embedded import EmbeddedPostgres, free_port, pid_alive, wait_for_port
+from pulse_common.embedded import (
+    EmbeddedPostgres,
+    free_port,
+    pid_alive,
+    port_open,
+    wait_for_port,
+)
 from pulse_common.grpc_server import open_channel
 from pulse_common.nats_auth import TOOLS, read_users, with_credentials
 
+from pulse_testing.faults import spawn
 from pulse_testing.faults.nats_proxy import NatsProxy
 
 GRPC_SERVICES = ("survey", "response", "correlation")
@@ -52,6 +59,26 @@ FAULT_ENV = {
 }
 # The suite calls as the embedded default's ``tools`` identity (every role, like the demo).
 IDENTITY = "tools"
+
+
+MODULES = (*((name, module) for name, module, _ in stack.SERVICES), stack.WEB)
+PG_CTL = """
+import sys
+from pathlib import Path
+from pulse_common.embedded import EmbeddedPostgres
+postgres = EmbeddedPostgres(Path(sys.argv[1]), port=int(sys.argv[2]))
+postgres.start() if sys.argv[3] == "start" else postgres.stop(mode=sys.argv[4])
+"""
+
+
+def _environment(env: dict[str, str]) -> dict[str, str]:
+    """The suite's environment for its processes: no PULSE_* of the caller's own (a CI's
+    external PostgreSQL or NATS must not be what the suite restarts)."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}, **env}
+
+
+def _dev_down(env: dict[str, str]) -> None:
+    spawn.run([sys.executable, "-m", "pulse_cli", "dev", "down"], _environment(env), 120)
 
 
 def full_scale() -> bool:
@@ -95,10 +122,17 @@ class FaultStack:
             **{f"PULSE_{name.upper()}_ADDR": f"127.0.0.1:{free_port()}" for name in GRPC_SERVICES},
             "PULSE_WEB_ADDR": f"127.0.0.1:{free_port()}",
         }
+        command = [sys.executable, "-m", "pulse_cli", "dev", "up", "--json"]
         try:
-            # Embedded servers, never a developer's or CI's: the suite restarts them.
-            state = stack.up(load_settings(env), with_web=with_web, service_env=env, timeout_s=120)
+            # `pulse dev up` itself, in its own process (see spawn: no fork from here).
+            code, output = spawn.run(
+                command if with_web else [*command, "--no-web"], _environment(env), 240
+            )
+            state = stack.load_state(Path(env["PULSE_DATA_DIR"]))
+            if code != 0 or state is None:
+                raise RuntimeError(f"pulse dev up failed ({code}):\n{output[-3000:]}")
         except BaseException:
+            _dev_down(env)
             shutil.rmtree(work_dir, ignore_errors=True)
             raise
         postgres = EmbeddedPostgres(Path(state.data_dir) / "pg", port=state.postgres_port)
@@ -106,10 +140,19 @@ class FaultStack:
         proxy.start()
         return cls(work_dir, env, state, proxy, postgres)
 
-    def down(self) -> None:
+    def down(self, keep_logs: Path | None = None) -> None:
+        """Stop everything; with ``keep_logs``, copy the services' and servers' logs there
+        first (a folder per run)."""
         self.thaw_postgres()
-        stack.down(Path(self.state.data_dir))
+        _dev_down(self.env)
         self.proxy.stop()
+        if keep_logs is not None:
+            target = keep_logs / self.work_dir.name
+            data = Path(self.state.data_dir)
+            shutil.copytree(data / "logs", target / "logs", dirs_exist_ok=True)
+            for server_log in (data / "pg" / "postgres.log", data / "nats" / "nats.log"):
+                if server_log.exists():
+                    shutil.copy2(server_log, target / server_log.name)
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
     @property
@@ -168,9 +211,14 @@ class FaultStack:
 
     def start(self, name: str, **env: str) -> int:
         """Start ``name`` again (after it was killed or stopped), with ``env`` on top of the
-        stack's; do not wait."""
-        environment = {**os.environ, **self.env, **self.state.env(), **env}
-        return stack.start_process(self.state, name, environment)
+        stack's, as ``pulse dev up`` does (same module, log and record); do not wait."""
+        environment = {**_environment(self.env), **self.state.env(), **env}
+        module = dict(MODULES)[name]
+        log = Path(self.state.data_dir) / "logs" / f"{name}.log"
+        pid = spawn.spawn([sys.executable, "-m", module], environment, log)
+        self.state.pids[name] = pid
+        stack.save_state(Path(self.state.data_dir), self.state)
+        return pid
 
     def restart(self, name: str, **env: str) -> int:
         """``start`` and wait until it is SERVING."""
@@ -204,12 +252,26 @@ class FaultStack:
 
     # ------------------------------------------------------------------ PostgreSQL
 
-    def restart_postgres(self, down_s: float = 0.0, mode: str = "fast") -> None:
-        """Stop PostgreSQL (``fast``: sessions are terminated), stay down ``down_s``, start it
-        again on the same port and data."""
-        self.postgres.stop(mode=mode)
-        time.sleep(down_s)
-        self.postgres.start()
+    def stop_postgres(self, mode: str = "fast") -> None:
+        """Stop PostgreSQL (``fast``: every session is terminated) and make sure it is down."""
+        self._pg_ctl("stop", mode)
+        if port_open(self.postgres.port):
+            raise AssertionError(f"PostgreSQL did not stop: {self._postgres_log()}")
+
+    def start_postgres(self) -> None:
+        """PostgreSQL again on the same port and data."""
+        self._pg_ctl("start")
+        if not port_open(self.postgres.port):
+            raise AssertionError(f"PostgreSQL did not start: {self._postgres_log()}")
+
+    def _pg_ctl(self, action: str, mode: str = "fast") -> None:
+        """``EmbeddedPostgres.start``/``stop`` in a helper process (it forks pg_ctl as
+        PostgreSQL's user, which this threaded process must not do)."""
+        spawn.python(PG_CTL, str(self.postgres.data_dir), str(self.postgres.port), action, mode)
+
+    def _postgres_log(self) -> str:
+        path = self.postgres.data_dir / "postgres.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def freeze_postgres(self) -> None:
         """SIGSTOP the postmaster and every backend: connections stay open, nothing answers."""
@@ -241,14 +303,6 @@ class FaultStack:
         """nats-server again, exactly as it ran (same port, store and configuration):
         JetStream recovers the stream from its files."""
         log_path = Path(self.state.data_dir) / "logs" / "nats-restarted.log"
-        with open(log_path, "ab") as log_file:
-            process = subprocess.Popen(
-                command,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.state.nats_pid = process.pid
+        self.state.nats_pid = spawn.spawn(command, os.environ, log_path)
         stack.save_state(Path(self.state.data_dir), self.state)
         wait_for_port(self.state.nats_port, 20, "nats-server")
