@@ -108,16 +108,16 @@ async def test_respondent_form_validation_csrf_and_single_use(web: WebStack) -> 
         same_browser = await http.get(f"/s/{token}")
         assert same_browser.status_code == 200
         assert "Thank you" in same_browser.text
-    async with client_for(web) as other:
+    async with client_for(web) as elsewhere:
         # Anyone else: the link is spent, the one invalid-link page, as for an unknown token.
-        used = await other.get(f"/s/{token}")
-        unknown = await other.get("/s/" + "x" * 43)
+        used = await elsewhere.get(f"/s/{token}")
+        unknown = await elsewhere.get("/s/" + "x" * 43)
         assert used.status_code == unknown.status_code == 410
         assert used.text == unknown.text
         assert "This survey link is not valid" in used.text
         forged = dict(valid_answers(html), csrf=hidden(html, "csrf"))
         forged["idempotency_key"] = "k" * 32  # not the key the answers were sent with
-        again = await other.post(f"/s/{token}", data=forged)
+        again = await elsewhere.post(f"/s/{token}", data=forged)
         assert again.status_code == 410
 
 
