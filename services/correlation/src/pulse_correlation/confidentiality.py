@@ -334,8 +334,7 @@ def release_hierarchy(
             continue
         position += 1
     decision = Decision(reasons=reasons)
-    # Largest (outermost) groups first: when the ledger must refuse one, it refuses the
-    # smaller, more revealing one.
+    # Largest (outermost) groups first: the ledger then refuses the smaller, more revealing.
     for unit in sorted(candidates, key=lambda u: (depth[u], u)):
         if release_only is not None and unit not in release_only:
             continue
