@@ -66,12 +66,8 @@ buf-lint: $(DEV_STAMP)
 	node_modules/.bin/buf breaking --against '.git#branch=main' && echo "buf breaking: compatible with main"; \
 	else echo "SKIPPED buf breaking: needs npm (@bufbuild/buf) and a local main branch"; fi
 
-# SIGTERM-under-load (fault property 14) lost one in-flight submit as CANCELLED in one CI run:
-# until that is fixed it runs only in `make test-faults` (issue 14 stays open for it).
 test-only: $(DEV_STAMP)
-	$(BIN)/pytest -m "not slow and not cluster" \
-	--deselect tests/faults/test_fault_processes.py::test_sigterm_under_load_loses_no_accepted_submission \
-	$(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow and not cluster" $(PYTEST_ARGS)
 
 test: lint typecheck protos-check buf-lint deploy-check test-only
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import grpc
 import grpc.aio
+import httpx
 import nats
 from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2 as resp_pb
@@ -63,6 +64,18 @@ class HealthLog:
             for name, status in found.items()
             if name in GRPC_SERVICES
         }
+
+
+async def web_healthz(stack: FaultStack, until: int, within_s: float) -> int:
+    """The web front's /healthz status once it is ``until`` (or the last one seen)."""
+    url = f"http://{stack.state.addresses['web']}/healthz"
+    deadline = time.monotonic() + within_s
+    async with httpx.AsyncClient(timeout=5) as http:
+        while True:
+            status = (await http.get(url)).status_code
+            if status == until or time.monotonic() > deadline:
+                return status
+            await asyncio.sleep(0.2)
 
 
 async def customer_survey(stubs: Stubs, name: str) -> str:
@@ -126,11 +139,13 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
         await asyncio.to_thread(stack.stop_postgres)
         # Interactions arriving while the database is down are retried, not dead-lettered.
         await publish_interactions(stack, "f05-t0", customer, "f05-during", 8)
-        await asyncio.sleep(down_s)
+        web_down = await web_healthz(stack, until=503, within_s=down_s)
+        await asyncio.sleep(max(0.0, down_s - (time.monotonic() - stopped_at)))
         await asyncio.to_thread(stack.start_postgres)
         started_at = time.monotonic()
         tally = await load
         recovered_s = await stack.wait_status("SERVING", timeout_s=30)
+        web_up = await web_healthz(stack, until=200, within_s=10)
         # Invitations still flow: a new wave, and interactions after the restart.
         later = await open_wave(stack, stubs, "f05b", {"f05b-t0": 10})
         await publish_interactions(stack, "f05-t0", customer, "f05-after", 10)
@@ -151,6 +166,7 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
         invitations_after=f"{len(later.tokens)}/10",
         customer_invitations=f"{len(customers)}/18",
         dead_letters=dead_letters,
+        web_healthz=f"{web_down}/{web_up}",
         restarted_services=sum(stack.pid(name) != pid for name, pid in pids.items()),
     )
     assert not tally.failed, tally.failed
@@ -163,6 +179,7 @@ async def test_postgres_restart_mid_load(fault_stack: FaultStack) -> None:
     assert recovered_s < 10
     assert len(customers) == 18
     assert dead_letters == 0
+    assert (web_down, web_up) == (503, 200)  # the web's readiness follows its upstreams
     assert {name: stack.pid(name) for name in GRPC_SERVICES} == pids
 
 

@@ -88,7 +88,7 @@ async def counted_now(stack: FaultStack, wave: Wave) -> int:
 
 async def test_correlation_killed_repeatedly_during_ingestion(fault_stack: FaultStack) -> None:
     stack = fault_stack
-    people, kills = (3_000, 5) if full_scale() else (400, 2)
+    people, kills = (3_000, 5) if full_scale() else (300, 2)
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f02", teams_of("f02", people))
         # Everything is accepted while the correlation service is down, then ingested
@@ -170,7 +170,7 @@ async def test_lost_publish_acknowledgements(fault_stack: FaultStack) -> None:
     on the way back: the relay publishes again with the same Nats-Msg-Id and JetStream
     keeps one copy."""
     stack = fault_stack
-    people, lost = (1_000, 10) if full_scale() else (40, 3)
+    people, lost = (1_000, 10) if full_scale() else (40, 2)
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f04", teams_of("f04", people))
         await asyncio.to_thread(stack.through_proxy, "response")
@@ -195,7 +195,7 @@ async def test_lost_publish_acknowledgements(fault_stack: FaultStack) -> None:
 
 async def test_sigterm_under_load_loses_no_accepted_submission(fault_stack: FaultStack) -> None:
     stack = fault_stack
-    people, per_s = (3_000, 100.0) if full_scale() else (400, 60.0)
+    people, per_s = (3_000, 100.0) if full_scale() else (300, 60.0)
     async with stack.stubs() as stubs:
         wave = await open_wave(stack, stubs, "f14", teams_of("f14", people))
         respondents = Respondents(stubs, give_up_s=300)

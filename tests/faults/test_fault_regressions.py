@@ -179,11 +179,16 @@ async def test_consumer_survives_a_failed_dead_letter_publish(fault_stack: Fault
 
 
 def run_service(env: dict[str, str], timeout_s: float, log: Path) -> tuple[int | None, str, float]:
-    """``python -m pulse_survey`` until it exits or ``timeout_s`` (then it is killed);
-    (exit code or None, its output, seconds)."""
+    """``python -m pulse_survey`` until it exits, says it serves or ``timeout_s`` passes
+    (then it is killed); (exit code or None, its output, seconds)."""
     started = time.monotonic()
     pid = spawn.spawn([sys.executable, "-m", "pulse_survey"], {**os.environ, **env}, log)
-    code = spawn.wait(pid, timeout_s)
+    code = None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:  # until it exits, or says it serves
+        code = spawn.wait(pid, 0.2)
+        if code is not None or "survey listening on" in log.read_text(errors="replace"):
+            break
     if code is None:
         os.kill(pid, signal.SIGKILL)
         spawn.wait(pid, 10)
@@ -200,9 +205,9 @@ def test_nats_url_list_and_bounded_start_up(fault_stack: FaultStack, tmp_path: P
         "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
     }
     dead = f"nats://127.0.0.1:{free_port()}"
-    # Several URLs, the first one dead: the service starts (and is stopped after 6 s).
+    # Several URLs, the first one dead: the service starts (and is stopped once it serves).
     listed = {**base, "PULSE_NATS_URL": f"{dead},{stack.nats_url}"}
-    code, listed_err, _ = run_service(listed, 6, tmp_path / "listed.log")
+    code, listed_err, _ = run_service(listed, 30, tmp_path / "listed.log")
     # NATS down: a clear message naming it, well within the timeout plus a margin.
     down = {**base, "PULSE_NATS_URL": dead}
     down_code, down_err, down_s = run_service(down, 30, tmp_path / "down.log")
@@ -218,3 +223,51 @@ def test_nats_url_list_and_bounded_start_up(fault_stack: FaultStack, tmp_path: P
     assert down_code not in (None, 0), down_err[-2000:]
     assert "cannot reach NATS" in down_err
     assert down_s < 20
+
+
+async def test_sigterm_while_submits_are_stuck_loses_none(fault_stack: FaultStack) -> None:
+    """The CI failure of property 14: a submit still in flight when the response service's
+    shutdown grace ends is cancelled (the client sees CANCELLED). Made certain here: the
+    submits wait on a lock while the service is SIGTERMed with a short grace. The respondent
+    must treat it like UNAVAILABLE and send again; nothing may be lost or doubled."""
+    stack = fault_stack
+    async with stack.stubs() as stubs:
+        wave = await open_wave(stack, stubs, "f18", {"f18-a": 8})
+    await asyncio.to_thread(stack.signal, "response", signal.SIGTERM)
+    await asyncio.to_thread(stack.wait_exit, "response")
+    await asyncio.to_thread(stack.restart, "response", PULSE_SHUTDOWN_GRACE_S="0.5")
+    async with stack.stubs() as stubs:
+        respondents = Respondents(stubs, give_up_s=90)
+        lock = await stack.db("response")
+        watch = await stack.db("response")
+        try:
+            async with lock.transaction():
+                await lock.execute("LOCK TABLE responses IN ACCESS EXCLUSIVE MODE")
+                load = asyncio.create_task(respondents.submit_all(wave.tokens))
+                deadline = time.monotonic() + 20
+                # Watched from outside the lock's transaction (pg_stat_activity is read once
+                # per transaction).
+                while not await watch.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO responses%'"
+                ):
+                    assert time.monotonic() < deadline, "the submits never reached the lock"
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)  # let the others arrive too
+                await asyncio.to_thread(stack.signal, "response", signal.SIGTERM)
+                await asyncio.to_thread(stack.wait_exit, "response")
+        finally:
+            await lock.close()
+            await watch.close()
+        await asyncio.to_thread(stack.restart, "response")
+        tally = await load
+        outcome = await reconcile(stack, wave, tally)
+    report(
+        "sigterm-stuck-submits",
+        **outcome.figures(tally),
+        codes=",".join(f"{k}:{v}" for k, v in sorted(tally.codes.items())) or "none",
+        gave_up=len(tally.failed),
+    )
+    assert tally.failed == {}
+    assert (outcome.lost, outcome.duplicated) == (0, 0)
+    assert outcome.persisted == outcome.counted == len(wave.tokens)

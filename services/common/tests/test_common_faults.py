@@ -170,6 +170,16 @@ async def _too_slow(db: Database) -> None:
         await uow.conn.execute("SELECT pg_sleep(1)")
 
 
+async def _read_cut_short(db: Database) -> None:
+    async with db.connection() as conn:
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        reading = asyncio.create_task(conn.execute("SELECT pg_sleep(5)"))
+        await asyncio.sleep(0.1)
+        async with db.connection() as other:
+            await other.execute("SELECT pg_terminate_backend($1)", pid)
+        await reading
+
+
 async def test_a_busy_or_slow_database_is_retryable_not_internal(database_url: str) -> None:
     pool = await create_pool(database_url, "faults")
     db = Database(pool)
@@ -187,14 +197,12 @@ async def test_a_busy_or_slow_database_is_retryable_not_internal(database_url: s
             await pool.release(holder)
         with pytest.raises(errors.DeadlineExceeded):
             await _too_slow(db)
-        # The server ends a session while the read is finishing (a restart): the read's
-        # result stands, and the release that fails on the dead connection is the pool's
-        # business (it surfaced as INTERNAL before). No pause: the release races the close.
-        for _ in range(5):
-            async with db.connection() as conn:
-                pid = await conn.fetchval("SELECT pg_backend_pid()")
-                async with db.connection() as other:
-                    await other.execute("SELECT pg_terminate_backend($1)", pid)
+        # The server ends a session in the middle of a read (a restart): the read fails
+        # as UNAVAILABLE, and the release that then fails on the dead connection is the
+        # pool's business; it used to replace UNAVAILABLE with a raw (INTERNAL) error.
+        for _ in range(3):
+            with pytest.raises(errors.Unavailable):
+                await _read_cut_short(db)
         async with db.connection() as conn:
             assert await conn.fetchval("SELECT 1") == 1
     finally:
@@ -232,5 +240,43 @@ async def test_an_unimplemented_method_is_unimplemented_not_internal() -> None:
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await call(health_pb2.HealthCheckRequest(), timeout=5)
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        await server.stop(0.1)
+
+
+async def test_a_call_the_server_cancelled_is_retryable_for_the_client() -> None:
+    """A shutdown whose grace runs out cancels calls in flight: the client (which never
+    cancels its own calls) reads CANCELLED as UNAVAILABLE and sends again with its key."""
+    from grpc_health.v1 import health_pb2
+    from pulse_common.grpc_errors import domain_error_from_rpc
+
+    async def cancelled(request: object, context: grpc.aio.ServicerContext[object, object]) -> None:
+        await context.abort(grpc.StatusCode.CANCELLED, "server shutting down")
+
+    server = grpc.aio.server()
+    generic = grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Check": grpc.unary_unary_rpc_method_handler(
+                cancelled,
+                request_deserializer=health_pb2.HealthCheckRequest.FromString,
+                response_serializer=health_pb2.HealthCheckResponse.SerializeToString,
+            )
+        },
+    )
+    server.add_generic_rpc_handlers((generic,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(
+                f"/{SERVICE}/Check",
+                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=health_pb2.HealthCheckResponse.FromString,
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await call(health_pb2.HealthCheckRequest(), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.CANCELLED
+        assert isinstance(domain_error_from_rpc(caught.value), errors.Unavailable)
     finally:
         await server.stop(0.1)

@@ -206,6 +206,10 @@ def domain_error_from_rpc(error: grpc.aio.AioRpcError) -> errors.DomainError:
     ``Unavailable``; the two are never confused."""
     code = error.code()
     message = error.details() or code.name
+    if code == grpc.StatusCode.CANCELLED:
+        # Pulse clients never cancel their own calls: CANCELLED means the server went away
+        # mid-call (a shutdown's grace ran out). Retryable: writes carry their idempotency key.
+        return errors.Unavailable(message)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         violations = field_violations(error)
         field, description = violations[0] if violations else ("request", message)

@@ -31,17 +31,13 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
 from pulse_cli.context import Stubs
 from pulse_cli.deadletter_commands import read_dead_letters
-from pulse_common import auth
+from pulse_common import auth, errors
+from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_survey.delivery_log import LOG_NAME
 
 from pulse_testing.faults.stack import FaultStack
 
 ITEMS = ("rec.1", "fair.1", "enps.1", "ecomment.1")
-RETRYABLE = (
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-)
 LINES: list[str] = []  # every fault line of the session, repeated in pytest's summary
 
 
@@ -59,6 +55,13 @@ def as_viewer(stubs: Stubs, viewer_id: str, scope: str = "") -> tuple[tuple[str,
     assert stubs.credential is not None
     token = stubs.credential.mint(subject=viewer_id, roles=(auth.LEADER, auth.ANALYST), scope=scope)
     return auth.bearer(token)
+
+
+def worth_retrying(error: grpc.aio.AioRpcError) -> bool:
+    """What the web form sends again (with its key): a service down, slow or gone mid-call,
+    or a rate limit; read through the one client-side mapper."""
+    mapped = domain_error_from_rpc(error)
+    return isinstance(mapped, errors.RetryableError | errors.ResourceExhausted)
 
 
 def answers(n: int) -> list[types_pb2.Answer]:
@@ -278,7 +281,7 @@ class Respondents:
                 except grpc.aio.AioRpcError as error:
                     code = error.code()
                     self.tally.codes[code.name] += 1
-                    if code not in RETRYABLE or loop.time() > give_up:
+                    if not worth_retrying(error) or loop.time() > give_up:
                         self.tally.failed[token] = code.name
                         return None
                     self.tally.told_failed += 1

@@ -107,6 +107,8 @@ class FaultStack:
     proxy: NatsProxy
     postgres: EmbeddedPostgres
     frozen: list[int] = field(default_factory=list)
+    # Services talking to NATS through the proxy (kept so when they are restarted).
+    proxied: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -144,6 +146,16 @@ class FaultStack:
         """Stop everything; with ``keep_logs``, copy the services' and servers' logs there
         first (a folder per run)."""
         self.thaw_postgres()
+        # SIGTERM every service at once (each drains for a second or two), then let
+        # `pulse dev down` stop what is left and the servers.
+        for pid in self.state.pids.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while any(pid_alive(pid) for pid in self.state.pids.values()):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         _dev_down(self.env)
         self.proxy.stop()
         if keep_logs is not None:
@@ -212,7 +224,8 @@ class FaultStack:
     def start(self, name: str, **env: str) -> int:
         """Start ``name`` again (after it was killed or stopped), with ``env`` on top of the
         stack's, as ``pulse dev up`` does (same module, log and record); do not wait."""
-        environment = {**_environment(self.env), **self.state.env(), **env}
+        via_proxy = {"PULSE_NATS_URL": self.proxy.url} if name in self.proxied else {}
+        environment = {**_environment(self.env), **self.state.env(), **via_proxy, **env}
         module = dict(MODULES)[name]
         log = Path(self.state.data_dir) / "logs" / f"{name}.log"
         pid = spawn.spawn([sys.executable, "-m", module], environment, log)
@@ -227,10 +240,14 @@ class FaultStack:
         return pid
 
     def through_proxy(self, name: str) -> None:
-        """Stop ``name`` (SIGTERM) and start it again talking to NATS through the proxy."""
+        """Stop ``name`` (SIGTERM) and start it again talking to NATS through the proxy (for
+        the rest of the run, restarts included); nothing when it already does."""
+        if name in self.proxied:
+            return
         self.signal(name, signal.SIGTERM)
         self.wait_exit(name)
-        self.restart(name, PULSE_NATS_URL=self.proxy.url)
+        self.proxied.add(name)
+        self.restart(name)
 
     def status(self) -> dict[str, str]:
         """Standard gRPC health of each service (``pulse dev status``)."""
