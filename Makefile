@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install install-dev demo test lint typecheck protos protos-check buf-lint \
 	test-only test-slow bench validate-stats validate-verdicts dev-up dev-down clean deploy-check \
-	test-cluster test-faults
+	test-cluster test-faults test-anonymity
 
 help:
 	@echo "make demo    set up .venv and run the live demo (Ctrl-C stops everything)"
@@ -21,6 +21,7 @@ help:
 	@echo "make test-slow   also run the long simulations"
 	@echo "make test-cluster  failover tests on a 3-node NATS cluster and replicated PostgreSQL"
 	@echo "make test-faults   the fault suite at full size (make test runs its quick version)"
+	@echo "make test-anonymity  issue 13's adversaries, one linkage line each"
 	@echo "make protos  regenerate services/common/src/pulse from protos/"
 
 $(VENV)/bin/python:
@@ -82,6 +83,11 @@ test-cluster: $(DEV_STAMP)
 # The fault suite (tests/faults) at the issue's sizes: one line per property, ~15 minutes.
 test-faults: $(DEV_STAMP)
 	PULSE_FAULT_SCALE=full $(BIN)/pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS)
+
+# Issue 13's adversaries: one line each, `linkage <name>: matched=<m> of <n> chance=<c>`
+# (PULSE_FAULT_SCALE=1: the 200-respondent run).
+test-anonymity: $(DEV_STAMP)
+	$(BIN)/pytest -m anonymity -s -p no:cacheprovider $(PYTEST_ARGS)
 
 test-slow: $(DEV_STAMP)
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -189,6 +191,41 @@ def test_cli_drives_the_stack(stack: Stack, tmp_path: Path) -> None:
     assert "unit_id" in bad.stderr
     listing = last_json(pulse(env, "survey", "list", "--json").stdout)
     assert survey_id in {s["survey_id"] for s in listing["surveys"]}
+
+
+def test_each_service_has_its_own_store(stack: Stack) -> None:
+    """Issue 13: on the embedded PostgreSQL, `pulse dev up` gives survey, response and
+    correlation each its own login role and database: a service's tables live in its own
+    database only, no role can connect to another's, the shared database holds none."""
+    _, details = stack
+    state = details["state"]
+    if not state["embedded_postgres"]:
+        pytest.skip("an external database: the deployment provisions the stores")
+    stores: dict[str, str] = state["stores"]
+    assert set(stores) == set(SERVICES)
+    others = "SELECT DISTINCT table_schema FROM information_schema.tables"
+    others += " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+
+    async def check() -> None:
+        for name, url in stores.items():
+            conn = await asyncpg.connect(url)
+            try:
+                assert await conn.fetchval("SELECT current_user") == name
+                assert {r["table_schema"] for r in await conn.fetch(others)} == {name}
+            finally:
+                await conn.close()
+            for other, other_url in stores.items():
+                if other != name:
+                    trespass = urlunsplit(urlsplit(url)._replace(path=urlsplit(other_url).path))
+                    with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                        await asyncpg.connect(trespass)
+        shared = await asyncpg.connect(state["database_url"])
+        try:
+            assert await shared.fetch(others) == []
+        finally:
+            await shared.close()
+
+    asyncio.run(check())
 
 
 def test_dev_down_leaves_nothing_behind(stack: Stack) -> None:

@@ -10,9 +10,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 
-import nats
-import nats.errors
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse.correlation.v1 import correlation_service_pb2_grpc as corr_grpc
 from pulse.events.v1 import events_pb2
@@ -27,30 +24,14 @@ from pulse_correlation.app import DEFINITION as CORRELATION
 from pulse_response.app import DEFINITION as RESPONSE
 from pulse_survey.app import DEFINITION as SURVEY
 from pulse_testing.security import tools_channel
-from pulse_testing.stack import inprocess_stack
+from pulse_testing.stack import inprocess_stack, stream_messages
 
 
 async def invitations(nats_url: str, expected: int) -> AsyncIterator[events_pb2.InvitationIssued]:
-    nc = await nats.connect(nats_url)
-    try:
-        sub = await nc.jetstream().pull_subscribe(
-            INVITATION_ISSUED, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-        )
-        seen = 0
-        async with asyncio.timeout(20):
-            while seen < expected:
-                try:
-                    batch = await sub.fetch(expected - seen, timeout=1)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    continue
-                for msg in batch:
-                    await msg.ack()
-                    event = events_pb2.InvitationIssued()
-                    event.ParseFromString(msg.data)
-                    seen += 1
-                    yield event
-    finally:
-        await nc.close()
+    """The invitations as the delivery adapter is handed them (the stack's tap: the delivery
+    stream deletes each once delivered)."""
+    for _, data in await stream_messages(nats_url, INVITATION_ISSUED, expected, timeout_s=20):
+        yield events_pb2.InvitationIssued.FromString(data)
 
 
 async def test_a_response_travels_from_token_to_correlation_count(

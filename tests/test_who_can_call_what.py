@@ -104,6 +104,7 @@ CALLS: dict[str, dict[str, Call]] = {
         "ListSurveys": Call(lambda w: survey_pb.ListSurveysRequest()),
         "ScheduleWave": Call(lambda w: survey_pb.ScheduleWaveRequest()),
         "OpenWave": Call(lambda w: survey_pb.OpenWaveRequest()),
+        "BackfillWave": Call(lambda w: survey_pb.BackfillWaveRequest()),
         "CloseWave": Call(lambda w: survey_pb.CloseWaveRequest()),
         "ListWaves": Call(lambda w: survey_pb.ListWavesRequest()),
         "SendReminders": Call(lambda w: survey_pb.SendRemindersRequest()),
@@ -177,6 +178,8 @@ CALLS: dict[str, dict[str, Call]] = {
         "RunChainReport": Call(
             lambda w: corr_pb.RunChainReportRequest(options=NO_RESAMPLES, max_lag=0)
         ),
+        "GetChainReport": Call(lambda w: corr_pb.GetChainReportRequest(report_id=_fresh_id(w))),
+        "ListChainReports": Call(lambda w: corr_pb.ListChainReportsRequest()),
         "AddAction": Call(lambda w: corr_pb.AddActionRequest()),
         "ListActions": Call(lambda w: corr_pb.ListActionsRequest()),
         "GetAction": Call(lambda w: corr_pb.GetActionRequest(action_id=_fresh_id(w))),

@@ -25,9 +25,14 @@ sometimes coming back so that some are suppressed by the budget):
              -> all recorded).
 3. gRPC      K more interactions through ``RecordInteraction``, 32 callers at once.
 
+Also a raw JetStream round in the same run: the same K payloads published on
+``pulse.bench.raw`` while a durable pull consumer fetches (64 at a time) and acks them.
+
 Targets (nothing asserts on time; PASS when met, INFO otherwise; exit code 0 unless the run
-itself fails): NATS interactions/s >= 400. The ratios against the raw publish rate and
-against the gRPC path measured in the same run are printed as context.
+itself fails): NATS interactions/s >= 400; ``ratio interactions_vs_jetstream`` (NATS
+interactions/s over the raw publish+consume+ack rate) >= 0.25 (issue 20). The ratios
+against the raw publish rate and against the gRPC path measured in the same run are
+printed as context.
 
 Usage: bench_interactions.py [--quick] [--seed S]   (--quick: K = 1000, under a minute)
 """
@@ -51,7 +56,15 @@ from pathlib import Path
 import asyncpg
 import nats
 import nats.js.errors
-from harness import bench_main, publish_all, servers, wait_until
+from harness import (
+    bench_main,
+    consumer_summary,
+    publish_all,
+    publish_consume_all,
+    ratio,
+    servers,
+    wait_until,
+)
 from nats.js import JetStreamContext
 from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
@@ -67,6 +80,7 @@ from pulse_testing.security import tools_channel
 EVENT_TYPE = events_pb2.InteractionCompleted.DESCRIPTOR.full_name
 
 TARGET_PER_S = 400.0
+RAW_SUBJECT = "pulse.bench.raw"
 BASELINE_SUBJECT = "pulse.bench.baseline"
 GRPC_CALLERS = 32
 DIVISIONS, DEPARTMENTS, TEAMS = 3, 15, 130  # about the demo's medium org
@@ -289,6 +303,7 @@ async def run(config: Config, seed: int) -> None:
                     f"{os.cpu_count()} CPUs"
                 )
                 await measure(config, rng, service.address, nc.jetstream(), pool)
+                print(consumer_summary(service.context.consumers, "survey-interactions"))
             finally:
                 await pool.close()
                 await nc.close()
@@ -313,6 +328,12 @@ async def measure(
             k,
             await publish_all(
                 js, BASELINE_SUBJECT, [e.SerializeToString() for e in over_nats], EVENT_TYPE
+            ),
+        )
+        raw = Phase(
+            k,
+            await publish_consume_all(
+                js, RAW_SUBJECT, [e.SerializeToString() for e in over_nats], EVENT_TYPE
             ),
         )
         via_nats, relayed_s = await nats_phase(js, pool, over_nats)
@@ -351,8 +372,20 @@ async def measure(
         f"{via_grpc.rate:.0f}/s ({via_grpc.seconds:.1f} s)",
         f">= {TARGET_PER_S:.0f}/s",
     )
+    line(
+        "INFO",
+        "  vs raw JetStream publish+consume+ack/s (same run)",
+        f"{via_nats.rate / raw.rate:.3f} ({raw.rate:.0f}/s)",
+        ">= 0.25",
+    )
     mix = ", ".join(f"{reason} {n}" for reason, n in sorted(nats_mix.items()))
     print(f"\ndecisions (NATS phase and warm-up): {mix}")
+    ratio(
+        "interactions_vs_jetstream",
+        via_nats.rate / raw.rate,
+        f"{via_nats.rate:.0f} interactions/s vs {raw.rate:.0f} raw publish+consume+ack/s; "
+        "target >= 0.25",
+    )
     mix = ", ".join(f"{reason} {n}" for reason, n in sorted(grpc_mix.items()))
     print(f"decisions (gRPC phase): {mix}")
 

@@ -21,8 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import nats
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pulse_common import subjects
 from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
 from pulse_common.logging_setup import configure_logging
@@ -48,6 +50,53 @@ async def publish_all(
             )
         )
     return time.perf_counter() - start
+
+
+async def consume_all(js: JetStreamContext, subject: str, count: int, durable: str) -> float:
+    """Raw pull-consume and ack ``count`` messages of ``subject`` with a durable consumer
+    (fetches of 64, as the services' loops); returns seconds from the first fetch."""
+    await js.add_consumer(
+        subjects.STREAM,
+        config=ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=subject,
+            max_ack_pending=10_000,
+        ),
+    )
+    sub = await js.pull_subscribe_bind(durable=durable, stream=subjects.STREAM)
+    start = time.perf_counter()
+    got = 0
+    deadline = start + 300
+    try:
+        while got < count and time.perf_counter() < deadline:
+            try:
+                batch = await sub.fetch(64, timeout=1.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            for msg in batch:
+                await msg.ack()
+            got += len(batch)
+        return time.perf_counter() - start
+    finally:
+        await sub.unsubscribe()
+        with suppress(Exception):
+            await js.delete_consumer(subjects.STREAM, durable)
+
+
+async def publish_consume_all(
+    js: JetStreamContext, subject: str, payloads: Sequence[bytes], event_type: str
+) -> float:
+    """Raw JetStream round: publish ``payloads`` (bounded window) while a durable pull
+    consumer fetches and acks them; seconds until the last is acked."""
+    durable = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    consumer = asyncio.create_task(consume_all(js, subject, len(payloads), durable))
+    start = time.perf_counter()
+    await asyncio.sleep(0.2)  # the consumer exists before the first publish
+    await publish_all(js, subject, payloads, event_type)
+    await consumer
+    return time.perf_counter() - start - 0.2
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], limit_s: float, what: str) -> None:
@@ -158,3 +207,25 @@ def bench_main(
     asyncio.run(run(quick if args.quick else full, args.seed))
     print(f"\ndone in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def ratio(name: str, value: float | None, detail: str = "") -> None:
+    """The one machine-readable line of a benchmark: ``ratio <name> <value>``."""
+    shown = "n/a" if value is None else f"{value:.3f}"
+    print(f"ratio {name} {shown}")
+    if detail:
+        print(f"  ({name}: {detail})")
+
+
+def consumer_summary(consumers: Sequence[Any], durable: str) -> str:
+    """How a service's loops of ``durable`` handled their messages (batches vs one by one)."""
+    loops = [c for c in consumers if c.spec.durable == durable]
+    handled = sum(c.handled for c in loops)
+    batches = sum(c.batches_committed for c in loops)
+    fallbacks = sum(c.batch_fallbacks for c in loops)
+    errors = {c.last_batch_error for c in loops if c.last_batch_error}
+    return (
+        f"{durable}: {handled} messages handled by {len(loops)} loops, {batches} batches "
+        f"committed whole, {fallbacks} handled one by one"
+        + (f" (last batch error: {'; '.join(sorted(errors))})" if errors else "")
+    )

@@ -40,7 +40,8 @@ def hidden(page: str, name: str) -> str:
 
 
 async def terminate_blocked_inserts(stack: FaultStack, until: asyncio.Task[httpx.Response]) -> int:
-    """End the session of every INSERT of a response (blocked by our lock) until ``until``
+    """End the session of every accept-time INSERT of an employee answer (into the holding
+    area, blocked by our lock) until ``until``
     is done: each submit attempt (the web's client retries) fails after the link was
     redeemed and before anything committed. Returns how many were ended."""
     admin = await stack.db("response")
@@ -49,7 +50,7 @@ async def terminate_blocked_inserts(stack: FaultStack, until: asyncio.Task[httpx
         while not until.done():
             pids = await admin.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'INSERT INTO responses%'"
+                " AND query LIKE 'INSERT INTO held_responses%'"
             )
             for row in pids:
                 await admin.execute("SELECT pg_terminate_backend($1)", row["pid"])
@@ -79,7 +80,7 @@ async def test_token_burned_answer_lost_the_respondent_can_send_again(
         lock = await stack.db("response")
         try:
             async with lock.transaction():
-                await lock.execute("LOCK TABLE responses IN ACCESS EXCLUSIVE MODE")
+                await lock.execute("LOCK TABLE held_responses IN ACCESS EXCLUSIVE MODE")
                 sent = asyncio.create_task(browser.post(link, data=fields))
                 cut = await terminate_blocked_inserts(stack, sent)
             failed = await sent
@@ -242,14 +243,14 @@ async def test_sigterm_while_submits_are_stuck_loses_none(fault_stack: FaultStac
         watch = await stack.db("response")
         try:
             async with lock.transaction():
-                await lock.execute("LOCK TABLE responses IN ACCESS EXCLUSIVE MODE")
+                await lock.execute("LOCK TABLE held_responses IN ACCESS EXCLUSIVE MODE")
                 load = asyncio.create_task(respondents.submit_all(wave.tokens))
                 deadline = time.monotonic() + 20
                 # Watched from outside the lock's transaction (pg_stat_activity is read once
                 # per transaction).
                 while not await watch.fetchval(
                     "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO responses%'"
+                    " WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO held_responses%'"
                 ):
                     assert time.monotonic() < deadline, "the submits never reached the lock"
                     await asyncio.sleep(0.05)

@@ -1,7 +1,8 @@
-"""`pulse org serves ...`, `pulse report chain`, `pulse action ...` and `pulse followup ...`
-against a real stack: dated serves links (add, end, list as of a day), a chain report that
-says when there is not enough data, actions recorded, listed and shown, the chain constructs
-in the default employee pulse, and a detractor's follow-up listed, closed and counted."""
+"""`pulse org serves ...`, `pulse report chain|chains|chain-show`, `pulse action ...` and
+`pulse followup ...` against a real stack: dated serves links (add, end, list as of a day), a
+chain report that says when there is not enough data (stored, listed, shown, exported),
+actions recorded, listed and shown, the chain constructs in the default employee pulse, and a
+detractor's follow-up listed, closed and counted."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ def test_serves_links_and_the_chain_report(pulse: Pulse) -> None:
     assert "indirect path (a*b)" in human
     bad = pulse("report chain --bootstrap 5", ok=False)
     assert "options.bootstrap_resamples" in bad.stderr
+    # Every run is stored: listed, shown and exported again.
+    stored = pulse.json("report chains")["reports"]
+    assert len(stored) == 2
+    assert report["report_id"] in {r["report_id"] for r in stored}  # both ran in one second
+    again = pulse.json(f"report chain-show {report['report_id']}")["report"]
+    assert again == report
+    assert "VERDICT [not_enough_data]" in pulse(f"report chain-show {report['report_id']}").stdout
+    exported = pulse(f"report export {report['report_id']} --format csv").stdout
+    assert "# links" in exported
+    assert "# indirect" in exported
+    missing = pulse("report chain-show 00000000-0000-0000-0000-000000000000", ok=False)
+    assert "not found" in missing.stderr
 
 
 def test_actions_are_recorded_listed_and_shown(pulse: Pulse) -> None:

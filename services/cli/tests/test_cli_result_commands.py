@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulse_common.measures import REPORT_DEFAULTS
+from pulse_web.words import measure_label
 
 from services.cli.tests.conftest import Pulse
 
@@ -48,6 +50,9 @@ def employee_csv(path: Path) -> tuple[Path, int]:
     good = len(rows)
     bad = ["team1", "2025-01", "employee_pulse", 9, *([3] * 6), 7, *([3] * 5), ""]  # 9 on 1-5
     rows.append(bad)
+    # Units that do not exist (issue 22: these were imported): refused, line by line.
+    rows.append(["NOPE", "2025-01", "employee_pulse", *([3] * 7), 7, *([3] * 5), ""])
+    rows.append(["tem3", "2025-02", "employee_pulse", *([3] * 7), 7, *([3] * 5), ""])
     path.write_text(_csv(header, rows))
     return path, good
 
@@ -99,6 +104,7 @@ def history(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     imports = {
         "dry": pulse(f"import responses {employee_file} --survey {survey} --dry-run"),
         "employees": pulse(f"import responses {employee_file} --survey {survey}"),
+        "again": pulse(f"import responses {employee_file} --survey {survey}"),
         "customers": pulse.json(
             f"import responses {customer_file} --survey {customer['survey_id']}"
         ),
@@ -109,10 +115,17 @@ def history(pulse: Pulse, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
 def test_import_reports_rows_and_rejections(history: dict[str, Any]) -> None:
     good = history["good"]
-    assert history["dry"].stdout.strip() == f"{good} rows would be imported (dry run); 1 rejected"
-    assert history["employees"].stdout.strip() == f"{good} rows imported; 1 rejected"
+    assert history["dry"].stdout.strip() == f"{good} rows would be imported (dry run), 3 rejected"
+    assert history["employees"].stdout.strip() == f"{good} new, 0 already imported, 3 rejected"
+    # The same file again stores nothing new, and says so.
+    assert history["again"].stdout.strip() == f"0 new, {good} already imported, 3 rejected"
     bad_line = good + 2  # after the header and every good row
-    assert f"line {bad_line}: rec.1:" in history["employees"].stderr
+    errors = history["employees"].stderr
+    assert f"line {bad_line}: rec.1:" in errors
+    nope = f"line {bad_line + 1}: unit_id: 'NOPE' is not a unit of the organisation in 2025-01"
+    assert nope in errors
+    near = f"line {bad_line + 2}: unit_id: 'tem3' is not a unit of the organisation in 2025-02"
+    assert f"{near}; did you mean team3?" in errors
     assert history["customers"]["accepted"] == CUSTOMER_ROWS
     assert history["customers"]["rejected"] == []
 
@@ -122,6 +135,7 @@ def test_scores_and_trends_carry_n_and_intervals(pulse: Pulse, history: dict[str
     table = pulse(february).stdout
     assert "scores (k = 5)" in table
     assert "team6" in table
+    assert "Customer satisfaction (CSAT)" in table  # measures by name (issue 15)
     assert "2025-01" not in table
     cells = {c["unit_id"]: c for c in pulse.json(february)["cells"] if c["unit_id"] in TEAMS}
     assert set(cells) == set(TEAMS)
@@ -131,7 +145,7 @@ def test_scores_and_trends_carry_n_and_intervals(pulse: Pulse, history: dict[str
         assert cell["ci_low"] <= cell["value"] <= cell["ci_high"]
 
     trend = pulse("trends team3 treatment.support --from 2025-01 --to 2025-04").stdout
-    assert "treatment.support in team3" in trend
+    assert "Manager support in team3" in trend
     points = pulse.json("trends team3 treatment.support")["points"]
     assert [p["period"] for p in points] == MONTHS
 
@@ -140,6 +154,8 @@ def test_comments_only_for_groups_at_the_threshold(pulse: Pulse, history: dict[s
     survey = history["employee_survey"]
     shown = pulse(f"comments --unit team1 --period 2025-01 --survey {survey}").stdout
     assert "- Idea 3 from the desk." in shown
+    # As the README writes it: the one published employee survey is the default.
+    assert pulse("comments --unit team1 --period 2025-01").stdout == shown
     listed = pulse.json(f"comments --unit team1 --period 2025-01 --survey {survey}")
     assert len(listed["comments"]) == 10
     withheld = pulse(f"comments --unit team2 --period 2025-01 --survey {survey}").stdout
@@ -151,10 +167,10 @@ def test_report_run_list_show_export(pulse: Pulse, history: dict[str, Any], tmp_
     text = pulse(f"report run {whole} --bootstrap 200 --permutation 200 --seed 1").stdout
     report_id = text.split()[1]
     # The one default report: outcome and lags of REPORT_DEFAULTS.
-    assert f"outcome {REPORT_DEFAULTS.outcome};" in text
+    assert f"outcome {measure_label(REPORT_DEFAULTS.outcome)};" in text
     assert f"{len(TEAMS)} units reported" in text
     assert "VERDICT [" in text
-    assert "treatment.support: r = " in text
+    assert "Manager support: r = " in text
     assert f"+{REPORT_DEFAULTS.max_lag}:" in text
     assert f"+{REPORT_DEFAULTS.max_lag + 1}:" not in text
 
@@ -177,3 +193,14 @@ def test_report_run_list_show_export(pulse: Pulse, history: dict[str, Any], tmp_
     written = pulse(f"report export {report_id} --format csv -o {out}")
     assert f"wrote {out}" in written.stderr
     assert report_id in out.read_text()
+
+    # Tidy tables for a spreadsheet: one CSV per table, a README column dictionary, the JSON.
+    tidy = tmp_path / "report.zip"
+    pulse(f"report export {report_id} --format zip -o {tidy}")
+    with zipfile.ZipFile(tidy) as archive:
+        assert {"README.md", "report.json", "estimates.csv", "unit_points.csv"} <= set(
+            archive.namelist()
+        )
+        points = list(csv.DictReader(io.StringIO(archive.read("unit_points.csv").decode())))
+        assert {p["Unit id"] for p in points} == set(TEAMS)
+        assert {p["Predictor"] for p in points} >= {"Manager support"}

@@ -120,7 +120,11 @@ def test_a_wave_from_schedule_to_close(pulse: Pulse, tmp_path: Path) -> None:
     tokens = list(pulse.tokens(survey_id, 6).values())
     pulse.submit([submission(token, EMPLOYEE_SCORES) for token in tokens[:5]])
     # The one person who has not answered was invited a moment ago: reminders are spaced.
-    assert pulse(f"wave remind {wave_id}").stdout.strip() == "0 reminders sent"
+    assert (
+        pulse(f"wave remind {wave_id}")
+        .stdout.strip()
+        .startswith("0 reminders sent: nobody was due")
+    )
 
     assert "response rates (k = 5)" in pulse(f"wave rates {wave_id}").stdout
     rate = {r["unit_id"]: r for r in pulse.json(f"wave rates {wave_id}")["rates"]}["crew"]

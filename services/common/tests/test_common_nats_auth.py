@@ -1,7 +1,8 @@
 """NATS with the embedded default's users: a client without credentials (or with a wrong
 password) cannot connect, and a service's credentials publish and read only its own
 subjects (only the response service may publish pulse.response.recorded, only the survey
-service pulse.invitation.issued)."""
+service delivery.invitation.issued, which lives on its own stream that no other service can
+read)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 from pulse_common.embedded import EmbeddedNats
-from pulse_common.messaging import connect_nats, ensure_stream
+from pulse_common.messaging import connect_nats, ensure_delivery_stream, ensure_stream
 from pulse_common.nats_auth import inbox_prefix, permissions
-from pulse_common.subjects import STREAM
+from pulse_common.subjects import DELIVERY_STREAM, STREAM
 from pulse_testing.security import nats_passwords
 
 
@@ -65,6 +66,7 @@ async def test_each_service_publishes_and_reads_only_its_own_subjects(
 ) -> None:
     tools = await nats.connect(embedded_nats.url)
     await ensure_stream(tools.jetstream())
+    await ensure_delivery_stream(tools.jetstream())
     response = await service_client(embedded_nats, "response")
     survey = await service_client(embedded_nats, "survey")
     try:
@@ -73,17 +75,22 @@ async def test_each_service_publishes_and_reads_only_its_own_subjects(
             "pulse.response.recorded", b"real", headers={"Nats-Msg-Id": "r-1"}, timeout=5
         )
         assert ack.stream == STREAM
-        await sjs.publish("pulse.invitation.issued", b"real", headers={"Nats-Msg-Id": "i-1"})
+        ack = await sjs.publish(
+            "delivery.invitation.issued", b"real", headers={"Nats-Msg-Id": "i-1"}, timeout=5
+        )
+        assert ack.stream == DELIVERY_STREAM
         # Forgeries: each service publishing the other's subject is dropped by the server.
         for js, subject in (
-            (rjs, "pulse.invitation.issued"),
+            (rjs, "delivery.invitation.issued"),
+            (sjs, "pulse.invitation.issued"),  # nor on the shared stream
             (sjs, "pulse.response.recorded"),
             (rjs, "pulse.interaction.completed"),
         ):
             with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
                 await js.publish(subject, b"forged", headers={"Nats-Msg-Id": "f"}, timeout=1)
         info = await tools.jetstream().stream_info(STREAM)
-        assert info.state.messages == 2
+        assert info.state.messages == 1
+        assert (await tools.jetstream().stream_info(DELIVERY_STREAM)).state.messages == 1
 
         # Reading: a consumer filtered on its own subjects, never on another's.
         await rjs.add_consumer(
@@ -102,6 +109,29 @@ async def test_each_service_publishes_and_reads_only_its_own_subjects(
                 ),
                 timeout=1,
             )
+        # The stream reader: no other service can look into the delivery stream at all.
+        reader = response.jetstream(timeout=1)
+        for filtered in ("delivery.invitation.issued", "delivery.>"):
+            with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+                await reader.add_consumer(
+                    DELIVERY_STREAM,
+                    ConsumerConfig(name="peek", durable_name="peek", filter_subject=filtered),
+                    timeout=1,
+                )
+        with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+            await reader.stream_info(DELIVERY_STREAM)
+        with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+            await reader.get_msg(DELIVERY_STREAM, 1)
+        # Deleting a delivered message: the survey service may (by sequence, never reading
+        # it back), no other service may, on either stream.
+        with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+            await reader.delete_msg(DELIVERY_STREAM, 1)
+        with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+            await survey.jetstream(timeout=1).delete_msg(STREAM, 1)
+        with pytest.raises((nats.errors.TimeoutError, nats.js.errors.Error)):
+            await survey.jetstream(timeout=1).get_msg(DELIVERY_STREAM, 1)
+        assert await sjs.delete_msg(DELIVERY_STREAM, 1)
+        assert (await tools.jetstream().stream_info(DELIVERY_STREAM)).state.messages == 0
         # A plain subscription to the events (or to another user's replies) delivers nothing.
         received: list[bytes] = []
 
@@ -109,9 +139,10 @@ async def test_each_service_publishes_and_reads_only_its_own_subjects(
             received.append(msg.data)
 
         await response.subscribe("pulse.>", cb=keep)
+        await response.subscribe("delivery.>", cb=keep)
         await response.subscribe("_INBOX_survey.>", cb=keep)
         await response.flush()
-        await tools.publish("pulse.invitation.issued", b"token and e-mail")
+        await tools.publish("delivery.invitation.issued", b"token and e-mail")
         await tools.publish("_INBOX_survey.x", b"a reply")
         await tools.flush()
         await asyncio.sleep(0.3)
@@ -129,12 +160,12 @@ def test_the_permission_table_gives_each_subject_one_publisher() -> None:
             if any(
                 pattern.removesuffix(">") in subject
                 for pattern in permissions(user)["publish"]["allow"]
-                if pattern.startswith("pulse.") and not pattern.startswith("pulse.deadletter")
+                if pattern.startswith(("pulse.", "delivery.")) and ".deadletter" not in pattern
             )
         ]
         for subject in (
             "pulse.response.recorded",
-            "pulse.invitation.issued",
+            "delivery.invitation.issued",
             "pulse.survey.published",
             "pulse.org.changed",
             "pulse.report.ready",
@@ -142,7 +173,7 @@ def test_the_permission_table_gives_each_subject_one_publisher() -> None:
     }
     assert owners == {
         "pulse.response.recorded": ["response"],
-        "pulse.invitation.issued": ["survey"],
+        "delivery.invitation.issued": ["survey"],
         "pulse.survey.published": ["survey"],
         "pulse.org.changed": ["survey"],
         "pulse.report.ready": ["correlation"],

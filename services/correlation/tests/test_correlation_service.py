@@ -244,7 +244,9 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                 assert cells["A"].value == pytest.approx(float(np.mean(january)))
                 assert cells["A"].ci_low < cells["A"].value < cells["A"].ci_high
                 assert reply.min_group_size == 5
-                # A viewer scoped to T1 gets T1's own number (8 >= k) the first time ...
+                # A viewer scoped to T1 gets the same answer as everyone (issue 13: with
+                # T1 = 8 shown to the child's leader and A = 11 to the parent's, T2's 3 people
+                # would be A - T1): T1 is hidden for everyone, whoever asks first.
                 t1 = await stub.GetScores(
                     pb.GetScoresRequest(
                         period_from="2026-01",
@@ -253,15 +255,17 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                     ),
                     metadata=as_viewer("t1-lead", "T1"),
                 )
-                assert [(c.unit_id, c.n, c.suppressed) for c in t1.cells] == [("T1", 8, False)]
-                # ... and then A (11) may not be shown to the same viewer: A - T1 = 3 people.
+                assert [(c.unit_id, c.n, c.suppressed, c.suppression_reason) for c in t1.cells] == [
+                    ("T1", 0, True, "complementary")
+                ]
                 # (Its scope is T1, so asking for A is refused outright.)
                 with pytest.raises(grpc.aio.AioRpcError) as denied:
                     await stub.GetScores(
                         pb.GetScoresRequest(scope_unit_id="A"), metadata=as_viewer("t1-lead", "T1")
                     )
                 assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
-                # Trends for A over both periods, for a viewer who saw T1 alone: refused.
+                # Trends for A over both periods: the same numbers whatever the viewer asked
+                # before (no per-viewer history).
                 await stub.GetScores(
                     pb.GetScoresRequest(
                         scope_unit_id="T1",
@@ -281,8 +285,9 @@ async def test_exactly_once_under_redelivery_restart_and_two_instances(settings:
                     metadata=as_viewer("analyst"),
                 )
                 by_period = {p.period: p for p in trend.points}
-                assert by_period["2026-01"].suppressed
-                assert by_period["2026-01"].suppression_reason == "differencing"
+                assert not by_period["2026-01"].suppressed
+                assert by_period["2026-01"].n == 11
+                assert by_period["2026-01"].value == cells["A"].value
                 assert not by_period["2026-02"].suppressed
                 assert by_period["2026-02"].n == 11
                 # eNPS cells are NPS on -100..100.
@@ -592,6 +597,25 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert "12 units" in report.verdict.text
                 assert "not proof that treatment causes" in report.verdict.text
                 assert report.code_version.startswith("pulse-correlation")
+                # Cronbach's alpha of the two fairness items in the diagnostics (issue 16),
+                # equal to pulse_stats on the respondents' items (every cell >= k here).
+                fair_items = [
+                    [to100(a["fair_1"]), to100(6 - a["fair_2"])]
+                    for a in (
+                        {x.item_id: x.score for x in e.answers if x.WhichOneof("value") == "score"}
+                        for e in events
+                        if e.survey_id == "emp"
+                    )
+                ]
+                want_alpha = pulse_stats.cronbach_alpha(fair_items)
+                diagnostics = {d.construct: d for d in report.diagnostics}
+                alpha = diagnostics["treatment.fairness"].alpha
+                assert (alpha.items, alpha.n) == (2, len(fair_items))
+                assert alpha.alpha == pytest.approx(want_alpha.alpha, abs=1e-9)
+                assert alpha.ci_low == pytest.approx(want_alpha.ci_low, abs=1e-9)
+                assert alpha.ci_high == pytest.approx(want_alpha.ci_high, abs=1e-9)
+                assert [t.item_id for t in alpha.item_totals] == ["fair_1", "fair_2"]
+                assert not diagnostics["csat"].HasField("alpha")  # one item
 
                 # Stored, listed, fetched, exported, announced.
                 listed = await stub.ListReports(pb.ListReportsRequest(), metadata=as_viewer("ceo"))
@@ -600,10 +624,11 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                     pb.GetReportRequest(report_id=report.report_id), metadata=as_viewer("ceo")
                 )
                 assert fetched.report == report
+                # A report on the whole organisation is not for a leader of one division.
                 with pytest.raises(grpc.aio.AioRpcError) as other:
                     await stub.GetReport(
                         pb.GetReportRequest(report_id=report.report_id),
-                        metadata=as_viewer("someone-else"),
+                        metadata=as_viewer("someone-else", "B"),
                     )
                 assert other.value.code() == grpc.StatusCode.NOT_FOUND
                 exported = await stub.ExportReport(
@@ -641,6 +666,35 @@ async def test_linkage_report_equals_pulse_stats_on_the_unit_table(settings: Set
                 assert small.report.verdict.level == "not_enough_data"
                 assert "Not enough data" in small.report.verdict.text
                 assert small.report.scope_unit_id == "A"
+                # Reports within a scope are shared (issue 15): head-a ran it, the CEO
+                # (whose scope holds A) and another leader of A read it; head-b (B's
+                # subtree) can neither read, export nor list it.
+                small_id = small.report.report_id
+                for reader in (as_viewer("ceo"), as_viewer("deputy-a", "A")):
+                    shared = await stub.GetReport(
+                        pb.GetReportRequest(report_id=small_id), metadata=reader
+                    )
+                    assert shared.report == small.report
+                    listing = await stub.ListReports(pb.ListReportsRequest(), metadata=reader)
+                    assert small_id in [r.report_id for r in listing.reports]
+                deputy = await stub.ListReports(
+                    pb.ListReportsRequest(), metadata=as_viewer("deputy-a", "A")
+                )
+                assert report.report_id not in [r.report_id for r in deputy.reports]
+                head_b = as_viewer("head-b", "B")
+                for call in (
+                    stub.GetReport(pb.GetReportRequest(report_id=small_id), metadata=head_b),
+                    stub.ExportReport(
+                        pb.ExportReportRequest(report_id=small_id, format=pb.EXPORT_FORMAT_CSV),
+                        metadata=head_b,
+                    ),
+                ):
+                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+                        await call
+                    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+                assert not (
+                    await stub.ListReports(pb.ListReportsRequest(), metadata=head_b)
+                ).reports
                 # A viewer scoped to A cannot ask about B.
                 with pytest.raises(grpc.aio.AioRpcError) as denied:
                     await stub.RunLinkageReport(

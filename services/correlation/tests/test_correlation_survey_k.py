@@ -17,12 +17,13 @@ from pulse_common.messaging import publish_event
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.confidentiality import (
     BELOW_K,
+    COMPLEMENTARY,
     ROLLED_UP,
-    Ledger,
     Tree,
-    make_group,
-    partition_units,
+    effective_k,
+    release_hierarchy,
 )
+from pulse_correlation.org import ORG_ROOT
 from pulse_testing.correlation import eventually, publish_org, publish_surveys
 from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
@@ -63,22 +64,22 @@ def answer(
     )
 
 
-def test_ledger_and_partition_use_the_larger_k_per_measure() -> None:
-    ledger = Ledger(5, measure_k={"employee:treatment.fairness": 7})
-    six = {"T1@2026-03": 6}
-    assert ledger.k_for("employee:treatment.fairness") == 7
-    assert ledger.k_for("employee:treatment.support") == 5
-    assert not ledger.release(make_group("employee:treatment.fairness", six))
-    assert ledger.release(make_group("employee:treatment.support", six))
+def test_releases_use_the_larger_k_per_measure() -> None:
+    measure_k = {"employee:treatment.fairness": 7, "employee:engagement": 3}
+    assert effective_k(5, measure_k, "employee:treatment.fairness") == 7
+    assert effective_k(5, measure_k, "employee:treatment.support") == 5
     # A survey k below the deployment's never lowers it.
-    assert Ledger(5, measure_k={"employee:engagement": 3}).k_for("employee:engagement") == 5
-    tree = Tree("R", {"A": "R", "T1": "A", "T2": "A"})
-    own = {"T1": {"f": 6, "c": 9}, "T2": {"f": 10, "c": 9}}
-    partition = partition_units(tree, own, ["f", "c"], {"f": 7, "c": 5})
-    # T1 (6 < 7 on f) joins A, still 6 with A's none, so the root ends below k.
-    assert partition.members == {"T2": ["T2"]}
-    assert partition.reasons["T1"] == BELOW_K
-    assert partition_units(tree, own, ["f", "c"], 5).members == {"T1": ["T1"], "T2": ["T2"]}
+    assert effective_k(5, measure_k, "employee:engagement") == 5
+    tree = Tree(ORG_ROOT, {"A": ORG_ROOT, "T1": "A", "T2": "A"})
+    own = {"T1": {"T1@2026-03": 6}, "T2": {"T2@2026-03": 10}}
+    fair = release_hierarchy(tree, own, "employee:treatment.fairness", 7, releasable_root=False)
+    # T1 (6 < 7) rolls up into A; T2 alone would leave A - T2 = 6 < 7, so it is hidden too.
+    assert sorted(fair.released) == ["A"]
+    assert fair.reasons == {"T1": ROLLED_UP + "A", "T2": COMPLEMENTARY}
+    support = release_hierarchy(tree, own, "employee:treatment.support", 5, releasable_root=False)
+    assert sorted(support.released) == ["A", "T1", "T2"]
+    below = release_hierarchy(tree, {"T1": {"T1@2026-03": 6}}, "m", 7, releasable_root=False)
+    assert below.reasons == {"A": BELOW_K, "T1": ROLLED_UP + "A"}
 
 
 async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings) -> None:
@@ -136,7 +137,9 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
                 assert not by_unit["T1"].suppressed
                 assert by_unit["T1"].n == 6
 
-                # Reports: the fairness predictor's k = 7 rolls T1 (6) into its parent.
+                # Reports: the fairness predictor's k = 7 rolls T1 (6) into its parent; T2 (10)
+                # alone is not a union of the released atoms (A's residual holds T1 and T2), so
+                # T1 and T2 form one analysis unit under A.
                 report = (
                     await stub.RunLinkageReport(
                         pb.RunLinkageReportRequest(
@@ -150,7 +153,7 @@ async def test_a_survey_promising_k7_suppresses_a_group_of_6(settings: Settings)
                     )
                 ).report
                 assert report.min_group_size == 7
-                assert [p.unit_id for p in report.linkages[0].points] == ["T2"]
+                assert [p.unit_id for p in report.linkages[0].points] == ["A"]
                 assert "T1" in [s.unit_id for s in report.suppressions]
                 with_support = (
                     await stub.RunLinkageReport(

@@ -222,7 +222,10 @@ def test_import_ids_are_deterministic_per_line_and_content() -> None:
 
 def test_stored_replies_replay_the_receipt_and_keys_are_hashed() -> None:
     receipt = Receipt("r-1", "s-1", 3)
-    assert decode_replay(encode_receipt(receipt)) == Receipt("r-1", "s-1", 3, replayed=True)
+    key = "idem-key-0123456789"
+    stored = encode_receipt(receipt, key)
+    assert decode_replay(stored, key) == Receipt("r-1", "s-1", 3, replayed=True)
+    assert b"r-1" not in stored  # sealed: the database cannot pair it with the response row
     assert key_hash("k" * 16) == key_hash("k" * 16)
     assert key_hash("k" * 16) != key_hash("k" * 17)
     assert b"k" * 16 not in key_hash("k" * 16)

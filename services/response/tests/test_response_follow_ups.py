@@ -134,6 +134,10 @@ async def test_a_bottom_box_answer_with_consent_makes_exactly_one_follow_up(
         assert [(c.period, c.flagged, c.closed) for c in counts.counts] == [
             (follow_up.period, 1, 1)
         ]
+        per_unit = await h.response.CountFollowUps(pb.CountFollowUpsRequest(by_unit=True))
+        assert [(c.unit_id, c.period, c.flagged, c.closed) for c in per_unit.counts] == [
+            (follow_up.unit_id, follow_up.period, 1, 1)
+        ]
 
 
 async def test_follow_up_fields_are_checked(harness: Harness) -> None:

@@ -15,7 +15,7 @@ from pulse.types.v1 import types_pb2 as t
 from pulse_common.config import ConfigError
 from pulse_common.errors import InvalidArgument
 from pulse_common.periods import label_of
-from pulse_survey import delivery_log, domain, sampling, settings, tokens
+from pulse_survey import delivery_log, domain, rotation, sampling, settings, tokens
 from pulse_survey.caches import Span, TtlCache, existed_on
 from pulse_survey.delivery import Mailing
 
@@ -39,26 +39,35 @@ def test_wave_dates() -> None:
 @given(
     n_rotatable=st.integers(2, 8),
     per_person=st.integers(1, 7),
-    people=st.integers(1, 60),
+    draw=st.integers(0, 2**64 - 1),
 )
-def test_rotation_is_balanced_and_keeps_fixed_items(
-    n_rotatable: int, per_person: int, people: int
+def test_rotation_keeps_fixed_items_and_display_order(
+    n_rotatable: int, per_person: int, draw: int
 ) -> None:
     rotatable = [f"r{i}" for i in range(n_rotatable)]
     items = ["fixed.a", *rotatable, "fixed.b"]
+    asked = rotation.asked_items(items, rotatable, per_person, draw)
+    if per_person >= n_rotatable:
+        assert asked == []  # nothing to rotate: everyone gets everything
+        return
+    assert asked[0] == "fixed.a"
+    assert asked[-1] == "fixed.b"
+    assert len(asked) == 2 + per_person
+    assert asked == [i for i in items if i in asked]  # display order kept
+
+
+def test_rotation_is_keyed_stable_and_balanced_in_expectation() -> None:
+    secret = "s" * 40
+    tokens = [f"token-{i:04d}-abcdefghijklmnop" for i in range(4000)]
+    draws = [rotation.rotation_draw(secret, t) for t in tokens]
+    assert draws == [rotation.rotation_draw(secret, t) for t in tokens]  # same token, same set
+    assert draws != [rotation.rotation_draw("t" * 40, t) for t in tokens]  # keyed
+    rotatable = ["r0", "r1", "r2", "r3"]
     counts: Counter[str] = Counter()
-    for index in range(people):
-        asked = domain.rotation_for(items, rotatable, per_person, index)
-        if per_person >= n_rotatable:
-            assert asked == []  # nothing to rotate: everyone gets everything
-            return
-        assert asked[0] == "fixed.a"
-        assert asked[-1] == "fixed.b"
-        assert len(asked) == 2 + per_person
-        assert asked == [i for i in items if i in asked]  # display order kept
-        counts.update(i for i in asked if i in rotatable)
-    values = [counts[i] for i in rotatable]
-    assert max(values) - min(values) <= 1
+    for draw in draws:
+        counts.update(i for i in rotation.asked_items(rotatable, rotatable, 2, draw))
+    # Each item asked of half the people: 2000 expected, sd = sqrt(4000 * 0.5 * 0.5) ~ 32.
+    assert all(abs(counts[i] - 2000) < 160 for i in rotatable), counts
 
 
 def test_small_groups_are_withheld_entirely() -> None:

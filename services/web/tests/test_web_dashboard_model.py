@@ -33,7 +33,7 @@ def test_words_a_leader_reads() -> None:
         "not shown: fewer than 5 responses; counted in South"
     )
     assert "neighbouring group" in suppression_words("complementary", 5)
-    assert "figures you were shown before" in suppression_words("differencing", 7)
+    assert "single out fewer than 7 people" in suppression_words("differencing", 7)
     assert short_suppression("complementary") == "protects a small group"
     assert scale_of("enps") == (-100.0, 100.0)
     assert scale_of("csat.top2box") == (0.0, 1.0)
@@ -90,6 +90,25 @@ def reply() -> corr_pb.GetDashboardResponse:
             ),
         ],
         min_group_size=5,
+        # The service's movers: every team of the subtree, here one two levels down.
+        movers=[
+            corr_pb.DashboardMover(
+                unit=corr_pb.DashboardUnit(unit_id="a1", name="Team A1"),
+                construct=fair,
+                period="2026-02",
+                previous_period="2026-01",
+                value=40,
+                previous_value=70,
+                change=-30,
+                noise=8,
+            ),
+            corr_pb.DashboardMover(
+                unit=corr_pb.DashboardUnit(unit_id="b2", name="Team B2"),
+                construct="csat",
+                change=12,
+                noise=5,
+            ),
+        ],
     )
 
 
@@ -104,8 +123,12 @@ def test_page_changes_movers_and_hidden_figures_in_words() -> None:
     assert fairness.change.text == "+1"
     assert not fairness.change.significant
     assert page.summaries[1].change.text == "no earlier figure"
-    assert [m.unit_id for m in page.movers_up] == ["a"]
-    assert page.movers_down == []
+    assert [(m.unit_name, m.label, m.change.text) for m in page.movers_up] == [
+        ("Team B2", "Customer satisfaction (CSAT)", "+12")
+    ]
+    assert [(m.unit_id, m.label) for m in page.movers_down] == [("a1", "Fairness")]
+    assert page.movers_down[0].change.text in ("−30", "-30")
+    assert page.movers_since == "2026-01"
     a, b, c = page.rows
     assert a.changes[0].significant
     assert b.changes[0].direction == "down"
@@ -114,6 +137,33 @@ def test_page_changes_movers_and_hidden_figures_in_words() -> None:
     assert c.figures[0].detail == "not shown: fewer than 5 responses; counted in Root"
     assert not c.figures[0].shown
     assert c.figures[1].text == "no data"
+
+
+def test_the_page_lands_on_the_latest_released_period() -> None:
+    data = reply()
+    still_open = corr_pb.ScoreCell(
+        unit_id="root",
+        period="2026-03",
+        construct="treatment.fairness",
+        suppressed=True,
+        suppression_reason="period_open",
+    )
+    data.cells.append(still_open)
+    data.cells[1].late_n = 6
+    page = build_page(data, 5)
+    assert (page.latest, page.previous) == ("2026-02", "2026-01")
+    assert page.summaries[0].current.text == "61"
+    assert page.summaries[0].current.detail == (
+        "interval 59 to 63, 20 responses; 6 answers arrived after this period was published"
+        " and are not included"
+    )
+    # Nothing released yet: the open period is shown, in words.
+    only_open = corr_pb.GetDashboardResponse(
+        unit=corr_pb.DashboardUnit(unit_id="root", name="Root"), cells=[still_open]
+    )
+    first = build_page(only_open, 5)
+    assert first.latest == "2026-03"
+    assert not first.summaries[0].current.shown
 
 
 def test_an_interval_from_one_answer_is_not_computable() -> None:

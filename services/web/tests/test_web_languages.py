@@ -13,6 +13,8 @@ from babel.messages.extract import extract_from_file
 from jinja2 import Environment, FileSystemLoader
 from pulse.types.v1 import types_pb2
 from pulse_web import answers, i18n
+from pulse_web.respondent import error_targets
+from pulse_web.static_files import static_url
 
 PACKAGE = Path(i18n.__file__).parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
@@ -96,6 +98,7 @@ def test_the_german_form_has_no_english_left() -> None:
     env = Environment(loader=FileSystemLoader(PACKAGE / "templates"), autoescape=True)
     env.add_extension("jinja2.ext.i18n")
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.globals["static_url"] = static_url
     tr = i18n.Translator("de")
     item = types_pb2.Item(
         item_id="fair.1",
@@ -124,6 +127,7 @@ def test_the_german_form_has_no_english_left() -> None:
         items=items,
         errors={"fair.1": tr.gettext(answers.REQUIRED_MESSAGE)},
         error_items=items[:1],
+        error_targets=error_targets(items),
         values={},
         customer=False,
         offer_share=False,

@@ -91,6 +91,14 @@ async def test_actions_and_follow_ups_on_the_unit_page(web: WebStack) -> None:
         page = await http.get("/units/n1/actions")
         assert "No open follow-ups." in page.text
         assert re.search(r"<td>\d{4}-\d{2}</td><td>1</td><td>1</td>", page.text)
+        # The dashboard counts it too, rolled up to the page and the division it sits in.
+        board = await http.get("/dashboard")
+        assert board.status_code == 200, board.text
+        assert "Detractor follow-ups" in board.text
+        row = r"<td>{}</td><td>{}</td><td>1</td><td>1</td><td>0</td></tr>"
+        north = re.search(r'scope=north">North</a></th>' + row.format(r"\d", r"\d"), board.text)
+        assert north, board.text
+        assert 'scope=south">South</a></th>' + "<td>0</td>" * 5 in board.text
         refused = await http.post(
             "/units/n1/actions",
             data={"csrf": "bad", "measure": "csat", "title": "x", "owner": "o"},
@@ -117,6 +125,30 @@ async def test_the_chain_page_says_when_there_is_not_enough_data(web: WebStack) 
         bad = await http.get("/chain", params={"mediator": "mood"})
         assert bad.status_code == 422
         assert "mediator" in bad.text
+        # Every run is stored: opened again and downloaded from its own address.
+        stored_id = re.search(r'href="/chain/reports/([0-9a-f-]{36})"', page.text)
+        assert stored_id, "the chain page links its stored report"
+        org_report = stored_id.group(1)
+        again = await http.get(f"/chain/reports/{org_report}")
+        assert again.status_code == 200, again.text
+        assert "Stored chain reports you can read" in again.text
+        as_csv = await http.get(f"/chain/reports/{org_report}.csv")
+        assert as_csv.status_code == 200
+        assert "# links" in as_csv.text
+        assert (await http.get(f"/chain/reports/{org_report}.xml")).status_code == 404
+        assert (await http.get("/chain/reports/not-an-id")).status_code == 422
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         await sign_in(http, "north_lead")
         assert (await http.get("/chain", params={"scope": "south"})).status_code == 403
+        # A report on the whole organisation is not the north lead's to read ...
+        assert (await http.get(f"/chain/reports/{org_report}")).status_code == 404
+        assert (await http.get(f"/chain/reports/{org_report}.json")).status_code == 404
+        north = await http.get("/chain", params={"scope": "north"})
+        assert north.status_code == 200, north.text
+        north_id = re.search(r'Stored as <a href="/chain/reports/([0-9a-f-]{36})"', north.text)
+        assert north_id
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        # ... while the north lead's report is shared with the leader whose scope holds it.
+        await sign_in(http, "leader")
+        shared = await http.get(f"/chain/reports/{north_id.group(1)}")
+        assert shared.status_code == 200, shared.text

@@ -98,12 +98,13 @@ def list_issuers(as_json: bool) -> None:
 
 @auth_group.command("remove")
 @click.argument("name")
-def remove(name: str) -> None:
+@json_option
+def remove(name: str, as_json: bool) -> None:
     """Stop trusting NAME: its tokens are refused from the services' next check on."""
     settings = resolve_settings()
     if not unregister(issuers_path(settings), name):
         raise click.ClickException(f"no issuer {name}")
-    click.echo(f"issuer {name} removed")
+    emit(as_json, {"removed": name}, f"issuer {name} removed")
 
 
 @auth_group.command("whoami")
@@ -125,27 +126,33 @@ def whoami(as_json: bool) -> None:
 @auth_group.command("token")
 @click.option("--role", "roles", type=ROLE, multiple=True, help="Default: all of its roles.")
 @click.option("--scope", default=None, help="Limit the token to this unit's subtree.")
-@click.option("--ttl", "ttl_s", type=click.IntRange(30, auth.MAX_TTL_S), default=300)
-def token(roles: tuple[str, ...], scope: str | None, ttl_s: int) -> None:
+@click.option(
+    "--ttl", "ttl_s", type=click.IntRange(30, auth.MAX_TTL_S), default=300, help="Seconds."
+)
+@json_option
+def token(roles: tuple[str, ...], scope: str | None, ttl_s: int, as_json: bool) -> None:
     """Print a caller token of this command line's credential, e.g. for grpcurl:
     -H "authorization: Bearer $(pulse auth token)"."""
     settings = resolve_settings()
     _, credential = client_identity(settings)
     try:
-        click.echo(credential.mint(roles=roles or None, scope=scope, ttl_s=ttl_s))
+        minted = credential.mint(roles=roles or None, scope=scope, ttl_s=ttl_s)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    emit(as_json, {"token": minted, "ttl_s": ttl_s}, minted)
 
 
 @auth_group.command("nats-config")
-def nats_config() -> None:
+@json_option
+def nats_config(as_json: bool) -> None:
     """Print the nats-server `authorization` block (JSON, valid in a NATS config file) with
     each service's user, its publish/subscribe permissions and the passwords kept in the
     data directory (created when missing); give each service its PULSE_NATS_USER and
     PULSE_NATS_PASSWORD."""
     settings = resolve_settings()
     passwords = ensure_users(settings.data_dir)
-    click.echo(json.dumps({"authorization": server_authorization(passwords)}, indent=2))
+    block = {"authorization": server_authorization(passwords)}
+    emit(as_json, block, json.dumps(block, indent=2))
 
 
 @auth_group.command("cert")
@@ -158,7 +165,8 @@ def nats_config() -> None:
     required=True,
     help="Folder for ca.crt, tls.crt and tls.key (the layout of PULSE_TLS_DIR).",
 )
-def cert(name: str, hosts: tuple[str, ...], output: Path) -> None:
+@json_option
+def cert(name: str, hosts: tuple[str, ...], output: Path, as_json: bool) -> None:
     """Issue a certificate for NAME from the data directory's CA (created when missing):
     a service's (with --host for every name clients dial, e.g. survey.pulse.svc) or a
     client's, ready to mount as PULSE_TLS_DIR."""
@@ -170,4 +178,6 @@ def cert(name: str, hosts: tuple[str, ...], output: Path) -> None:
     (output / "ca.crt").write_bytes((folder / "ca.crt").read_bytes())
     (output / "tls.crt").write_bytes(cert_pem)
     write_private(output / "tls.key", key_pem)
-    click.echo(f"certificate for {name} written to {output} (ca.crt, tls.crt, tls.key)")
+    files = [str(output / name_) for name_ in ("ca.crt", "tls.crt", "tls.key")]
+    written = f"certificate for {name} written to {output} (ca.crt, tls.crt, tls.key)"
+    emit(as_json, {"name": name, "files": files}, written)

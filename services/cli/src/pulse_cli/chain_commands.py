@@ -1,5 +1,7 @@
 """``pulse report chain``: the internal-customer chain (serving units' service -> the served
-front-line units' treatment -> their customers), each link and the indirect path."""
+front-line units' treatment -> their customers), each link and the indirect path; every run
+is stored (``pulse report chains`` lists the stored ones the caller may read, ``pulse report
+chain-show ID`` prints one, ``pulse report export ID`` exports it)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,36 @@ from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse_common.measures import CUSTOMER_OUTCOMES, INTERNAL_OUTCOMES, PREDICTORS
 
 from pulse_cli.options import json_option, period_range_options, scope_option
-from pulse_cli.output import emit, print_table
+from pulse_cli.output import emit, print_table, table
 from pulse_cli.rpc import unary
 
 RUN_CHAIN_AT_LEAST_S = 120.0
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}" if value == value else "not computable"  # NaN != NaN
+
+
+def print_alpha(found: list[corr_pb.ConstructReliability]) -> None:
+    """Cronbach's alpha with Feldt's interval and corrected item-total correlations."""
+    if not found:
+        return
+    print_table(
+        "internal consistency (Cronbach's alpha; under 0.7: read with care)",
+        ["construct", "alpha", "interval", "items", "people", "item-total r", "warnings"],
+        (
+            (
+                r.construct,
+                _num(r.alpha),
+                f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+                r.items,
+                r.n,
+                ", ".join(f"{t.item_id} {_num(t.r)}" for t in r.item_totals),
+                "; ".join(r.warnings),
+            )
+            for r in found
+        ),
+    )
 
 
 def print_chain(rep: corr_pb.ChainReport) -> None:
@@ -45,6 +73,7 @@ def print_chain(rep: corr_pb.ChainReport) -> None:
         f"indirect path (a*b): {ind.r:.3f}, bootstrap interval [{ind.ci_low:.3f},"
         f" {ind.ci_high:.3f}] over {ind.n} units"
     )
+    print_alpha(list(rep.reliability))
 
 
 @click.command("chain")
@@ -97,4 +126,36 @@ def chain(
         ),
     )
     reply = unary(lambda s: s.correlation.RunChainReport, request, at_least_s=RUN_CHAIN_AT_LEAST_S)
+    emit(as_json, reply, lambda: print_chain(reply.report))
+
+
+@click.command("chains")
+@click.option("--limit", type=int, default=20)
+@json_option
+def chains(limit: int, as_json: bool) -> None:
+    """Stored chain reports you may read (your scope holds theirs), newest first."""
+    request = corr_pb.ListChainReportsRequest(limit=limit)
+    reply = unary(lambda s: s.correlation.ListChainReports, request)
+    rows = (
+        (
+            r.report_id,
+            r.created_at[:19],
+            r.scope_unit_id or "(all)",
+            r.outcome,
+            r.verdict_level,
+            r.units_reported,
+        )
+        for r in reply.reports
+    )
+    columns = ["report", "created", "scope", "outcome", "verdict", "served units"]
+    emit(as_json, reply, table("chain reports", columns, rows))
+
+
+@click.command("chain-show")
+@click.argument("report_id")
+@json_option
+def chain_show(report_id: str, as_json: bool) -> None:
+    """Print a stored chain report (export it with `pulse report export ID`)."""
+    request = corr_pb.GetChainReportRequest(report_id=report_id)
+    reply = unary(lambda s: s.correlation.GetChainReport, request)
     emit(as_json, reply, lambda: print_chain(reply.report))

@@ -49,11 +49,13 @@ def dev_up(no_web: bool, cluster: bool, as_json: bool) -> None:
 
 
 @dev.command("down")
-def dev_down() -> None:
+@json_option
+def dev_down(as_json: bool) -> None:
     """Stop every process `pulse dev up` started."""
     settings = resolve_settings()
-    if not stack.down(Path(settings.data_dir), progress=console.print):
-        console.print("nothing to stop")
+    data_dir = Path(settings.data_dir)
+    stopped = stack.down(data_dir) if as_json else stack.down(data_dir, progress=console.print)
+    emit(as_json, {"stopped": bool(stopped)}, None if stopped else "nothing to stop")
 
 
 @dev.command("status")

@@ -14,7 +14,7 @@ from pulse_cli.dev_commands import dev
 from pulse_cli.follow_up_commands import followup
 from pulse_cli.interaction_commands import interaction, invitations
 from pulse_cli.nats_commands import nats_group
-from pulse_cli.options import json_option
+from pulse_cli.options import hide_empty_defaults, json_option
 from pulse_cli.org_commands import org
 from pulse_cli.report_commands import report
 from pulse_cli.response_commands import comments, import_group, recognition
@@ -24,7 +24,7 @@ from pulse_cli.survey_commands import items, survey
 from pulse_cli.wave_commands import wave
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="pulse-cli")
 def cli() -> None:
     """Pulse: how you treat employees, and whether customers feel it.
@@ -58,8 +58,17 @@ org.add_command(serves)
 
 
 @cli.command("demo")
-@click.option("--size", type=click.Choice(list(SIZES)), default="medium", show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--size",
+    type=click.Choice(list(SIZES)),
+    default="small",
+    show_default=True,
+    help="Organisation size: tiny = 14 teams over 3 months (for tests, about a minute);"
+    " small = 36 teams over 6 months; medium = 140 teams, large = 350 teams, 12 months each.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Same seed, same organisation."
+)
 @json_option
 @click.option(
     "--interactions",
@@ -68,13 +77,21 @@ org.add_command(serves)
     show_default=True,
     help="Send customer interactions as NATS events (as a CRM would) or RecordInteraction.",
 )
-@click.option("--no-wait", is_flag=True, help="Stop the stack at the end instead of waiting.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Stop the stack and exit once the verdict is printed, instead of keeping it up for"
+    " the web front until Ctrl-C (for scripts and CI).",
+)
 def demo(size: str, seed: int, as_json: bool, interactions: str, no_wait: bool) -> None:
     """Generate an organisation with a planted truth, drive it through the real services on
     a private embedded stack, print the verdict beside the truth; Ctrl-C stops everything."""
     run_demo_command(
         size=size, seed=seed, as_json=as_json, keep_running=not no_wait, interactions=interactions
     )
+
+
+hide_empty_defaults(cli)
 
 
 def main() -> None:

@@ -41,17 +41,31 @@ def json_option(function: F) -> F:
 
 def scope_option(function: F) -> F:
     return click.option(
-        "--scope", default="", help="Only this unit's subtree (whole organisation)."
+        "--scope",
+        default="",
+        show_default="whole organisation",
+        metavar="UNIT_ID",
+        help="Only this unit's subtree.",
     )(function)
 
 
 def period_range_options(function: F) -> F:
     """``--from`` / ``--to`` as ``period_from`` / ``period_to`` (empty: every period)."""
     function = click.option(
-        "--to", "period_to", type=PERIOD, default="", help=f"Last period, {example_of(None)}."
+        "--to",
+        "period_to",
+        type=PERIOD,
+        default="",
+        show_default="no bound",
+        help=f"Last period, {example_of(None)}.",
     )(function)
     return click.option(
-        "--from", "period_from", type=PERIOD, default="", help=f"First period, {example_of(None)}."
+        "--from",
+        "period_from",
+        type=PERIOD,
+        default="",
+        show_default="no bound",
+        help=f"First period, {example_of(None)}.",
     )(function)
 
 
@@ -63,6 +77,20 @@ def range_or_recent(period_from: str, period_to: str) -> tuple[str, str]:
     )
     first = parse_period(period_from) if period_from else last.shift(-(REPORT_DEFAULTS.periods - 1))
     return first.label, last.label
+
+
+def hide_empty_defaults(command: click.Command) -> None:
+    """With ``show_default`` on for every command, an option whose default is "" or 0 would
+    print "[default: ]": those state their default in their help text instead."""
+    for param in command.params:
+        empty = isinstance(param, click.Option) and (
+            param.default == "" or (param.default == 0 and not param.is_flag)
+        )
+        if empty and isinstance(param, click.Option) and param.show_default is None:
+            param.show_default = False
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            hide_empty_defaults(sub)
 
 
 def kind_option(function: F) -> F:

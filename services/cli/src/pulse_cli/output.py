@@ -40,17 +40,42 @@ def emit(as_json: bool, payload: Message | Mapping[str, Any], human: Human = Non
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column)
-    count = 0
-    for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
-        count += 1
-    if count == 0:
+    """A table that never cuts a value short: a column whose values are single words (ids,
+    periods, numbers) keeps each whole on one line, so an id can be copied; text columns wrap.
+    When the whole words alone are wider than the terminal, each row is printed as a block
+    of "column: value" lines instead."""
+    cells = [["" if value is None else str(value) for value in row] for row in rows]
+    if not cells:
         stdout.print(f"{title}: none")
-    else:
-        stdout.print(table)
+        return
+    widths: list[int | None] = []
+    for index, column in enumerate(columns):
+        values = [row[index] for row in cells if index < len(row)]
+        single = all(" " not in value for value in values)
+        widths.append(max([len(column), *(len(v) for v in values)]) if single else None)
+    # Borders and padding take 3 characters a column plus 1; a text column needs some room.
+    needed = sum(w if w is not None else 12 for w in widths) + 3 * len(columns) + 1
+    if needed > stdout.width:
+        _print_records(title, columns, cells)
+        return
+    table = Table(title=title, show_lines=False)
+    for column, width in zip(columns, widths, strict=True):
+        if width is not None:
+            table.add_column(column, no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    stdout.print(table)
+
+
+def _print_records(title: str, columns: Sequence[str], cells: list[list[str]]) -> None:
+    label = max(len(column) for column in columns)
+    click.echo(title)
+    for row in cells:
+        click.echo("")
+        for column, value in zip(columns, row, strict=False):
+            click.echo(f"  {column.ljust(label)}  {value}")
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Human:
@@ -61,7 +86,9 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
 def echo_rejected(rejected: Iterable[tuple[int, str, str]]) -> None:
     """Rejected rows of an import, one per line on stderr: ``line N: field: reason``."""
     for line, field, reason in rejected:
-        click.echo(f"  line {line}: {field}: {reason}", err=True)
+        # Some services' reasons start with the field already ("email: must be ..."): once.
+        text = reason.removeprefix(f"{field}: ")
+        click.echo(f"  line {line}: {field}: {text}", err=True)
 
 
 @contextmanager

@@ -7,8 +7,13 @@ from pathlib import Path
 
 import click
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_common.measures import OUTCOMES, REPORT_DEFAULTS
+from pulse_web.leader_notes import leader_note
+from pulse_web.report_tables import report_zip
+from pulse_web.words import item_label, measure_label
 
+from pulse_cli.chain_commands import chain_show, chains, print_alpha
 from pulse_cli.options import json_option, period_range_options, scope_option
 from pulse_cli.output import emit, print_table, table
 from pulse_cli.rpc import unary
@@ -28,18 +33,18 @@ def print_report(rep: corr_pb.LinkageReport) -> None:
     click.echo(f"report {rep.report_id} ({rep.created_at})")
     click.echo(
         f"scope {rep.scope_unit_id or 'whole organisation'}, periods {rep.period_from}.."
-        f"{rep.period_to}, outcome {rep.outcome}; {rep.units_reported} units reported,"
-        f" {rep.units_suppressed} suppressed (k = {rep.min_group_size})"
+        f"{rep.period_to}, outcome {measure_label(rep.outcome)}; {rep.units_reported} units"
+        f" reported, {rep.units_suppressed} suppressed (k = {rep.min_group_size})"
     )
     click.echo("")
     click.echo(f"VERDICT [{rep.verdict.level}]: {rep.verdict.text}")
     for caveat in rep.verdict.caveats:
-        click.echo(f"  - {caveat}")
+        click.echo(f"  - {leader_note(caveat)}")
     for link in rep.linkages:
         e = link.pearson
         click.echo(
-            f"\n{link.predictor}: r = {e.r:.3f} [{e.ci_low:.3f}, {e.ci_high:.3f}], n = {e.n},"
-            f" p = {e.p_value:.3g}; disattenuated {link.disattenuated_r:.3f};"
+            f"\n{measure_label(link.predictor)}: r = {e.r:.3f} [{e.ci_low:.3f}, {e.ci_high:.3f}],"
+            f" n = {e.n}, p = {e.p_value:.3g}; disattenuated {link.disattenuated_r:.3f};"
             f" units needed {link.units_needed}"
         )
         lags = ", ".join(f"{lag.lag:+d}: {lag.estimate.r:.2f}" for lag in link.lags)
@@ -49,23 +54,27 @@ def print_report(rep: corr_pb.LinkageReport) -> None:
         print_table(
             "drivers",
             ["driver", "level", "r", "q"],
-            ((d.name, d.level, f"{d.estimate.r:.3f}", f"{d.q_value:.3g}") for d in rep.drivers),
+            (
+                (measure_label(d.name), d.level, f"{d.estimate.r:.3f}", f"{d.q_value:.3g}")
+                for d in rep.drivers
+            ),
         )
     if rep.diagnostics:
         print_table(
             "aggregation diagnostics",
-            ["construct", "ICC(1)", "ICC(2)", "rwg(j)", "warnings"],
+            ["measure", "ICC(1)", "ICC(2)", "rwg(j)", "warnings"],
             (
                 (
-                    d.construct,
+                    measure_label(d.construct),
                     f"{d.icc1:.3f}",
                     f"{d.icc2:.3f}",
                     f"{d.rwg_j_mean:.2f}",
-                    "; ".join(d.warnings),
+                    "; ".join(leader_note(w) for w in d.warnings),
                 )
                 for d in rep.diagnostics
             ),
         )
+        print_alpha([d.alpha for d in rep.diagnostics if d.HasField("alpha")])
 
 
 @report.command("run")
@@ -75,7 +84,8 @@ def print_report(rep: corr_pb.LinkageReport) -> None:
     "--predictor",
     "predictors",
     multiple=True,
-    help="Employee construct(s) (default: the treatment constructs with data).",
+    help="Employee construct(s), or an internal.* service measure counted under the rated"
+    " unit (default: the treatment constructs with data).",
 )
 @click.option(
     "--outcome", type=click.Choice(OUTCOMES), default=REPORT_DEFAULTS.outcome, show_default=True
@@ -134,8 +144,8 @@ def list_reports(limit: int, as_json: bool) -> None:
             r.report_id,
             r.created_at[:19],
             r.scope_unit_id or "(all)",
-            r.outcome,
-            r.verdict_level,
+            measure_label(r.outcome),
+            r.verdict_level.replace("_", " "),
             r.units_reported,
         )
         for r in reply.reports
@@ -156,14 +166,48 @@ def show_report(report_id: str, as_json: bool) -> None:
 
 @report.command("export")
 @click.argument("report_id")
-@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def export_report(report_id: str, fmt: str, output: Path | None) -> None:
-    """Export a report as JSON or CSV (to a file or stdout)."""
-    request = corr_pb.ExportReportRequest(report_id=report_id, format=EXPORT_FORMATS[fmt])
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*EXPORT_FORMATS, "zip"]),
+    default="json",
+    help="json: the whole report; csv: every section in one file; zip (linkage reports, needs"
+    " -o): one tidy CSV per table with a README column dictionary, and the JSON.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: stdout).",
+)
+@json_option
+def export_report(report_id: str, fmt: str, output: Path | None, as_json: bool) -> None:
+    """Export a linkage or chain report as JSON, CSV or a zip of tidy CSV tables."""
+    if fmt == "zip" and output is None:
+        raise click.UsageError("--format zip writes a file: give -o FILE.zip")
+    export_format = EXPORT_FORMATS["json" if fmt == "zip" else fmt]
+    request = corr_pb.ExportReportRequest(report_id=report_id, format=export_format)
     reply = unary(lambda s: s.correlation.ExportReport, request)
+    content = reply.content
+    if fmt == "zip":
+        linkage = unary(
+            lambda s: s.correlation.GetReport, corr_pb.GetReportRequest(report_id=report_id)
+        )
+        listing = unary(lambda s: s.survey.ListItems, survey_pb.ListItemsRequest())
+        items = {i.item_id: item_label(i.construct, i.text) for i in listing.items}
+        content = report_zip(linkage.report, items, reply.content)
     if output is None:
-        click.echo(reply.content.decode("utf-8"), nl=False)
+        if as_json and fmt != "json":
+            raise click.UsageError("--json with --format csv writes a file: give -o FILE")
+        click.echo(content.decode("utf-8"), nl=False)  # the JSON export is JSON already
     else:
-        output.write_bytes(reply.content)
-        click.echo(f"wrote {output} ({len(reply.content)} bytes)", err=True)
+        output.write_bytes(content)
+        if as_json:
+            emit(True, {"path": str(output), "bytes": len(content), "format": fmt})
+        else:
+            click.echo(f"wrote {output} ({len(content)} bytes)", err=True)
+
+
+report.add_command(chains)
+report.add_command(chain_show)

@@ -10,11 +10,14 @@ from pathlib import Path
 import click
 from pulse.response.v1 import response_service_pb2 as response_pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse.types.v1 import types_pb2
+from pulse_common.periods import is_period
 from pulse_response.import_csv import RowError, parse_rows
 from rich.progress import TextColumn
 
 from pulse_cli.context import Stubs
 from pulse_cli.csv_files import count_data_lines
+from pulse_cli.import_checks import period_days, summary, unknown_units
 from pulse_cli.options import (
     PERIOD,
     json_option,
@@ -36,18 +39,25 @@ def import_group() -> None:
 
 @import_group.command("responses")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--survey", "survey_id", required=True, help="Published survey the rows answer.")
-@click.option("--version", type=int, default=0, help="Survey version (latest published).")
+@click.option(
+    "--survey", "survey_id", required=True, help="Published survey the rows answer (its id)."
+)
+@click.option(
+    "--version", type=int, default=0, help="Survey version (default: the latest published)."
+)
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @json_option
 def import_responses(
     csv_file: Path, survey_id: str, version: int, dry_run: bool, as_json: bool
 ) -> None:
-    """Import historical responses: header unit_id,period,kind[,interaction_date,channel]
-    then one column per item id. Every rejected row is listed with its reason."""
+    """Import historical responses from CSV_FILE: header
+    unit_id,period,kind[,interaction_date,channel] then one column per item id; a period is
+    a month like 2026-03 or an ISO week like 2026-W11. Each row's unit must exist in the
+    organisation during its period. Prints "N new, M already imported, K rejected" and every
+    rejected row with its line and reason."""
     total = count_data_lines(csv_file)
     text = csv_file.read_text(encoding="utf-8")
-    local_errors: list[RowError] = []
+    local_errors: list[tuple[int, str, str]] = []
 
     async def action(stubs: Stubs) -> response_pb.ImportResponsesResponse:
         survey = await stubs.survey.GetSurvey(
@@ -55,6 +65,14 @@ def import_responses(
             timeout=stubs.deadline_s,
         )
         definition = survey.definition
+        parsed = list(parse_rows(text, definition))
+        rows = [row for row in parsed if not isinstance(row, RowError)]
+        local_errors.extend((e.line, e.field, e.reason) for e in parsed if isinstance(e, RowError))
+        units_in = await _units_by_period(stubs, {row.period for row in rows})
+        known = [(r.line, r.unit_id, r.period) for r in rows if r.period in units_in]
+        refused = unknown_units(known, units_in)
+        local_errors.extend(refused)
+        bad_lines = {line for line, _, _ in refused}
         rate = TextColumn("{task.fields[rate]:.0f} rows/s")
         with row_progress(
             "importing responses", total, hidden=as_json, extra=[rate], rate=0.0
@@ -71,38 +89,55 @@ def import_responses(
                         source_name=csv_file.name,
                     )
                 )
-                for parsed in parse_rows(text, definition):
+                for row in rows:
                     done = bar.tasks[0].completed + 1
                     bar.update(task, advance=1, rate=done / max(1e-6, time.monotonic() - started))
-                    if isinstance(parsed, RowError):
-                        local_errors.append(parsed)
-                        continue
-                    yield response_pb.ImportResponsesRequest(row=parsed)
+                    if row.line not in bad_lines:
+                        yield response_pb.ImportResponsesRequest(row=row)
 
             timeout = max(120.0, total / IMPORT_ROWS_PER_S, stubs.deadline_s)
             return await stubs.response.ImportResponses(requests(), timeout=timeout)
 
     reply = run_with_stubs(action)
-    rejected = sorted(
-        [(e.line, e.field, e.reason) for e in local_errors]
-        + [(r.line, r.field, r.reason) for r in reply.rejected]
-    )
+    rejected = sorted(local_errors + [(r.line, r.field, r.reason) for r in reply.rejected])
     payload = to_dict(reply)
     payload["rejected"] = [{"line": a, "field": b, "reason": c} for a, b, c in rejected]
-    verb = "would be imported (dry run)" if reply.dry_run else "imported"
-    emit(as_json, payload, f"{reply.accepted} rows {verb}; {len(rejected)} rejected")
+    payload["new"] = 0 if reply.dry_run else reply.accepted - reply.already_imported
+    line = summary(reply.accepted, reply.already_imported, len(rejected), reply.dry_run)
+    emit(as_json, payload, line)
     if not as_json:
         echo_rejected(rejected)
 
 
+async def _units_by_period(stubs: Stubs, periods: set[str]) -> dict[str, set[str]]:
+    """Unit ids of the organisation during each period: on its first or its last day."""
+    found: dict[str, set[str]] = {}
+    for period in sorted(p for p in periods if is_period(p)):  # the service refuses the rest
+        units: set[str] = set()
+        for day in period_days(period):
+            reply = await stubs.survey.ListUnits(
+                survey_pb.ListUnitsRequest(as_of=day), timeout=stubs.deadline_s
+            )
+            units.update(unit.unit_id for unit in reply.units)
+        found[period] = units
+    return found
+
+
 @click.command("comments")
-@click.option("--unit", "unit_id", required=True)
-@click.option("--period", type=PERIOD, required=True)
-@click.option("--survey", "survey_id", required=True, help="The survey the comments answer.")
+@click.option("--unit", "unit_id", required=True, help="The team (unit id).")
+@click.option("--period", type=PERIOD, required=True, help="A month like 2026-03 or 2026-W11.")
+@click.option(
+    "--survey",
+    "survey_id",
+    default="",
+    help="The survey the comments answer (default: the published employee survey, when there"
+    " is exactly one).",
+)
 @scope_option
 @json_option
 def comments(unit_id: str, period: str, survey_id: str, scope: str, as_json: bool) -> None:
     """Comments of a group, only when it reaches the comment threshold."""
+    survey_id = survey_id or _the_employee_survey()
     request = response_pb.ListCommentsRequest(unit_id=unit_id, period=period, survey_id=survey_id)
     reply = unary(lambda s: s.response.ListComments, request, scope=scope)
     if reply.suppressed:
@@ -110,6 +145,19 @@ def comments(unit_id: str, period: str, survey_id: str, scope: str, as_json: boo
     else:
         human = "\n".join(f"- {comment.text}" for comment in reply.comments) or "no comments"
     emit(as_json, reply, human)
+
+
+def _the_employee_survey() -> str:
+    """The one published employee survey; with none or several, ask for --survey."""
+    kind = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE
+    listing = unary(lambda s: s.survey.ListSurveys, survey_pb.ListSurveysRequest(kind=kind))
+    published = [s for s in listing.surveys if s.status == survey_pb.SURVEY_STATUS_PUBLISHED]
+    if len(published) == 1:
+        return published[0].survey_id
+    if not published:
+        raise click.UsageError("no employee survey is published; give --survey")
+    choices = ", ".join(f"{s.survey_id} ({s.name})" for s in published)
+    raise click.UsageError(f"several employee surveys are published; give --survey: {choices}")
 
 
 @click.command("recognition")

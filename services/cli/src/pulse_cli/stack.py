@@ -1,7 +1,8 @@
 """The local stack behind ``pulse dev up`` / ``pulse dev down``: PostgreSQL and NATS (private
 embedded servers unless ``PULSE_DATABASE_URL`` / ``PULSE_NATS_URL`` say otherwise) and every
 service as its own process, recorded in ``.pulse/stack.json`` so ``down`` stops exactly what
-``up`` started."""
+``up`` started. On the embedded PostgreSQL each service gets its own login role and database
+(``PULSE_<SERVICE>_DATABASE_URL``, issue 13), as compose and Kubernetes give them."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from pulse_common.embedded import (
 )
 from pulse_common.grpc_server import check_health
 from pulse_common.nats_auth import read_users
-from pulse_common.provision import ensure_embedded_security
+from pulse_common.provision import ensure_embedded_security, provision_store
+from pulse_common.secrets import ensure_generated
 from pulse_common.tls import TlsMaterial, load_tls
 
 # (name, python module, gRPC service checked for health); order = start order.
@@ -60,6 +62,9 @@ class StackState:
     nats_port: int = 0
     # PULSE_PERIOD of the services, so that commands default to periods they accept.
     period: str = ""
+    # Service -> the URL of its own store (role and database) on the embedded PostgreSQL
+    # (issue 13); empty with an external database, whose stores the deployment provisions.
+    stores: dict[str, str] = field(default_factory=dict)
 
     @property
     def web_url(self) -> str | None:
@@ -73,6 +78,8 @@ class StackState:
             "PULSE_NATS_URL": self.nats_url,
             "PULSE_DATA_DIR": self.data_dir,
         }
+        for name, url in self.stores.items():
+            env[f"PULSE_{name.upper()}_DATABASE_URL"] = url
         for name, address in self.addresses.items():
             env[f"PULSE_{name.upper()}_ADDR"] = address
         if self.period:
@@ -132,6 +139,18 @@ def _choose_address(env_name: str, default_port: int, explicit: dict[str, str]) 
         return explicit[env_name]
     port = default_port if not port_open(default_port) else free_port()
     return f"127.0.0.1:{port}"
+
+
+async def _provision_stores(admin_url: str, data_dir: Path) -> dict[str, str]:
+    """A login role and a database per service on the embedded PostgreSQL (issue 13:
+    ``provision_store``), with passwords generated once and kept owner-only in
+    ``secrets/PULSE_<NAME>_DB_PASSWORD``."""
+    return {
+        name: await provision_store(
+            admin_url, name, ensure_generated(data_dir, f"PULSE_{name.upper()}_DB_PASSWORD")
+        )
+        for name, _, _ in SERVICES
+    }
 
 
 async def _ensure_database(admin_url: str, name: str) -> str:
@@ -196,6 +215,8 @@ def up(
             state.postgres_port = postgres.port
             save_state(data_dir, state)
             state.database_url = asyncio.run(_ensure_database(admin_url, DATABASE_NAME))
+            state.stores = asyncio.run(_provision_stores(admin_url, data_dir))
+            save_state(data_dir, state)
             progress(f"PostgreSQL: embedded on 127.0.0.1:{postgres.port} (data {postgres.pgdata})")
         if settings.nats_url:
             state.nats_url = settings.nats_url

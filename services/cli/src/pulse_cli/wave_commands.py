@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import click
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
+from pulse_survey.settings import reminder_policy
+from pulse_survey.wave_followup import REMINDER_SPACING
 
 from pulse_cli.enums import CADENCES, cadence, enum_label
 from pulse_cli.options import json_option, scope_option
@@ -118,7 +122,30 @@ def close_wave(wave_id: str, as_json: bool) -> None:
 def remind(wave_id: str, as_json: bool) -> None:
     """Remind people who have not answered (nobody learns who they are)."""
     reply = unary(lambda s: s.survey.SendReminders, survey_pb.SendRemindersRequest(wave_id=wave_id))
-    emit(as_json, reply, f"{reply.reminders_sent} reminders sent")
+    maximum = reminder_policy(os.environ).max_reminders
+    emit(as_json, reply, reminders_line(reply, maximum, REMINDER_SPACING))
+
+
+def reminders_line(
+    reply: survey_pb.SendRemindersResponse, max_reminders: int, spacing: timedelta
+) -> str:
+    """How many were reminded and, when none was, why."""
+    sent = f"{reply.reminders_sent} reminders sent"
+    held = reply.held_back_by_contact_budget
+    held_text = f"{held} held back by the contact budget (another survey asked them recently)"
+    if reply.reminders_sent:
+        return f"{sent}; {held_text}" if held else sent
+    if held:
+        return f"{sent}: {held_text}"
+    if max_reminders == 0:
+        return f"{sent}: reminders are turned off (PULSE_MAX_REMINDERS=0)"
+    hours = int(spacing.total_seconds() // 3600)
+    return (
+        f"{sent}: nobody was due. People are reminded only while they have not answered, at"
+        f" most {max_reminders} times (PULSE_MAX_REMINDERS) and never within {hours} hours of"
+        f" their last link; everyone left has answered, was invited or reminded in the last"
+        f" {hours} hours, or has had {max_reminders} reminders."
+    )
 
 
 @_of_one_wave("rates")

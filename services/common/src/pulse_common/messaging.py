@@ -1,11 +1,11 @@
-"""NATS JetStream edge: connection, the PULSE stream, publishing with ``Nats-Msg-Id`` and a
-durable pull-consumer loop with explicit acks, backoff and a dead-letter path."""
+"""NATS JetStream edge: connection, publishing with ``Nats-Msg-Id`` and a durable
+pull-consumer loop with explicit acks, backoff and a dead-letter path. The streams
+themselves (PULSE, PULSE_DELIVERY) are set up by ``pulse_common.streams``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,9 +18,14 @@ from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from pulse_common import errors, subjects
+from pulse_common.streams import OPERATOR_OWNED as OPERATOR_OWNED
+from pulse_common.streams import StreamLimits as StreamLimits
+from pulse_common.streams import apply_stream as apply_stream
+from pulse_common.streams import ensure_delivery_stream as ensure_delivery_stream
+from pulse_common.streams import ensure_stream as ensure_stream
 
 log = logging.getLogger(__name__)
 
@@ -95,62 +100,6 @@ async def connect_nats(
             await asyncio.sleep(1.0)
 
 
-async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create the one PULSE stream if it is missing (file storage, explicit duplicate
-    window, ``replicas``). An existing stream is owned by whoever applied its settings
-    (``apply_stream``, ``pulse nats apply``): a service only adds subjects it lacks and
-    raises replicas to ``replicas``; it never shrinks replicas or changes limits."""
-    config = StreamConfig(
-        name=subjects.STREAM,
-        subjects=list(subjects.STREAM_SUBJECTS),
-        storage=StorageType.FILE,
-        duplicate_window=subjects.DUPLICATE_WINDOW_S,
-        num_replicas=replicas,
-    )
-    try:
-        info = await js.stream_info(subjects.STREAM)
-    except nats.js.errors.NotFoundError:
-        try:
-            await js.add_stream(config)
-            return
-        except nats.js.errors.BadRequestError:
-            info = await js.stream_info(subjects.STREAM)  # created concurrently
-    current = info.config
-    missing = [s for s in subjects.STREAM_SUBJECTS if s not in (current.subjects or [])]
-    if not missing and (current.num_replicas or 1) >= replicas:
-        return
-    await js.update_stream(
-        dataclasses.replace(
-            current,
-            subjects=[*(current.subjects or []), *missing],
-            num_replicas=max(current.num_replicas or 1, replicas),
-        )
-    )
-
-
-@dataclass(frozen=True)
-class StreamLimits:
-    """What an operator sets on the PULSE stream (``pulse nats apply``); 0 = unlimited."""
-
-    replicas: int = 1
-    max_bytes: int = 0
-    max_age_s: float = 0.0
-
-
-async def apply_stream(js: JetStreamContext, limits: StreamLimits) -> StreamConfig:
-    """The owner's step: create the stream or set exactly ``limits`` (also lower ones)."""
-    await ensure_stream(js, 1)
-    info = await js.stream_info(subjects.STREAM)
-    config = dataclasses.replace(
-        info.config,
-        num_replicas=limits.replicas,
-        max_bytes=limits.max_bytes or -1,
-        max_age=limits.max_age_s or None,
-    )
-    updated = await js.update_stream(config)
-    return updated.config
-
-
 async def publish(
     js: JetStreamContext,
     subject: str,
@@ -218,6 +167,8 @@ def is_retryable(error: BaseException) -> bool:
 
 
 Handler = Callable[[Msg], Awaitable[None]]
+# Handles a whole fetched batch in one transaction, or raises (then nothing of it happened).
+BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -232,6 +183,10 @@ class ConsumerSpec:
     batch: int = 64
     fetch_timeout_s: float = 1.0
     deliver_policy: DeliverPolicy = field(default=DeliverPolicy.ALL)
+    stream: str = subjects.STREAM
+    # Delete each message from the stream once handled or dead-lettered (the delivery
+    # stream's raw tokens, issue 13); the handler must be idempotent (its ledger claim).
+    erase: bool = False
 
     def nak_delay(self, delivered: int) -> float:
         return self.nak_backoff_s[min(delivered - 1, len(self.nak_backoff_s) - 1)]
@@ -256,19 +211,35 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
         config.filter_subject = spec.filter_subjects[0]
     else:
         config.filter_subjects = list(spec.filter_subjects)
-    await js.add_consumer(subjects.STREAM, config=config)
+    await js.add_consumer(spec.stream, config=config)
 
 
 class ConsumerLoop:
     """Fetch, handle, ack. The handler commits its own transaction before returning, so an
     ack always follows a commit; a failure naks with backoff; after ``max_deliver`` tries
-    the message is copied to ``pulse.deadletter.<durable>`` and terminated, and the loop
-    goes on with the next."""
+    the message is copied to ``pulse.deadletter.<durable>`` (``delivery.deadletter.<durable>``
+    for the delivery stream) and terminated, and the loop goes on with the next. With
+    ``spec.erase`` a handled or dead-lettered message is also deleted from the stream.
 
-    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, handler: Handler) -> None:
+    With a ``batch_handler``, a fetch of several messages is first handed to it whole (one
+    transaction for the batch, every message acked after its commit); when it raises, the
+    batch is handled message by message with ``handler`` as above, so one poison or early
+    message costs the batch its speed-up, never its per-message retries and dead letters."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        spec: ConsumerSpec,
+        handler: Handler,
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         self.js = js
         self.spec = spec
         self.handler = handler
+        self.batch_handler = batch_handler
+        self.batches_committed = 0
+        self.batch_fallbacks = 0  # batches handled one by one after the batch handler raised
+        self.last_batch_error = ""
         self._stopping = asyncio.Event()
         self.handled = 0
         self.dead_lettered = 0
@@ -286,15 +257,13 @@ class ConsumerLoop:
     async def run(self) -> None:
         await ensure_consumer(self.js, self.spec)
         subscription = await self.js.pull_subscribe_bind(
-            durable=self.spec.durable, stream=subjects.STREAM
+            durable=self.spec.durable, stream=self.spec.stream
         )
         log.info("consumer started", extra={"durable": self.spec.durable})
         try:
             while not self._stopping.is_set():
                 try:
-                    messages = await subscription.fetch(
-                        self.spec.batch, timeout=self.spec.fetch_timeout_s
-                    )
+                    messages = await self._fetch(subscription)
                 except (TimeoutError, nats.errors.TimeoutError):
                     self._failing_since = None  # an empty fetch is a working one
                     continue
@@ -308,6 +277,8 @@ class ConsumerLoop:
                     await asyncio.sleep(0.5)
                     continue
                 self._failing_since = None
+                if await self._handle_batch(messages):
+                    continue
                 for msg in messages:
                     await self._handle_one(msg)
         finally:
@@ -315,6 +286,37 @@ class ConsumerLoop:
             # would otherwise sit in its queue and make nc.drain() wait its full timeout.
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Wait (up to ``fetch_timeout_s``) for one message, then take what else is already
+        there, up to ``batch``. One fetch of ``batch`` would, once its first message came,
+        wait out the whole timeout for the batch to fill: a second of lag at low rates."""
+        messages = await subscription.fetch(1, timeout=self.spec.fetch_timeout_s)
+        if self.spec.batch > 1:
+            with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
+                messages += await subscription.fetch(self.spec.batch - 1, timeout=0.05)
+        return messages
+
+    async def _handle_batch(self, messages: list[Msg]) -> bool:
+        """True when the batch handler committed ``messages`` (then they are acked)."""
+        if self.batch_handler is None or len(messages) < 2:
+            return False
+        try:
+            await self.batch_handler(messages)
+        except Exception as error:
+            self.batch_fallbacks += 1
+            self.last_batch_error = str(error)[:200] or type(error).__name__
+            log.info(
+                "batch failed, handling its messages one by one: %s",
+                error or type(error).__name__,
+                extra={"durable": self.spec.durable, "messages": len(messages)},
+            )
+            return False
+        self.handled += len(messages)
+        self.batches_committed += 1
+        for msg in messages:
+            await self._done(msg)
+        return True
 
     async def _handle_one(self, msg: Msg) -> None:
         delivered = msg.metadata.num_delivered
@@ -337,8 +339,35 @@ class ConsumerLoop:
                     await msg.nak(delay=self.spec.nak_delay(delivered))
             return
         self.handled += 1
+        await self._done(msg)
+
+    async def _done(self, msg: Msg) -> None:
+        """Ack a handled message; with ``erase``, delete it from the stream first (a crash
+        in between leaves nothing to redeliver). When the delete fails the message is
+        nak'ed instead: the handler sees it again, its ledger claim makes that a no-op, and
+        the delete is tried again."""
+        if self.spec.erase and not await self._erase(msg):
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak(delay=self.spec.nak_delay(msg.metadata.num_delivered))
+            return
         with contextlib.suppress(nats.errors.Error):
             await msg.ack()
+
+    async def _erase(self, msg: Msg) -> bool:
+        """Delete ``msg`` from its stream (JetStream overwrites its stored bytes); True when
+        it is gone."""
+        try:
+            await self.js.delete_msg(msg.metadata.stream, msg.metadata.sequence.stream)
+        except nats.js.errors.NotFoundError:
+            return True  # deleted before (a redelivery after a lost ack)
+        except Exception as error:
+            log.warning(
+                "cannot delete a handled message yet: %s",
+                error or type(error).__name__,
+                extra={"durable": self.spec.durable},
+            )
+            return False
+        return True
 
     async def _dead_letter_or_retry(self, msg: Msg, error: Exception, delivered: int) -> None:
         """Dead-letter ``msg``; when that publish fails (NATS trouble), keep the message for
@@ -365,11 +394,15 @@ class ConsumerLoop:
             headers["Pulse-Type"] = msg.headers["Pulse-Type"]
         await publish(
             self.js,
-            subjects.dead_letter_subject(self.spec.durable),
+            subjects.dead_letter_subject(self.spec.durable, self.spec.stream),
             msg.data,
             msg_id=f"dlq:{self.spec.durable}:{msg.metadata.sequence.stream}",
             headers=headers,
         )
+        if self.spec.erase:
+            # The dead letter is the one copy left (on the same stream, so under its
+            # ``max_age``); a failed delete leaves the original to that ``max_age`` too.
+            await self._erase(msg)
         await msg.term()
         self.dead_lettered += 1
         log.error(

@@ -1,8 +1,11 @@
 """NATS users and what each may publish and read: every service connects as its own user,
 an unauthenticated client is refused, and only the owner of a subject may publish it
 (only the response service ``pulse.response.recorded``, only the survey service
-``pulse.invitation.issued``, ...). ``tools`` is the operator/tooling user (the demo, the
-tests, a CRM bridge publishing ``pulse.interaction.completed``).
+``delivery.invitation.issued``, ...). Invitation delivery (raw tokens, contacts) has its
+own stream PULSE_DELIVERY (``delivery.>``) that only the survey service, whose delivery
+adapter sends the mail, and ``tools`` may touch (issue 13). ``tools`` is the
+operator/tooling user (the demo, the tests, a CRM bridge publishing
+``pulse.interaction.completed``).
 
 Reading goes through JetStream consumers on the PULSE stream. A service may create
 consumers only with a filter on the subjects it reads (the filter is part of the API
@@ -27,22 +30,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pulse_common.config import Settings
 from pulse_common.secrets import write_private
-from pulse_common.subjects import STREAM
+from pulse_common.subjects import DELIVERY_STREAM, STREAM
 
 TOOLS = "tools"
 USERS_FILE = "users.json"
 # Subjects (NATS wildcards) each service publishes: its own events, and dead letters.
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "survey": ("pulse.survey.>", "pulse.wave.>", "pulse.invitation.>", "pulse.org.>"),
+    "survey": ("pulse.survey.>", "pulse.wave.>", "pulse.org.>", "delivery.invitation.>"),
     "response": ("pulse.response.>", "pulse.detractor.>"),
     "correlation": ("pulse.report.>",),
 }
 # Subjects each service consumes from the stream.
 READS: dict[str, tuple[str, ...]] = {
-    "survey": ("pulse.interaction.>", "pulse.invitation.>", "pulse.wave.>", "pulse.survey.>"),
-    "response": ("pulse.survey.>",),
-    "correlation": ("pulse.survey.>", "pulse.org.>", "pulse.response.>"),
+    "survey": ("pulse.interaction.>", "pulse.wave.>", "pulse.survey.>"),
+    "response": ("pulse.survey.>", "pulse.wave.>"),
+    "correlation": ("pulse.survey.>", "pulse.org.>", "pulse.response.>", "pulse.wave.>"),
 }
+# Subjects each service consumes from the delivery stream, and the users that own it.
+DELIVERY_READS: dict[str, tuple[str, ...]] = {"survey": ("delivery.invitation.>",)}
 SERVICE_USERS = tuple(PUBLISHES)
 USERS = (*SERVICE_USERS, TOOLS)
 
@@ -68,6 +73,18 @@ def permissions(user: str) -> dict[str, Any]:
         *(f"{api}.CONSUMER.CREATE.{STREAM}.*.{subject}" for subject in READS[user]),
         f"$JS.ACK.{STREAM}.>",
     ]
+    if user in DELIVERY_READS:
+        stream = DELIVERY_STREAM
+        publish += [
+            "delivery.deadletter.>",
+            *(f"{api}.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "UPDATE")),
+            # Deleting a delivered message (its raw token) by sequence; no reading by it.
+            f"{api}.STREAM.MSG.DELETE.{stream}",
+            f"{api}.CONSUMER.INFO.{stream}.*",
+            f"{api}.CONSUMER.MSG.NEXT.{stream}.*",
+            *(f"{api}.CONSUMER.CREATE.{stream}.*.{s}" for s in DELIVERY_READS[user]),
+            f"$JS.ACK.{stream}.>",
+        ]
     return {"publish": {"allow": publish}, "subscribe": {"allow": [f"{inbox_prefix(user)}.>"]}}
 
 

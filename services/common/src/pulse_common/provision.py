@@ -7,14 +7,18 @@
   response, ``operator`` (the CLI) admin, analyst and leader, ``tools`` (the demo and the
   tests) every role;
 - ``nats/users.json``: a NATS password per service and for ``tools`` (``nats_auth``);
-- ``secrets/``: the pseudonym and web session keys (``pulse_common.secrets``).
+- ``secrets/``: the pseudonym and web session keys (``pulse_common.secrets``);
+
+and, with ``provision_store``, a database and login role per service (issue 13).
 
 Existing files are kept, so a restart keeps every identity; issuers added with
 ``pulse auth add`` stay in the issuers file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pulse_common import auth
 from pulse_common.auth import Credential
@@ -89,3 +93,50 @@ def ensure_embedded_security(data_dir: str | Path, *, secrets: bool = True) -> N
     ensure_users(data_dir)
     if secrets:
         ensure_embedded_secrets(data_dir)
+
+
+# -- separate stores (issue 13) ----------------------------------------------------------
+
+_STORE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def store_statements(name: str, password: str) -> list[str]:
+    """SQL (run as a superuser or a role with CREATEROLE and CREATEDB) giving one service its
+    own login role ``name`` and its own database ``name``, owned by that role, that no other
+    role may connect to: the service then has rights on its own schema only. Idempotent."""
+    if not _STORE_NAME.match(name):
+        raise ValueError(f"store name must match {_STORE_NAME.pattern}, got {name!r}")
+    quoted = password.replace("'", "''")
+    return [
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN"
+        f" CREATE ROLE {name} LOGIN PASSWORD '{quoted}'; END IF; END $$",
+        f"ALTER ROLE {name} NOSUPERUSER NOCREATEDB NOCREATEROLE LOGIN PASSWORD '{quoted}'",
+        # CREATE DATABASE cannot run inside DO: ``provision_store`` checks first.
+        f"REVOKE ALL ON DATABASE {name} FROM PUBLIC",
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {name} TO {name}",
+    ]
+
+
+async def provision_store(admin_url: str, name: str, password: str) -> str:
+    """Create (or bring up to date) the store ``name`` on the cluster of ``admin_url`` and
+    return the URL its service connects with. Survey and response belong in separate
+    databases at least, and in production on separate PostgreSQL clusters: transaction ids
+    are cluster-wide, so a reader of both databases of one cluster can still order a
+    redemption against the answer batches (README "Confidentiality")."""
+    import asyncpg
+
+    statements = store_statements(name, password)
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(statements[0])
+        await conn.execute(statements[1])
+        if not await conn.fetchval("SELECT true FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f"CREATE DATABASE {name} OWNER {name}")
+        for statement in statements[2:]:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    parts = urlsplit(admin_url)
+    host = parts.hostname or "localhost"
+    netloc = f"{name}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc, path=f"/{name}"))

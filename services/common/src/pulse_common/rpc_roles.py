@@ -61,6 +61,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "ScheduleWave": _ADMIN,
         "OpenWave": _ADMIN,
         "CloseWave": _ADMIN,
+        # Issue 19: a wave of a past period, audited (``wave_backfills``).
+        "BackfillWave": _ADMIN,
         "ListWaves": _CONFIG_READ,
         "SendReminders": _ADMIN,
         "GetResponseRates": _rule(ADMIN, ANALYST, LEADER, scoped=True),
@@ -93,6 +95,8 @@ RULES: dict[str, dict[str, Rule]] = {
         # The chain report and the action log check the caller's scope (issue 16): the
         # served units / the action's unit must lie in it, lists are narrowed to it.
         "RunChainReport": _rule(LEADER, ANALYST, scoped=True),
+        "GetChainReport": _LEADER_READ,
+        "ListChainReports": _LEADER_READ,
         "AddAction": _rule(ADMIN, LEADER, scoped=True),
         "ListActions": _rule(ADMIN, ANALYST, LEADER, scoped=True),
         "GetAction": _rule(ADMIN, ANALYST, LEADER, scoped=True),

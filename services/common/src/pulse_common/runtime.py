@@ -149,7 +149,10 @@ async def start_service(
 ) -> RunningService:
     """Start ``definition`` in the running loop; ``bind_address`` overrides the configured
     address (``127.0.0.1:0`` picks a free port)."""
-    database_url = _require(settings.database_url, "PULSE_DATABASE_URL")
+    # A service's own store (issue 13: a database and role per service) wins over the shared
+    # URL: PULSE_SURVEY_DATABASE_URL, PULSE_RESPONSE_DATABASE_URL, ...
+    own_store = settings.extra.get(f"PULSE_{definition.name.upper()}_DATABASE_URL")
+    database_url = _require(own_store or settings.database_url, "PULSE_DATABASE_URL")
     _require(settings.nats_url, "PULSE_NATS_URL")
     _require(settings.hmac_secret or None, "PULSE_HMAC_SECRET")
     tls, auth = _security(definition, settings)

@@ -1,7 +1,8 @@
 """Use cases of actions: record one, list them, and read one with its before/after and the
-comparison with units without an action (``action_effect``). Reads aggregates only; every
-value shown is a cell of at least k people. Each takes the caller's scope ("" = the whole
-organisation): a unit outside it is PERMISSION_DENIED, lists hold only units inside it."""
+comparison with units without an action (``action_effect``). Reads the released periods
+only (``releases``): every value is a unit's released number (its subtree), the same any
+viewer sees. Each takes the caller's scope ("" = the whole organisation): a unit outside it
+is PERMISSION_DENIED, lists hold only units inside it."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from pulse_common.scope import outside_scope
 from pulse_correlation import action_repository as repo
 from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import org_repository as org_repo
+from pulse_correlation import release_repository as release_repo
 from pulse_correlation.action_effect import Effect, UnitChange, did, unit_changes
 from pulse_correlation.action_model import ActionRecord, start_period, windows
 from pulse_correlation.aggregates import measure_key
 from pulse_correlation.confidentiality import effective_k
 from pulse_correlation.context import Deps
 from pulse_correlation.org import OrgSnapshot, snapshot
+from pulse_correlation.releases import released_means
 
 
 @dataclass(frozen=True)
@@ -98,15 +101,23 @@ async def action_view(
     deps: Deps, action_id: uuid.UUID, window: int, level: float, scope: str
 ) -> ActionView:
     granularity = deps.settings.period
-    async with deps.db.connection() as conn:
+    async with deps.db.unit_of_work() as uow:
+        conn = uow.conn
         action = await repo.get(conn, action_id)
         if action is None:
             raise NotFound(f"action {action_id} not found")
         spans = windows(action.start_date, granularity, window)
         periods = sorted({p for w in spans.values() for p in (*w.before, *w.after)})
-        rows = await aggregates_repo.construct_rows(
-            conn, periods[0], periods[-1], [action.measure, action.outcome]
+        # Only released numbers, as everyone sees them (``releases``).
+        released, fresh = await release_repo.freeze_ended(
+            conn,
+            periods[0],
+            periods[-1],
+            await org_repo.load_org(conn),
+            deps.today(),
+            deps.settings.release,
         )
+        frozen = await release_repo.cached_frozen(conn, deps.read_cache, released, fresh)
         measure_k = await aggregates_repo.measure_ks(conn)
         acted_elsewhere = {
             *await repo.units_with_action(conn, action.measure),
@@ -118,19 +129,17 @@ async def action_view(
     comparison_units = [
         u
         for u, info in org.units.items()
-        if info.unit_type == kind and u != action.unit_id and u not in acted_elsewhere
+        if info.unit_type == kind
+        and u not in acted_elsewhere
+        # Released numbers cover a unit's subtree: no unit above or below the acted one.
+        and not org.is_within(u, action.unit_id)
+        and not org.is_within(action.unit_id, u)
     ]
     ks = {
         m: effective_k(deps.k, measure_k, measure_key(_population(m), m))
         for m in (action.measure, action.outcome)
     }
-    scores: dict[str, dict[tuple[str, str], tuple[float, int]]] = {
-        action.measure: {},
-        action.outcome: {},
-    }
-    for r in rows:
-        if r.population == _population(r.construct) and r.n >= ks[r.construct]:
-            scores[r.construct][(org.canonical(r.unit_id), r.period)] = (r.sum / r.n, r.n)
+    scores = released_means(frozen, deps.k, (action.measure, action.outcome))
     comparisons = []
     for when, measure in (("", action.measure), ("+1", action.outcome), ("+2", action.outcome)):
         values = {key: value for key, (value, _) in scores[measure].items()}

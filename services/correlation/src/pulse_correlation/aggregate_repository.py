@@ -3,13 +3,14 @@ reports, the k each measure was promised, and the ingestion totals."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pulse_common.db import Connection
 from pulse_common.measures import CUSTOMER, EMPLOYEE, INTERNAL
 
+from pulse_correlation.aggregate_merge import merge_deltas
 from pulse_correlation.aggregates import ChannelRow, ConstructRow, ItemRow
 from pulse_correlation.domain import ResponseDeltas
 
@@ -28,75 +29,77 @@ class IngestionStats:
 
 
 async def apply_response(conn: Connection, d: ResponseDeltas) -> None:
-    """Add one response to every aggregate, in a few pipelined statements. Rows are touched
-    in a fixed order (table, then key) so concurrent consumers cannot deadlock, and no row is
-    shared by every response (totals are sums over agg_population), so responses for
+    """Add one response to every aggregate (``apply_responses`` of one)."""
+    await apply_responses(conn, [d])
+
+
+async def apply_responses(conn: Connection, batch: Sequence[ResponseDeltas]) -> None:
+    """Add responses to every aggregate: the batch is first summed per aggregate row
+    (``merge_deltas``), then each table gets one ``INSERT ... SELECT FROM unnest ... ON
+    CONFLICT DO UPDATE`` adding those sums. Rows are inserted in key order (every
+    statement's input is sorted) so concurrent consumers cannot deadlock, and no row is
+    shared by every response (totals are sums over agg_population), so batches for
     different cells commit in parallel."""
+    if not batch:
+        return
+    m = merge_deltas(batch)
+    pop = sorted(m.population.items())
     await conn.execute(
-        "INSERT INTO agg_population (unit_id, period, population, n) VALUES ($1, $2, $3, 1)"
-        " ON CONFLICT (unit_id, period, population) DO UPDATE SET n = agg_population.n + 1",
-        d.unit_id,
-        d.period,
-        d.population,
+        "INSERT INTO agg_population (unit_id, period, population, n)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
+        " ON CONFLICT (unit_id, period, population) DO UPDATE"
+        " SET n = agg_population.n + EXCLUDED.n",
+        *_columns([(*k, n) for k, n in pop], 4),
     )
-    if d.constructs:
-        await conn.executemany(
+    cons = sorted(m.constructs.items())
+    if cons:
+        await conn.execute(
             "INSERT INTO agg_construct (unit_id, period, construct, population, n, sum, sumsq)"
-            " VALUES ($1, $2, $3, $4, 1, $5, $5::float8 * $5::float8)"
-            " ON CONFLICT (unit_id, period, construct) DO UPDATE SET n = agg_construct.n + 1,"
-            " sum = agg_construct.sum + $5, sumsq = agg_construct.sumsq + $5::float8 * $5::float8",
-            [(d.unit_id, d.period, c.construct, d.population, c.score) for c in d.constructs],
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],"
+            " $6::float8[], $7::float8[])"
+            " ON CONFLICT (unit_id, period, construct) DO UPDATE SET"
+            " n = agg_construct.n + EXCLUDED.n, sum = agg_construct.sum + EXCLUDED.sum,"
+            " sumsq = agg_construct.sumsq + EXCLUDED.sumsq",
+            *_columns([(*k, *v.row()) for k, v in cons], 7),
         )
-    if d.items:
-        rows = []
-        for i in d.items:
-            spec = i.item
-            position = i.value - spec.scale_min + 1  # 1-based slot of the scale point
-            counts = [0] * (spec.scale_max - spec.scale_min + 1)
-            counts[position - 1] = 1
-            rows.append(
-                (
-                    d.unit_id,
-                    d.period,
-                    spec.item_id,
-                    spec.construct,
-                    d.population,
-                    spec.scale_min,
-                    spec.scale_max,
-                    float(i.value),
-                    i.promoter,
-                    i.passive,
-                    i.detractor,
-                    i.top2,
-                    position,
-                    counts,
-                    float(i.value) * i.construct_score,
-                )
-            )
-        await conn.executemany(
+    items = sorted(m.items.items())
+    if items:
+        rows = [(*k, *v.row()) for k, v in items]
+        await conn.execute(
             "INSERT INTO agg_item (unit_id, period, item_id, construct, population, scale_min,"
-            " scale_max, n, sum, sumsq, counts, promoters, passives, detractors, top2,"
-            " n_xt, sum_xt)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8::float8 * $8::float8,"
-            " $14::bigint[], $9, $10, $11, $12, 1, $15)"
-            " ON CONFLICT (unit_id, period, item_id) DO UPDATE SET n = agg_item.n + 1,"
-            " sum = agg_item.sum + $8, sumsq = agg_item.sumsq + $8::float8 * $8::float8,"
-            " counts[$13::int] = agg_item.counts[$13::int] + 1,"
-            " promoters = agg_item.promoters + $9, passives = agg_item.passives + $10,"
-            " detractors = agg_item.detractors + $11, top2 = agg_item.top2 + $12,"
-            " n_xt = agg_item.n_xt + 1, sum_xt = agg_item.sum_xt + $15",
-            rows,
+            " scale_max, n, sum, sumsq, promoters, passives, detractors, top2, n_xt, sum_xt,"
+            " counts)"
+            " SELECT u, p, i, c, pop, lo, hi, n, s, ss, pr, pa, de, t2, nx, sx, cs::bigint[]"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+            " $6::int[], $7::int[], $8::bigint[], $9::float8[], $10::float8[], $11::bigint[],"
+            " $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::float8[],"
+            " $17::text[]) AS t(u, p, i, c, pop, lo, hi, n, s, ss, pr, pa, de, t2, nx, sx, cs)"
+            " ON CONFLICT (unit_id, period, item_id) DO UPDATE SET"
+            " n = agg_item.n + EXCLUDED.n, sum = agg_item.sum + EXCLUDED.sum,"
+            " sumsq = agg_item.sumsq + EXCLUDED.sumsq,"
+            " counts = ARRAY(SELECT a + b FROM unnest(agg_item.counts, EXCLUDED.counts)"
+            "  WITH ORDINALITY AS x(a, b, o) ORDER BY o),"
+            " promoters = agg_item.promoters + EXCLUDED.promoters,"
+            " passives = agg_item.passives + EXCLUDED.passives,"
+            " detractors = agg_item.detractors + EXCLUDED.detractors,"
+            " top2 = agg_item.top2 + EXCLUDED.top2, n_xt = agg_item.n_xt + EXCLUDED.n_xt,"
+            " sum_xt = agg_item.sum_xt + EXCLUDED.sum_xt",
+            *_columns(rows, 17),
         )
-    if d.population != EMPLOYEE:
+    channels = sorted(m.channels.items())
+    if channels:
         await conn.execute(
             "INSERT INTO agg_channel (unit_id, period, population, channel, n)"
-            " VALUES ($1, $2, $3, $4, 1) ON CONFLICT (unit_id, period, population, channel)"
-            " DO UPDATE SET n = agg_channel.n + 1",
-            d.unit_id,
-            d.period,
-            d.population,
-            d.channel or "unknown",
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])"
+            " ON CONFLICT (unit_id, period, population, channel) DO UPDATE"
+            " SET n = agg_channel.n + EXCLUDED.n",
+            *_columns([(*k, n) for k, n in channels], 5),
         )
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Row tuples as ``width`` column lists (the arrays ``unnest`` zips back)."""
+    return [[row[c] for row in rows] for c in range(width)]
 
 
 async def ingestion_stats(conn: Connection) -> IngestionStats:
@@ -156,6 +159,26 @@ async def construct_rows(
     ]
 
 
+@dataclass(frozen=True)
+class Presence:
+    """A construct with data for a unit in a period range."""
+
+    unit_id: str
+    construct: str
+    population: str
+
+
+async def construct_presence(conn: Connection, period_from: str, period_to: str) -> list[Presence]:
+    """Which units have which constructs in the range: one row per (unit, construct), so
+    what a report reads to find its scope does not grow with periods or responses."""
+    where, args = _period_filter(1, period_from, period_to)
+    rows = await conn.fetch(
+        f"SELECT DISTINCT unit_id, construct, population FROM agg_construct WHERE true{where}",
+        *args,
+    )
+    return [Presence(r["unit_id"], r["construct"], r["population"]) for r in rows]
+
+
 async def item_rows(
     conn: Connection, period_from: str, period_to: str, constructs: Sequence[str]
 ) -> list[ItemRow]:
@@ -210,6 +233,15 @@ async def raise_measure_k(conn: Connection, measures: Sequence[str], k: int) -> 
         "INSERT INTO measure_min_k (measure, k) VALUES ($1, $2) ON CONFLICT (measure)"
         " DO UPDATE SET k = EXCLUDED.k WHERE measure_min_k.k < EXCLUDED.k",
         [(m, k) for m in sorted(measures)],
+    )
+
+
+async def raise_measure_ks(conn: Connection, pairs: Collection[tuple[str, int]]) -> None:
+    """``raise_measure_k`` for several (measure, k) pairs, in measure order."""
+    await conn.executemany(
+        "INSERT INTO measure_min_k (measure, k) VALUES ($1, $2) ON CONFLICT (measure)"
+        " DO UPDATE SET k = EXCLUDED.k WHERE measure_min_k.k < EXCLUDED.k",
+        sorted(pairs),
     )
 
 

@@ -16,8 +16,11 @@ from pulse_correlation.messaging import (
     RESPONSES_DURABLE,
     SERVES_DURABLE,
     SURVEYS_DURABLE,
+    WAVES_DURABLE,
     Handlers,
     consumer_specs,
+    purge_ledger_forever,
+    release_forever,
 )
 from pulse_correlation.settings import load_correlation_settings
 
@@ -37,10 +40,17 @@ async def wire(ctx: ServiceContext) -> None:
         (SURVEYS_DURABLE, handlers.on_survey, 1),
         (ORG_DURABLE, handlers.on_org, 1),
         (SERVES_DURABLE, handlers.on_serves, 1),
+        (WAVES_DURABLE, handlers.on_wave, 1),
         (RESPONSES_DURABLE, handlers.on_response, RESPONSE_WORKERS),
     ]
     for durable, handler, workers in loops:
-        ctx.consumers.extend(ConsumerLoop(ctx.js, specs[durable], handler) for _ in range(workers))
+        # Responses: a fetched batch is counted in one transaction (``on_responses``).
+        batch = handlers.on_responses if durable == RESPONSES_DURABLE else None
+        ctx.consumers.extend(
+            ConsumerLoop(ctx.js, specs[durable], handler, batch) for _ in range(workers)
+        )
+    ctx.background.append(lambda: purge_ledger_forever(deps, ctx.js))
+    ctx.background.append(lambda: release_forever(deps))
 
 
 DEFINITION = ServiceDefinition(

@@ -2,7 +2,8 @@
 panel of served units (cells of at least k only), the chain statistics and the report.
 
 Reads only aggregates, O(units x periods); only estimates are released (no unit values), so
-no differencing ledger entry is needed. The report is not stored yet (see README)."""
+no differencing ledger entry is needed. The report is stored like a linkage report (readable
+by every viewer whose scope holds its scope, ``reports``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse_common.measures import CUSTOMER, EMPLOYEE, INTERNAL, Population
 
 from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import org_repository as org_repo
+from pulse_correlation import report_repository as reports_repo
 from pulse_correlation import serves_repository as serves_repo
 from pulse_correlation.access import Viewer, as_of, resolve_scope
 from pulse_correlation.aggregates import ConstructRow, Sums, measure_key
@@ -115,4 +118,14 @@ async def run_chain_report(deps: Deps, request: ChainRequest, viewer: Viewer) ->
         serving_units=len(panel.serving_units),
         min_group_size=max(ks),
     )
-    return chain_message(request, result, identity, reliability)
+    report = chain_message(request, result, identity, reliability)
+    async with deps.db.unit_of_work() as uow:
+        await reports_repo.insert_report(
+            uow.conn,
+            reports_repo.CHAIN,
+            report,
+            viewer_id=viewer.viewer_id,
+            viewer_scope=viewer.scope_unit_id,
+            inputs=asdict(request),
+        )
+    return report

@@ -3,19 +3,20 @@ scope by default; for the whole organisation its single top unit when there is o
 shows that unit and its children (one level down) for every period of the range.
 
 It reads the precomputed per-(unit, period) aggregates once (kept by
-``dashboard_cache`` while they do not grow), decides releases for the
-unit's whole subtree exactly as ``GetScores`` scoped to that unit does (so what a child
-shows covers its subtree and complementary suppression sees every level), but returns and
-ledgers only the unit and its children: a page never carries the whole organisation."""
+``dashboard_cache`` while they do not grow) to find the units, and shows the unit and its
+children exactly as ``GetScores`` does: from each period's deterministic release over the
+whole organisation (``releases``), the same numbers whoever asks and whatever was asked
+before. A page never carries the whole organisation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pulse_correlation import org_repository as org_repo
 from pulse_correlation.access import Viewer, as_of, resolve_scope
 from pulse_correlation.context import Deps
 from pulse_correlation.dashboard_cache import range_sums
+from pulse_correlation.dashboard_movers import Mover, latest_periods, movers
 from pulse_correlation.org import ORG_ROOT, OrgSnapshot, snapshot
 from pulse_correlation.score_cells import Cell, base_constructs
 from pulse_correlation.scores import Release, ScoreQuery, release_in_scope
@@ -46,6 +47,8 @@ class Dashboard:
     path: list[UnitRef]  # from the viewer's scope down to ``unit`` (inclusive)
     cells: list[Cell]
     k_applied: int
+    movers: list[Mover] = field(default_factory=list)  # every team of the subtree
+    mover_units: dict[str, UnitRef] = field(default_factory=dict)
 
 
 def focus_unit(org: OrgSnapshot, viewer_scope: str, requested: str) -> str:
@@ -91,16 +94,35 @@ async def dashboard(deps: Deps, query: DashboardQuery) -> Dashboard:
         focus = focus_unit(org, query.viewer.scope_unit_id, query.unit_id)
         # resolve_scope refuses a unit outside the viewer's subtree (PermissionDenied).
         scope = resolve_scope(versions, on, data_units, query.viewer, focus)
-        children = scope.tree.children()[scope.root]
+        tree = scope.tree.children()
+        children = tree[scope.root]
+        # "Moved most" looks at every team (unit without children) of the subtree.
+        teams = {u for u, kids in tree.items() if not kids and u != scope.root}
         scores_query = ScoreQuery(
             query.viewer, focus, query.period_from, query.period_to, query.constructs
         )
         released = await release_in_scope(
             deps,
             conn,
-            Release(scores_query, rows, scope, {scope.root, *children}, cached),
-            "dashboard",
+            Release(scores_query, rows, scope, {scope.root, *children}, tuple(versions)),
         )
+        # The teams' cells of the two latest periods with released numbers only: a second,
+        # small read (every team over every period would cost the landing page seconds).
+        latest, previous = latest_periods(released.cells)
+        moved: list[Mover] = []
+        if teams and previous:
+            recent = await release_in_scope(
+                deps,
+                conn,
+                Release(
+                    ScoreQuery(query.viewer, focus, previous, latest, query.constructs),
+                    [r for r in rows if r.period in (previous, latest)],
+                    scope,
+                    teams,
+                    tuple(versions),
+                ),
+            )
+            moved = movers(recent.cells, teams, latest, previous)
     return Dashboard(
         unit=unit_ref(scope.org, scope.root),
         children=sorted(
@@ -109,4 +131,6 @@ async def dashboard(deps: Deps, query: DashboardQuery) -> Dashboard:
         path=path_to(scope.org, query.viewer.scope_unit_id, scope.root),
         cells=released.cells,
         k_applied=released.k_applied,
+        movers=moved,
+        mover_units={m.unit_id: unit_ref(scope.org, m.unit_id) for m in moved},
     )

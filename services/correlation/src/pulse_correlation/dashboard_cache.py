@@ -6,17 +6,15 @@ sums).
   data version (``dashboard_repository.data_version``) and used again only while it is
   unchanged. Rows are per (unit, period), so the org as of the request and the viewer's
   scope are applied afresh every time.
-- **Viewer ledgers**: a viewer's differencing ledger, kept with the id of the last released
-  group it holds; the next read (under the same per-viewer lock) applies only the groups
-  released since, from any process. Atoms depend only on which groups hold each element,
-  not on the order groups arrive, so this equals replaying every group. The entry is taken
-  out while a read uses it; it is put back only once that read's groups are written, so a
-  failed read leaves nothing behind but a ledger that is reloaded."""
+
+- **Released periods**: frozen periods (``release_repository``) and their decisions, kept
+  for good once their freezing transaction had committed before the read.
+
+What a page shows comes from the frozen releases (``releases``), not from these rows."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pulse_common.db import Connection
@@ -24,10 +22,10 @@ from pulse_common.db import Connection
 from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import dashboard_repository as repo
 from pulse_correlation.aggregates import ConstructRow, ItemRow
-from pulse_correlation.confidentiality import Ledger
+from pulse_correlation.releases import FrozenPeriod
 
 RANGES_KEPT = 4
-LEDGERS_KEPT = 64
+FROZEN_KEPT = 48  # released periods (with their decisions): they never change
 
 
 @dataclass
@@ -40,7 +38,7 @@ class RangeSums:
 @dataclass
 class ReadCache:
     ranges: OrderedDict[tuple[str, str], RangeSums] = field(default_factory=OrderedDict)
-    ledgers: OrderedDict[str, tuple[int, Ledger]] = field(default_factory=OrderedDict)
+    frozen: OrderedDict[str, FrozenPeriod] = field(default_factory=OrderedDict)
 
 
 async def range_sums(
@@ -68,27 +66,3 @@ async def range_items(
     if key not in sums.items:
         sums.items[key] = await aggregates_repo.item_rows(conn, period_from, period_to, constructs)
     return sums.items[key]
-
-
-async def take_ledger(
-    conn: Connection, cache: ReadCache, viewer_id: str, k: int, measure_k: Mapping[str, int]
-) -> Ledger:
-    """The viewer's ledger brought up to date (call with the viewer's lock held)."""
-    last_id, ledger = cache.ledgers.pop(viewer_id, (0, None))
-    if ledger is None:
-        ledger = Ledger(k)
-    last_id, groups = await repo.released_since(conn, viewer_id, last_id)
-    for group in groups:
-        ledger.record(group)
-    ledger.k = k
-    ledger.measure_k = dict(measure_k)
-    ledger.released = []
-    return ledger
-
-
-async def keep_ledger(conn: Connection, cache: ReadCache, viewer_id: str, ledger: Ledger) -> None:
-    """Put the ledger back once its read's groups are written (same transaction)."""
-    ledger.released = []
-    cache.ledgers[viewer_id] = (await repo.last_released_id(conn, viewer_id), ledger)
-    while len(cache.ledgers) > LEDGERS_KEPT:
-        cache.ledgers.popitem(last=False)

@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 
 
-def to_json(report: pb.LinkageReport) -> bytes:
+def to_json(report: pb.LinkageReport | pb.ChainReport) -> bytes:
     return json_format.MessageToJson(report, indent=2, preserving_proto_field_name=True).encode()
 
 
@@ -20,7 +20,7 @@ def _estimate(e: pb.Estimate) -> list[object]:
     return [e.method, e.r, e.p_value, e.ci_low, e.ci_high, e.n, e.note]
 
 
-def _section(
+def section(
     writer: Any,
     name: str,
     header: Sequence[str],
@@ -32,12 +32,49 @@ def _section(
     writer.writerow([])
 
 
+def reliability_section(writer: Any, found: Iterable[pb.ConstructReliability]) -> None:
+    """Cronbach's alpha with Feldt's interval per construct, then each corrected item-total
+    correlation on its own row (``item_id`` set, alpha columns empty)."""
+    rows: list[list[object]] = []
+    for c in found:
+        rows.append(
+            [
+                c.construct,
+                "",
+                c.alpha,
+                c.ci_low,
+                c.ci_high,
+                c.items,
+                c.n,
+                "",
+                " | ".join(c.warnings),
+            ]
+        )
+        rows.extend([c.construct, t.item_id, "", "", "", "", "", t.r, ""] for t in c.item_totals)
+    section(
+        writer,
+        "reliability",
+        [
+            "construct",
+            "item_id",
+            "alpha",
+            "ci_low",
+            "ci_high",
+            "items",
+            "n",
+            "item_total_r",
+            "warnings",
+        ],
+        rows,
+    )
+
+
 def to_csv(report: pb.LinkageReport) -> bytes:
     """Sections: report, estimates, lags, tests, direction, partials, drivers, diagnostics,
-    customer_metrics, unit_points, suppressions, power, verdict."""
+    reliability, customer_metrics, unit_points, suppressions, power, verdict."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    _section(
+    section(
         w,
         "report",
         [
@@ -87,8 +124,8 @@ def to_csv(report: pb.LinkageReport) -> bytes:
         estimates.append(
             [link.predictor, "units_needed", "", "", "", "", "", link.units_needed, ""]
         )
-    _section(w, "estimates", ["predictor", "estimate", *head], estimates)
-    _section(
+    section(w, "estimates", ["predictor", "estimate", *head], estimates)
+    section(
         w,
         "lags",
         ["predictor", "lag", *head, "units"],
@@ -98,7 +135,7 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for lag in lk.lags
         ],
     )
-    _section(
+    section(
         w,
         "tests",
         ["predictor", "source", "lag", "r", "p_value", "adjusted_p_value"],
@@ -108,7 +145,7 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for t in lk.tests
         ],
     )
-    _section(
+    section(
         w,
         "direction",
         [
@@ -141,7 +178,7 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for lk in report.linkages
         ],
     )
-    _section(
+    section(
         w,
         "partials",
         ["predictor", "covariates", *head],
@@ -151,13 +188,13 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for p in lk.partials
         ],
     )
-    _section(
+    section(
         w,
         "drivers",
         ["name", "level", *head, "q_value"],
         [[d.name, d.level, *_estimate(d.estimate), d.q_value] for d in report.drivers],
     )
-    _section(
+    section(
         w,
         "diagnostics",
         [
@@ -190,7 +227,8 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for d in report.diagnostics
         ],
     )
-    _section(
+    reliability_section(w, (d.alpha for d in report.diagnostics if d.HasField("alpha")))
+    section(
         w,
         "customer_metrics",
         ["metric", "value", "ci_low", "ci_high", "n", "std_error"],
@@ -199,7 +237,7 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for m in report.customer_metrics
         ],
     )
-    _section(
+    section(
         w,
         "unit_points",
         [
@@ -225,21 +263,21 @@ def to_csv(report: pb.LinkageReport) -> bytes:
             for p in lk.points
         ],
     )
-    _section(
+    section(
         w,
         "suppressions",
         ["unit_id", "reason"],
         [[s.unit_id, s.reason] for s in report.suppressions],
     )
     power = report.power
-    _section(
+    section(
         w,
         "power",
         ["smallest_effect", "units", "power", "units_needed", "alpha"],
         [[power.smallest_effect, power.units, power.power, power.units_needed, power.alpha]],
     )
     v = report.verdict
-    _section(
+    section(
         w,
         "verdict",
         ["level", "leader", "linked", "text", "caveats"],

@@ -13,7 +13,7 @@ from pulse_common.periods import Granularity
 
 from pulse_correlation import linkage, reports, validation
 from pulse_correlation.action_grpc import ActionServicer
-from pulse_correlation.chain_grpc import ChainServicer
+from pulse_correlation.chain_grpc import ChainServicer, summary_message
 from pulse_correlation.context import Deps
 from pulse_correlation.dashboard import DashboardQuery, UnitRef, dashboard
 from pulse_correlation.score_cells import Cell
@@ -92,19 +92,7 @@ class CorrelationServicer(ActionServicer, ChainServicer, pb_grpc.CorrelationServ
         viewer = validation.caller_viewer()
         limit = validation.report_limit(request.limit)
         found = await reports.list_reports(self.deps, viewer, limit)
-        return pb.ListReportsResponse(
-            reports=[
-                pb.ReportSummary(
-                    report_id=str(r.report_id),
-                    created_at=r.created_at.isoformat(timespec="seconds"),
-                    scope_unit_id=r.scope_unit_id,
-                    outcome=r.outcome,
-                    verdict_level=r.verdict_level,
-                    units_reported=r.units_reported,
-                )
-                for r in found
-            ]
-        )
+        return pb.ListReportsResponse(reports=[summary_message(r) for r in found])
 
     async def ExportReport(  # noqa: N802
         self, request: pb.ExportReportRequest, context: Context
@@ -133,4 +121,17 @@ class CorrelationServicer(ActionServicer, ChainServicer, pb_grpc.CorrelationServ
             path=[_unit(u) for u in page.path],
             cells=_cells(page.cells),
             min_group_size=page.k_applied,
+            movers=[
+                pb.DashboardMover(
+                    unit=_unit(page.mover_units[m.unit_id]),
+                    construct=m.construct,
+                    period=m.period,
+                    previous_period=m.previous_period,
+                    value=m.value,
+                    previous_value=m.previous_value,
+                    change=m.change,
+                    noise=m.noise,
+                )
+                for m in page.movers
+            ],
         )

@@ -10,11 +10,12 @@ are remembered per process so the hot path does not touch that table again.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.db import Connection
-from pulse_common.ledger import claim_message
+from pulse_common.ledger import claim_message, claim_messages
 
 from pulse_correlation import aggregate_repository as aggregates_repo
 from pulse_correlation import org_repository as org_repo
@@ -23,6 +24,7 @@ from pulse_correlation.aggregates import measure_key
 from pulse_correlation.chain_model import ServesLink
 from pulse_correlation.context import Deps, SurveySpecs
 from pulse_correlation.domain import (
+    ResponseDeltas,
     attributed_unit,
     item_specs,
     population_of,
@@ -88,6 +90,65 @@ async def record_response(
                     uow.conn, [m for m, _ in new_ks], survey.min_group_size
                 )
     deps.memory.k_stored |= new_ks  # only once committed
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """The fields of one ``ResponseRecorded`` that counting it needs."""
+
+    response_id: str
+    survey_id: str
+    survey_version: int
+    kind: int
+    unit_id: str
+    period: str
+    channel: str
+    answers: Sequence[tuple[str, int | None]]
+
+
+async def record_responses(deps: Deps, batch: Sequence[RecordedResponse]) -> int:
+    """``record_response`` for a fetched batch in one unit of work: every response is
+    scored first (any ``ContractViolation`` or ``SurveyNotYetKnown`` fails the whole batch,
+    which the consumer loop then handles message by message), the batch's ledger keys are
+    claimed in one statement and only the newly claimed responses are added. Returns how
+    many were new."""
+    new_ks: set[tuple[str, int]] = set()
+    async with deps.db.unit_of_work() as uow:
+        scored: list[tuple[str, ResponseDeltas, SurveySpecs]] = []
+        for r in batch:
+            survey = await _specs_for(deps, uow.conn, r.survey_id, r.survey_version)
+            population = population_of(r.kind or survey.kind)
+            counted_under = attributed_unit(population, r.unit_id, survey.rated_unit_id)
+            deltas = score_response(
+                population,
+                counted_under,
+                r.period,
+                r.channel,
+                r.answers,
+                survey.items,
+                deps.settings.period,
+            )
+            scored.append((f"response:{r.response_id}", deltas, survey))
+        claimed = await claim_messages(
+            uow.conn, [key for key, _, _ in scored], subjects.RESPONSE_RECORDED
+        )
+        fresh = []
+        for key, deltas, survey in scored:
+            if key in claimed:
+                claimed.discard(key)  # a response twice in the batch counts once
+                fresh.append((deltas, survey))
+        await aggregates_repo.apply_responses(uow.conn, [d for d, _ in fresh])
+        wanted = {
+            (measure_key(d.population, c.construct), s.min_group_size)
+            for d, s in fresh
+            if s.min_group_size > 0
+            for c in d.constructs
+        }
+        new_ks = wanted - deps.memory.k_stored
+        if new_ks:
+            await aggregates_repo.raise_measure_ks(uow.conn, new_ks)
+    deps.memory.k_stored |= new_ks  # only once committed
+    return len(fresh)
 
 
 async def record_survey(deps: Deps, definition: types_pb2.SurveyDefinition) -> None:

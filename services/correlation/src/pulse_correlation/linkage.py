@@ -14,15 +14,16 @@ from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
 
-from pulse_correlation import ledger_repository as ledger_repo
+from pulse_correlation import org_repository as org_repo
+from pulse_correlation import release_repository as release_repo
 from pulse_correlation import report_repository as reports_repo
 from pulse_correlation.analysis import analyse
-from pulse_correlation.confidentiality import Ledger
 from pulse_correlation.context import Deps
 from pulse_correlation.report_data import load_report_data
 from pulse_correlation.report_model import ReportRequest
 from pulse_correlation.report_pb import ReportIdentity, report_message
-from pulse_correlation.report_release import release_report
+from pulse_correlation.report_release import frozen_report_data, release_report
+from pulse_correlation.report_reliability import linkage_reliability
 from pulse_correlation.unit_table import build_unit_table
 from pulse_correlation.version import code_version
 
@@ -38,14 +39,23 @@ async def run_report(deps: Deps, request: ReportRequest) -> pb.LinkageReport:
     viewer_id = request.viewer.viewer_id
     async with deps.db.unit_of_work() as uow:
         data = await load_report_data(uow.conn, request, deps.today())
-        await ledger_repo.lock_viewer(uow.conn, viewer_id)
-        ledger = Ledger(
-            deps.k,
-            await ledger_repo.released_groups(uow.conn, viewer_id, data.measures.all),
-            data.measure_k,
+        # Only released periods, as frozen, enter a report (``report_release``).
+        periods, fresh = await release_repo.freeze_ended(
+            uow.conn,
+            request.period_from,
+            request.period_to,
+            await org_repo.load_org(uow.conn),
+            deps.today(),
+            deps.settings.release,
         )
-        already = len(ledger.released)
-        release = release_report(data, ledger)
+        frozen = await release_repo.cached_frozen(uow.conn, deps.read_cache, periods, fresh)
+        channels = (
+            await release_repo.frozen_channels(uow.conn, data.measures.population, periods)
+            if data.channels
+            else []
+        )
+        data = frozen_report_data(data, frozen, channels)
+        release = release_report(data, frozen, deps.k)
         table = build_unit_table(data, release, request)
         # CPU-bound resampling runs off the event loop so consumers and RPCs keep flowing.
         body = await asyncio.to_thread(analyse, table, request.options)
@@ -59,11 +69,13 @@ async def run_report(deps: Deps, request: ReportRequest) -> pb.LinkageReport:
                 min_group_size=max(release.k_of.values()),
                 code_version=code_version(),
             ),
+            linkage_reliability(data, release, request.options.confidence_level),
         )
-        await ledger_repo.record_groups(uow.conn, viewer_id, ledger.released[already:], "report")
         await reports_repo.insert_report(
             uow.conn,
+            reports_repo.LINKAGE,
             report,
+            viewer_id=viewer_id,
             viewer_scope=request.viewer.scope_unit_id,
             inputs=_inputs(request),
         )

@@ -55,6 +55,11 @@ class OrgSnapshot:
         for kids in self._children.values():
             kids.sort()
 
+    @property
+    def merged(self) -> dict[str, str]:
+        """merged unit -> the unit it merged into (as of the snapshot's date)."""
+        return dict(self._merged)
+
     def canonical(self, unit_id: str) -> str:
         """The unit a (possibly merged) unit's data counts under."""
         seen: set[str] = set()

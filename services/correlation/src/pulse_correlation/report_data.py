@@ -7,11 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from pulse_common.db import Connection
 from pulse_common.measures import (
     EMPLOYEE,
+    INTERNAL,
+    INTERNAL_PREFIX,
     TREATMENT_PREFIX,
     Population,
     outcome_population,
@@ -29,9 +32,16 @@ from pulse_correlation.report_model import ReportRequest
 ConstructSums = dict[str, dict[tuple[str, str], Sums]]
 
 
+def predictor_population(predictor: str) -> Population:
+    """Employee constructs, or an internal-service measure (``internal.csat``) counted under
+    the rated (serving) unit."""
+    return INTERNAL if predictor.startswith(INTERNAL_PREFIX) else EMPLOYEE
+
+
 @dataclass(frozen=True)
 class ReportMeasures:
-    """What a report relates: predictors (employee constructs) to one outcome."""
+    """What a report relates: predictors (employee constructs or internal-service measures)
+    to one outcome."""
 
     outcome: str
     population: Population  # the outcome's
@@ -45,7 +55,7 @@ class ReportMeasures:
     @property
     def by_construct(self) -> dict[str, str]:
         """Measure key of every predictor, then of the outcome."""
-        keys = {p: measure_key(EMPLOYEE, p) for p in self.predictors}
+        keys = {p: measure_key(predictor_population(p), p) for p in self.predictors}
         keys[self.outcome] = measure_key(self.population, self.outcome)
         return keys
 
@@ -63,9 +73,13 @@ class ReportData:
     items: list[ItemRow]
     channels: list[ChannelRow]  # of the outcome's population; only for channel_mix
     measure_k: dict[str, int]
+    # The scope's construct rows as stored (per unit as attributed), for Cronbach's alpha.
+    rows: list[ConstructRow] = field(default_factory=list)
 
-    @property
+    @cached_property
     def periods(self) -> list[str]:
+        """Computed once per instance (the unit table asks per cell; ``constructs`` is not
+        changed after construction, and ``replace`` makes a new instance)."""
         return sorted({p for cells in self.constructs.values() for (_, p) in cells})
 
     def cells(self, construct: str) -> dict[tuple[str, str], Sums]:
@@ -92,23 +106,32 @@ def report_measures(request: ReportRequest, employee_constructs: Iterable[str]) 
 
 
 async def load_report_data(conn: Connection, request: ReportRequest, today: dt.date) -> ReportData:
+    """What the report reads, in the fewest rows: which units have which constructs comes
+    from one grouped query (SQL, a row per unit and construct, whatever the responses and
+    periods), and construct rows are read for the report's own measures only (issue 20)."""
     versions = await org_repo.load_org(conn)
-    rows = await aggregates_repo.construct_rows(conn, request.period_from, request.period_to, None)
+    present = await aggregates_repo.construct_presence(conn, request.period_from, request.period_to)
     scope = resolve_scope(
         versions,
         as_of(request.period_to, today),
-        (r.unit_id for r in rows),
+        (p.unit_id for p in present),
         request.viewer,
         request.scope_unit_id,
     )
-    constructs = construct_sums(rows, scope)
     in_scope = scope.units()
     employee_constructs = frozenset(
-        r.construct
-        for r in rows
-        if r.population == EMPLOYEE and scope.org.canonical(r.unit_id) in in_scope
+        p.construct
+        for p in present
+        if p.population == EMPLOYEE and scope.org.canonical(p.unit_id) in in_scope
     )
     measures = report_measures(request, employee_constructs)
+    rows = await aggregates_repo.construct_rows(
+        conn,
+        request.period_from,
+        request.period_to,
+        sorted({*measures.by_construct, measures.nps_construct}),
+    )
+    constructs = construct_sums(rows, scope)
     wanted = sorted(
         {*employee_constructs, *measures.predictors, measures.outcome, measures.nps_construct}
     )
@@ -128,4 +151,5 @@ async def load_report_data(conn: Connection, request: ReportRequest, today: dt.d
         items=items,
         channels=channels,
         measure_k=await aggregates_repo.measure_ks(conn),
+        rows=[r for r in rows if scope.org.canonical(r.unit_id) in in_scope],
     )

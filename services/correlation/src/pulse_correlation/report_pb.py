@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 
+from pulse_correlation.chain_pb import reliability_message
+from pulse_correlation.reliability import ConstructReliability
 from pulse_correlation.report_model import (
     Estimate,
     PredictorLinkage,
@@ -61,8 +64,12 @@ def _linkage(link: PredictorLinkage) -> pb.PredictorLinkage:
 
 
 def report_message(
-    body: ReportBody, request: ReportRequest, identity: ReportIdentity
+    body: ReportBody,
+    request: ReportRequest,
+    identity: ReportIdentity,
+    reliability: Mapping[str, ConstructReliability] | None = None,
 ) -> pb.LinkageReport:
+    """``reliability``: Cronbach's alpha by construct, set on that construct's diagnostic."""
     table = body.table
     options = request.options
     report = pb.LinkageReport(
@@ -85,7 +92,11 @@ def report_message(
         power=pb.PowerPlan(**asdict(body.power)) if body.power else None,
     )
     report.linkages.extend(_linkage(link) for link in body.linkages)
-    report.diagnostics.extend(pb.Diagnostic(**asdict(d)) for d in body.diagnostics)
+    for d in body.diagnostics:
+        diagnostic = report.diagnostics.add(**asdict(d))
+        found = (reliability or {}).get(d.construct)
+        if found is not None:
+            diagnostic.alpha.CopyFrom(reliability_message(found))
     report.drivers.extend(
         pb.Driver(name=d.name, level=d.level, estimate=_estimate(d.estimate), q_value=d.q_value)
         for d in body.drivers

@@ -1,17 +1,34 @@
-"""SQL of stored linkage reports: each is kept as run (protobuf and JSON), readable by the
-viewer who ran it only."""
+"""SQL of stored reports, linkage (``reports``) and chain (``chain_reports``): each is kept
+as run (protobuf and JSON) with the scope it covers. Who may read one is decided by the
+caller (``reports``) from the scope: this module selects by report id or scope unit only."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from google.protobuf import json_format
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse_common.db import Connection
+
+Report = TypeVar("Report", pb.LinkageReport, pb.ChainReport)
+
+
+@dataclass(frozen=True)
+class ReportKind(Generic[Report]):
+    """Where a kind of report is stored and how it reads back."""
+
+    name: str  # "linkage" | "chain"
+    table: str
+    message: type[Report]
+
+
+LINKAGE = ReportKind("linkage", "reports", pb.LinkageReport)
+CHAIN = ReportKind("chain", "chain_reports", pb.ChainReport)
 
 
 @dataclass(frozen=True)
@@ -24,20 +41,28 @@ class StoredReportSummary:
     units_reported: int
 
 
+@dataclass(frozen=True)
+class StoredReport(Generic[Report]):
+    report: Report
+    scope_unit_id: str
+
+
 async def insert_report(
     conn: Connection,
-    report: pb.LinkageReport,
+    kind: ReportKind[Report],
+    report: Report,
     *,
+    viewer_id: str,
     viewer_scope: str,
     inputs: dict[str, Any],
 ) -> None:
-    """Store ``report`` with the request that produced it (``inputs``)."""
+    """Store ``report`` with who ran it and the request that produced it (``inputs``)."""
     await conn.execute(
-        "INSERT INTO reports (report_id, viewer_id, viewer_scope, scope_unit_id, outcome,"
+        f"INSERT INTO {kind.table} (report_id, viewer_id, viewer_scope, scope_unit_id, outcome,"
         " verdict_level, units_reported, created_at, code_version, inputs, report_json,"
         " report_pb) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12)",
         uuid.UUID(report.report_id),
-        report.viewer_id,
+        viewer_id,
         viewer_scope,
         report.scope_unit_id,
         report.outcome,
@@ -52,25 +77,33 @@ async def insert_report(
 
 
 async def get_report(
-    conn: Connection, report_id: uuid.UUID, viewer_id: str
-) -> pb.LinkageReport | None:
-    raw = await conn.fetchval(
-        "SELECT report_pb FROM reports WHERE report_id = $1 AND viewer_id = $2",
-        report_id,
-        viewer_id,
+    conn: Connection, kind: ReportKind[Report], report_id: uuid.UUID
+) -> StoredReport[Report] | None:
+    row = await conn.fetchrow(
+        f"SELECT report_pb, scope_unit_id FROM {kind.table} WHERE report_id = $1", report_id
     )
-    if raw is None:
+    if row is None:
         return None
-    report = pb.LinkageReport()
-    report.ParseFromString(bytes(raw))
-    return report
+    report = kind.message()
+    report.ParseFromString(bytes(row["report_pb"]))
+    return StoredReport(report, str(row["scope_unit_id"]))
 
 
-async def list_reports(conn: Connection, viewer_id: str, limit: int) -> list[StoredReportSummary]:
+async def report_scopes(conn: Connection, kind: ReportKind[Report]) -> list[str]:
+    """Every scope unit some stored report covers."""
+    rows = await conn.fetch(f"SELECT DISTINCT scope_unit_id FROM {kind.table}")
+    return [str(r["scope_unit_id"]) for r in rows]
+
+
+async def list_reports(
+    conn: Connection, kind: ReportKind[Report], scopes: Collection[str] | None, limit: int
+) -> list[StoredReportSummary]:
+    """Reports on any of ``scopes`` (None = every report), newest first."""
     rows = await conn.fetch(
         "SELECT report_id, created_at, scope_unit_id, outcome, verdict_level, units_reported"
-        " FROM reports WHERE viewer_id = $1 ORDER BY created_at DESC, report_id LIMIT $2",
-        viewer_id,
+        f" FROM {kind.table} WHERE ($1::text[] IS NULL OR scope_unit_id = ANY($1::text[]))"
+        " ORDER BY created_at DESC, report_id LIMIT $2",
+        None if scopes is None else sorted(scopes),
         limit,
     )
     return [

@@ -12,7 +12,7 @@ from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse_common.auth import current_caller
 from pulse_common.errors import InvalidArgument
 from pulse_common.fields import require_construct, require_unit_id
-from pulse_common.measures import OUTCOMES, close_matches, is_outcome
+from pulse_common.measures import INTERNAL_PREFIX, OUTCOMES, close_matches, is_outcome
 from pulse_common.periods import Granularity, require_period, require_range
 
 from pulse_correlation.access import Viewer
@@ -141,8 +141,14 @@ def report_request(
         raise InvalidArgument("outcome", close_matches(outcome, OUTCOMES))
     predictors = constructs("predictors", request.predictors)
     for i, predictor in enumerate(predictors):
-        if is_outcome(predictor):
-            raise InvalidArgument(f"predictors[{i}]", "must be an employee construct")
+        # Internal-service measures (counted under the rated unit) may predict; customer
+        # outcomes may not, nor may the outcome predict itself.
+        if is_outcome(predictor) and not predictor.startswith(INTERNAL_PREFIX):
+            raise InvalidArgument(
+                f"predictors[{i}]", "must be an employee construct or an internal.* measure"
+            )
+        if predictor == outcome:
+            raise InvalidArgument(f"predictors[{i}]", "must differ from the outcome")
     if not 0 <= request.max_lag <= MAX_LAG:
         raise InvalidArgument("max_lag", f"must be between 0 and {MAX_LAG}")
     covariates = constructs("covariates", request.covariates, limit=MAX_COVARIATES)

@@ -1,5 +1,5 @@
 """Wiring of the response service: settings, survey client, use-case dependencies,
-servicer, the definition consumer."""
+servicer, the definition and closed-wave consumers, the batch writer's sweep."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from pulse_common.messaging import ConsumerLoop
 from pulse_common.runtime import ServiceContext, ServiceDefinition
 from pulse_common.uow import Database
 
+from pulse_response.batches import run_batch_writer
 from pulse_response.context import build_deps
 from pulse_response.grpc_api import ResponseServicer, add_to_server
-from pulse_response.messaging import SurveyPublishedHandler, surveys_spec
+from pulse_response.messaging import (
+    SurveyPublishedHandler,
+    WaveClosedHandler,
+    surveys_spec,
+    waves_spec,
+)
 from pulse_response.settings import load_response_settings
 from pulse_response.survey_client import SurveyClient
 
@@ -28,10 +34,15 @@ async def wire(ctx: ServiceContext) -> None:
         settings.common.survey_addr, settings.common.grpc_deadline_s, ctx.tls, tokens
     )
     ctx.on_stop.append(survey.close)
-    add_to_server(ResponseServicer(build_deps(db, settings, survey)), ctx.grpc.server)
+    deps = build_deps(db, settings, survey)
+    add_to_server(ResponseServicer(deps), ctx.grpc.server)
     ctx.consumers.append(
         ConsumerLoop(ctx.js, surveys_spec(settings.common.max_deliver), SurveyPublishedHandler(db))
     )
+    ctx.consumers.append(
+        ConsumerLoop(ctx.js, waves_spec(settings.common.max_deliver), WaveClosedHandler(deps))
+    )
+    ctx.background.append(lambda: run_batch_writer(deps, settings.answer_sweep_s))
 
 
 DEFINITION = ServiceDefinition(

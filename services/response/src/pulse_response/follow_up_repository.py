@@ -100,3 +100,19 @@ async def counts(
         period_to,
     )
     return [(r["period"], int(r["flagged"]), int(r["closed"])) for r in rows]
+
+
+async def counts_by_unit(
+    conn: Connection, units: Collection[str] | None, period_from: str, period_to: str
+) -> list[tuple[str, str, int, int]]:
+    """(unit, period, flagged, closed) per unit and period of the range."""
+    rows = await conn.fetch(
+        "SELECT unit_id, period, count(*) AS flagged, count(closed_at) AS closed"
+        " FROM follow_ups WHERE ($1::text[] IS NULL OR unit_id = ANY($1::text[]))"
+        " AND ($2 = '' OR period >= $2) AND ($3 = '' OR period <= $3)"
+        " GROUP BY unit_id, period ORDER BY unit_id, period",
+        None if units is None else list(units),
+        period_from,
+        period_to,
+    )
+    return [(r["unit_id"], r["period"], int(r["flagged"]), int(r["closed"])) for r in rows]

@@ -96,3 +96,12 @@ async def count_follow_ups(
     units = await _units(deps, unit_id, scope_unit_id)
     async with deps.db.connection() as conn:
         return await repo.counts(conn, units, period_from, period_to)
+
+
+async def count_follow_ups_by_unit(
+    deps: Deps, unit_id: str, scope_unit_id: str, period_from: str, period_to: str
+) -> list[tuple[str, str, int, int]]:
+    """(unit, period, flagged, closed): customers' follow-ups, no employee data."""
+    units = await _units(deps, unit_id, scope_unit_id)
+    async with deps.db.connection() as conn:
+        return await repo.counts_by_unit(conn, units, period_from, period_to)

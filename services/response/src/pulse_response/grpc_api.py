@@ -81,7 +81,12 @@ class ResponseServicer(FollowUpServicer, pb_grpc.ResponseServiceServicer):
         async def rows() -> AsyncIterator[pb.ImportRow]:
             async for received in request_iterator:
                 message = received
-                if message.WhichOneof("message") != "row":
+                kind = message.WhichOneof("message")
+                if kind == "rows":  # a chunk of rows in one message
+                    for row in message.rows.rows:
+                        yield row
+                    continue
+                if kind != "row":
                     raise errors.InvalidArgument("header", "only the first message may be a header")
                 yield message.row
 
@@ -105,6 +110,7 @@ class ResponseServicer(FollowUpServicer, pb_grpc.ResponseServiceServicer):
             ],
             dry_run=result.dry_run,
             batch_id=result.batch_id,
+            already_imported=result.already_imported,
         )
 
     async def ListImports(  # noqa: N802

@@ -83,9 +83,18 @@ class FollowUpServicer:
             period_from, period_to = first.label, last.label
         elif period_from or period_to:
             raise InvalidArgument("period_to" if period_from else "period_from", "give both ends")
-        found = await follow_ups.count_follow_ups(
-            self.deps, _unit(request.unit_id), current_caller().scope, period_from, period_to
-        )
+        unit, scope = _unit(request.unit_id), current_caller().scope
+        if request.by_unit:
+            per_unit = await follow_ups.count_follow_ups_by_unit(
+                self.deps, unit, scope, period_from, period_to
+            )
+            return pb.CountFollowUpsResponse(
+                counts=[
+                    pb.FollowUpCount(unit_id=u, period=p, flagged=f, closed=c)
+                    for u, p, f, c in per_unit
+                ]
+            )
+        found = await follow_ups.count_follow_ups(self.deps, unit, scope, period_from, period_to)
         return pb.CountFollowUpsResponse(
             counts=[pb.FollowUpCount(period=p, flagged=f, closed=c) for p, f, c in found]
         )

@@ -1,5 +1,8 @@
-"""Submit idempotency: the stored key hash (never the key), the stored reply's encoding, and
-when old keys are purged. Pure: no I/O."""
+"""Submit idempotency: the stored key hash (never the key), the stored reply's encoding
+(sealed under a key derived from the idempotency key itself, which is not stored, so a
+reader of the database cannot pair a reply, written when the answer was accepted, with the
+response row written later in a batch: ``holding``), and when old keys are purged. Pure: no
+I/O."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import hashlib
 
 from pulse.response.v1 import response_service_pb2 as pb
 
+from pulse_response.holding import Unsealable, reply_key, seal, unseal
 from pulse_response.submission import Receipt
 
 # Old keys are forgotten at most this often, from within Submit (no background task: nothing
@@ -18,18 +22,24 @@ def key_hash(key: str) -> bytes:
     return hashlib.sha256(f"idem:{key}".encode()).digest()
 
 
-def encode_receipt(receipt: Receipt) -> bytes:
-    """Stored as the SubmitResponse it was sent as (rows outlive a deployment)."""
-    return pb.SubmitResponse(
+def encode_receipt(receipt: Receipt, idempotency_key: str) -> bytes:
+    """Stored as the SubmitResponse it was sent as (rows outlive a deployment), sealed."""
+    reply = pb.SubmitResponse(
         response_id=receipt.response_id,
         survey_id=receipt.survey_id,
         survey_version=receipt.survey_version,
     ).SerializeToString()
+    return seal(reply_key(idempotency_key), reply)
 
 
-def decode_replay(stored: bytes) -> Receipt:
-    """The stored receipt, marked as a replay."""
-    reply = pb.SubmitResponse.FromString(stored)
+def decode_replay(stored: bytes, idempotency_key: str) -> Receipt:
+    """The stored receipt, marked as a replay (a reply stored before replies were sealed
+    is read as it is)."""
+    try:
+        data = unseal(reply_key(idempotency_key), stored)
+    except Unsealable:
+        data = stored
+    reply = pb.SubmitResponse.FromString(data)
     return Receipt(reply.response_id, reply.survey_id, reply.survey_version, replayed=True)
 
 

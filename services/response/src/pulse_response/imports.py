@@ -1,8 +1,8 @@
 """ImportResponses: historical rows validated one by one against the survey version (every
 rejected row is reported, the good ones are kept), then written with their events. Ids are
 deterministic, so re-sending a file stores nothing new. Rows are written in units of work of
-``PULSE_RESPONSE_IMPORT_BATCH_SIZE`` rows (a file of 200 000 rows is not one transaction);
-the batch record is written in the last of them."""
+``PULSE_RESPONSE_IMPORT_BATCH_SIZE`` rows (a file of 200 000 rows is not one transaction),
+each a few bulk statements (``import_write``); the batch record is written in the last."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pulse_response import import_audit, import_rules, repository
 from pulse_response.context import Deps
 from pulse_response.domain import Group, NewResponse, import_batch_id, import_response_id
 from pulse_response.import_rows import check_import_row
-from pulse_response.recording import record
+from pulse_response.import_write import write_chunk
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class ImportResult:
     rejected: list[RejectedRow]
     dry_run: bool
     batch_id: str
+    # Accepted rows already stored by an earlier run of the same file (nothing new written).
+    already_imported: int = 0
 
 
 async def import_responses(
@@ -71,6 +73,7 @@ async def import_responses(
         return result
     stamped = [dataclasses.replace(response, batch_id=batch_id) for response in accepted]
     written = await _write(deps, header, stamped, batch_id, audit)
+    result = replace(result, already_imported=len(accepted) - written)
     log.info(
         "import finished",
         extra={
@@ -199,8 +202,7 @@ async def _write(
     written = 0
     for start in range(0, len(responses), size):
         async with deps.db.unit_of_work() as uow:
-            for response in responses[start : start + size]:
-                written += await record(uow, response)
+            written += await write_chunk(uow, responses[start : start + size])
             if start + size >= len(responses):
                 await repository.record_batch(
                     uow.conn,

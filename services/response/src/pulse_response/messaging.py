@@ -1,4 +1,5 @@
-"""NATS edge: keep the local copy of published survey versions up to date."""
+"""NATS edge: keep the local copy of published survey versions up to date, and write the
+held answers of a wave as soon as it closes (``batches``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pulse_common.ledger import claim_message
 from pulse_common.messaging import ConsumerSpec, PermanentError, decode, message_id
 from pulse_common.uow import Database
 
-from pulse_response import repository
+from pulse_response import batches, repository
+from pulse_response.context import Deps
 
 SURVEYS_DURABLE = "response-surveys"
+WAVES_DURABLE = "response-waves"
 
 
 def surveys_spec(max_deliver: int) -> ConsumerSpec:
@@ -34,3 +37,25 @@ class SurveyPublishedHandler:
         async with self.db.unit_of_work() as uow:
             if await claim_message(uow.conn, message_id(msg), msg.subject):
                 await repository.save_definition(uow.conn, event.survey)
+
+
+def waves_spec(max_deliver: int) -> ConsumerSpec:
+    return ConsumerSpec(
+        durable=WAVES_DURABLE,
+        filter_subjects=(subjects.WAVE_CLOSED,),
+        max_deliver=max_deliver,
+    )
+
+
+class WaveClosedHandler:
+    """A closed wave's held answers are written whatever their number (a redelivery finds
+    nothing left to write)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def __call__(self, msg: Msg) -> None:
+        event = decode(msg, events_pb2.WaveClosed)
+        if not event.wave_id:
+            raise PermanentError("WaveClosed without a wave id")
+        await batches.write_due(self.deps, closed_wave_id=event.wave_id)

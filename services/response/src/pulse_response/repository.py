@@ -13,6 +13,7 @@ from pulse.types.v1 import types_pb2
 from pulse_common.measures import is_customer
 
 from pulse_response.domain import NewResponse
+from pulse_response.redact import storage_text
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ async def purge_idempotency(conn: asyncpg.Connection, older_than_days: int) -> i
 
 
 async def insert_response(conn: asyncpg.Connection, response: NewResponse) -> bool:
-    """Insert the response, its scores and (unlinked) comments; False when the id exists
+    """Insert the response, its scores and (unlinked, redacted: ``storage_text``) comments;
+    False when the id exists
     (a re-imported row), in which case nothing is written."""
     customer = is_customer(response.kind)
     inserted = await conn.fetchval(
@@ -138,7 +140,7 @@ async def insert_response(conn: asyncpg.Connection, response: NewResponse) -> bo
                     response.group.unit_id,
                     response.group.period,
                     item_id,
-                    text,
+                    storage_text(text),
                     customer and response.shared_with_team,
                     customer and response.answers.positive,
                     response.answers.staff_treatment_score if customer else 0,

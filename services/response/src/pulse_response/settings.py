@@ -24,6 +24,11 @@ class ResponseSettings:
     idempotency_days: int = 7
     # Seconds a viewer scope's subtree is reused before asking the survey service again.
     scope_cache_s: int = 30
+    # Employee answers are written in batches of at least this many per group (issue 13);
+    # 0 = the survey's anonymity threshold k (the default; 1 only for tests and demos).
+    answer_batch_k: int = 0
+    # Seconds between sweeps of the holding area (closed waves, batches a crash left due).
+    answer_sweep_s: int = 30
 
 
 def load_response_settings(
@@ -55,4 +60,6 @@ def load_response_settings(
             env, "PULSE_RESPONSE_IDEMPOTENCY_DAYS", d.idempotency_days, 1, 365
         ),
         scope_cache_s=env_int(env, "PULSE_RESPONSE_SCOPE_CACHE_S", d.scope_cache_s, 0, 3600),
+        answer_batch_k=env_int(env, "PULSE_ANSWER_BATCH_K", d.answer_batch_k, 0, 10_000),
+        answer_sweep_s=env_int(env, "PULSE_ANSWER_SWEEP_S", d.answer_sweep_s, 1, 86_400),
     )

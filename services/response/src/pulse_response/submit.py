@@ -1,18 +1,26 @@
 """Submit, the live write: bad input is refused before anything (the token included) is
 consumed, and a retry with the same idempotency key gets the first reply, never a second
-response. The order of the steps is described in the service's README."""
+response. An employee answer of a wave is accepted into the holding area (the respondent's
+confirmation is immediate) and written to the answer tables in a shuffled batch with at
+least k others of its group (``batches``); a customer answer is written at once. Comments
+are stored redacted (``storage_text``). The order of the steps is described in the
+service's README."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
 from pulse_common import errors
+from pulse_common.db import Connection
+from pulse_common.fields import parse_timestamp
 from pulse_common.measures import is_customer
 
-from pulse_response import repository
+from pulse_response import batches, holding, repository
+from pulse_response import holding_repository as held
 from pulse_response.answers import AnswerProblem, validate_answers
 from pulse_response.context import Deps
 from pulse_response.detractors import check_contact
@@ -20,6 +28,7 @@ from pulse_response.domain import Group, NewResponse, ValidatedAnswers
 from pulse_response.follow_ups import flag_if_detractor
 from pulse_response.idempotency import decode_replay, encode_receipt, key_hash
 from pulse_response.recording import record
+from pulse_response.redact import storage_text
 from pulse_response.submission import Receipt, Submission, check_shape
 
 log = logging.getLogger(__name__)
@@ -34,7 +43,7 @@ async def submit(deps: Deps, submission: Submission) -> Receipt:
     async with deps.db.connection() as conn:
         stored = await repository.find_reply(conn, hashed)
     if stored is not None:
-        return decode_replay(stored)
+        return decode_replay(stored, submission.idempotency_key)
     # Replays above do not count against the limit; real attempts do. Empty client ids
     # share one bucket.
     if not deps.limiter.allow(submission.client_id):
@@ -51,17 +60,54 @@ async def submit(deps: Deps, submission: Submission) -> Receipt:
         grant = await deps.survey.redeem(submission.token, submission.idempotency_key)
     response = _new_response(grant, validated, submission.share_comment_with_team)
     receipt = Receipt(str(response.response_id), response.survey_id, response.survey_version)
+    held_in = holding.hold_key(response)
+    holds = holding.is_held(is_customer(response.kind), response.wave_id)
     async with deps.db.unit_of_work() as uow:
         await repository.lock_idempotency_key(uow.conn, hashed)
         stored = await repository.find_reply(uow.conn, hashed)
         if stored is not None:
-            return decode_replay(stored)  # a concurrent duplicate won; nothing written
-        await record(uow, response)
+            # a concurrent duplicate won; nothing written
+            return decode_replay(stored, submission.idempotency_key)
+        if holds:
+            k = holding.batch_size(deps.settings.answer_batch_k, definition.min_group_size)
+            await _hold(deps, uow.conn, response, k, grant.expires_at)
+        else:
+            await record(uow, response)
         if contact and is_customer(response.kind):
             await flag_if_detractor(uow, response, definition, contact)
-        await repository.save_reply(uow.conn, hashed, encode_receipt(receipt))
+        reply = encode_receipt(receipt, submission.idempotency_key)
+        await repository.save_reply(uow.conn, hashed, reply)
+    if holds:
+        await _write_if_due(deps, held_in)
     await purge_if_due(deps)
     return receipt
+
+
+async def _hold(
+    deps: Deps, conn: Connection, response: NewResponse, k: int, expires_at: str
+) -> None:
+    """Seal ``response`` into the holding area until its batch is due; the wave's closing
+    day is the token's expiry (an employee token expires when its wave closes)."""
+    try:
+        closes_on = parse_timestamp("expires_at", expires_at).date()
+    except errors.InvalidArgument:
+        closes_on = deps.today()
+    key = holding.hold_key(response)
+    sealed = holding.seal(
+        holding.holding_key(deps.settings.common.hmac_secret),
+        holding.encode_response(response),
+        key.associated_data(),
+    )
+    await held.hold(conn, key, k, closes_on, sealed)
+
+
+async def _write_if_due(deps: Deps, key: holding.HoldKey) -> None:
+    """The answer is safely held (committed): a failed batch write is retried by the
+    sweep, never reported to the respondent."""
+    try:
+        await batches.write_batch(deps, key)
+    except Exception as error:
+        log.warning("batch write failed; the sweep retries: %s", error)
 
 
 async def _grant_of(deps: Deps, submission: Submission) -> tuple[survey_pb.TokenGrant, bool]:
@@ -107,7 +153,11 @@ def _new_response(
         channel=grant.channel if customer else "",
         source="live",
         batch_id="",
-        answers=validated,
+        # Redacted before it is held or stored: the raw text is never kept.
+        answers=replace(
+            validated,
+            comments=[(item, storage_text(text)) for item, text in validated.comments],
+        ),
         shared_with_team=customer and share_comment,
     )
 

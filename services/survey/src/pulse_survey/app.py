@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
-from pulse_common.messaging import ConsumerLoop
+from pulse_common.messaging import ConsumerLoop, ensure_delivery_stream
 from pulse_common.runtime import ServiceContext, ServiceDefinition
 from pulse_common.uow import Database
 
@@ -22,13 +22,16 @@ async def wire(ctx: ServiceContext) -> None:
     db = Database(ctx.pool, ctx.relay.notify)
     deps = Deps(db=db, settings=settings)
     await items.seed_bank(db)
+    # Invitations (raw tokens) go out on their own stream; the survey service owns it.
+    await ensure_delivery_stream(ctx.js, ctx.settings.stream_replicas)
     pb_grpc.add_SurveyServiceServicer_to_server(SurveyServicer(deps), ctx.grpc.server)
     # Several loops bound to the one durable consumer: NATS hands each message to one of
     # them, so interactions are handled concurrently, each in its own unit of work.
     spec = messaging.interaction_spec(ctx.settings.max_deliver)
     handler = messaging.interaction_handler(deps)
+    batch = messaging.interaction_batch_handler(deps)
     ctx.consumers += [
-        ConsumerLoop(ctx.js, spec, handler) for _ in range(settings.interaction_workers)
+        ConsumerLoop(ctx.js, spec, handler, batch) for _ in range(settings.interaction_workers)
     ]
     adapter = build_adapter(settings.delivery, ctx.settings.data_dir)
     if adapter is not None:

@@ -87,6 +87,35 @@ async def lock_customer(
     return keys
 
 
+async def lock_batch(
+    conn: Connection,
+    secret: str,
+    customers: Sequence[tuple[str, str, str]],
+    budget_days: int,
+) -> None:
+    """Take the locks of a batch of interactions ((interaction id, contact, customer key))
+    up front, in the order above: every interaction id, then the budget lock shared and
+    every key of every customer (the roster emails read first). ``lock_customer`` for each
+    of them then finds its locks held and waits for nothing, so a batch never takes a lock
+    out of order and cannot deadlock with another batch or a single interaction (a roster
+    email changed in between adds one key out of order: the batch may then deadlock and is
+    retried message by message)."""
+    keys: set[str] = set()
+    employees: dict[str, list[str]] = {}
+    for _, contact, customer_key in customers:
+        if not contact:
+            continue
+        found, employee = customer_key_parts(secret, contact, customer_key)
+        keys.update(found)
+        if employee:
+            employees.setdefault(employee, [])
+    emails = await interaction_repository.roster_emails(conn, list(employees))
+    keys.update(contact_pseudonym(secret, email) for email in emails.values())
+    await interaction_repository.take_batch_locks(
+        conn, [i for i, _, _ in customers], sorted(keys) if budget_days > 0 else None
+    )
+
+
 async def recently_contacted(
     conn: Connection, keys: Sequence[str], today: date, budget_days: int
 ) -> set[str]:

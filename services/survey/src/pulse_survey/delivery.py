@@ -1,6 +1,6 @@
 """The delivery-adapter interface: how an invitation leaves Pulse.
 
-Every ``pulse.invitation.issued`` event is one *mailing* (the invitation, or one of its
+Every ``delivery.invitation.issued`` event is one *mailing* (the invitation, or one of its
 reminders). ``delivery_consumer`` turns the event into a ``Mailing`` (the link, the
 language, the survey and unit names, the texts rendered by ``mail_templates``) and hands
 it to the configured adapter. An adapter does one thing: ``deliver(mailing)``. It either

@@ -1,4 +1,5 @@
-"""The durable consumer (``delivery-<adapter>``) of ``pulse.invitation.issued`` that hands
+"""The durable consumer (``delivery-<adapter>``) of ``delivery.invitation.issued`` (on the
+delivery stream only the survey service reads, never the shared ``pulse.>``) that hands
 every mailing to the configured delivery adapter (see ``delivery`` for the interface) and
 records its outcome per invitation.
 
@@ -8,7 +9,15 @@ one unit of work, then the loop acks. A temporary failure rolls the claim back a
 consumer's normal nak path retries with the adapter's backoff (``retry_s``); the last try
 records ``failed`` instead. A bounce or permanent failure is recorded at once and never
 retried. A crash between sending and committing re-sends the mailing on redelivery (a
-duplicate e-mail), never loses it."""
+duplicate e-mail), never loses it.
+
+No raw token outlives its delivery on the stream (issue 13): once the outcome is committed
+(sent, bounced or failed) the loop deletes the message from the delivery stream before it
+acks (``ConsumerSpec.erase``). A message the handler cannot handle at all (no contact, an
+unknown invitation, the database down through every try) is dead-lettered whole on
+``delivery.deadletter.<durable>``, on the same delivery stream, so that ``pulse deadletter
+replay`` can still send it; the original is deleted, and the dead letter itself expires with
+the stream's ``max_age`` (2 days) or is deleted by the replay."""
 
 from __future__ import annotations
 
@@ -121,6 +130,8 @@ class DeliveryConsumer:
             nak_backoff_s=self.adapter.retry_s,
             fetch_timeout_s=FETCH_TIMEOUT_S,
             batch=16,
+            stream=subjects.DELIVERY_STREAM,
+            erase=True,
         )
 
     async def handle(self, msg: Msg) -> None:

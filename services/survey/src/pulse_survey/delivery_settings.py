@@ -35,7 +35,7 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    """Which adapter delivers ``pulse.invitation.issued``, and the public address its links
+    """Which adapter delivers ``delivery.invitation.issued``, and the public address its links
     start with; ``smtp`` is set only in ``smtp`` mode."""
 
     mode: Mode

@@ -1,4 +1,4 @@
-"""Pure rules and records of the survey service: item/kind fit, cadences, rotation,
+"""Pure rules and records of the survey service: item/kind fit, cadences,
 small-group suppression of response rates, the dated org tree and the interaction fields.
 No I/O here. Kinds, scales and constructs come from ``pulse_common.measures``, cadence values
 from the survey proto."""
@@ -192,20 +192,6 @@ def wave_dates(cadence: int, first: date, count: int, open_days: int) -> list[tu
     return result
 
 
-def rotation_for(
-    item_ids: Sequence[str], rotatable: Sequence[str], per_person: int, index: int
-) -> list[str]:
-    """Items asked of the ``index``-th invitee: every fixed item plus a window of
-    ``per_person`` rotatable items sliding by invitee, so each rotatable item is asked
-    equally often. Empty means "all items" (no rotation)."""
-    if per_person <= 0 or per_person >= len(rotatable):
-        return []
-    start = (index * per_person) % len(rotatable)
-    chosen = {rotatable[(start + offset) % len(rotatable)] for offset in range(per_person)}
-    rotating = set(rotatable)
-    return [item for item in item_ids if item not in rotating or item in chosen]
-
-
 @dataclass(frozen=True)
 class Rate:
     """One unit's participation; the field names are those of ``pb.ResponseRate``."""
@@ -252,10 +238,12 @@ class NewInvitation:
     unit_id: str
     period: str
     channel: str
-    item_ids: Sequence[str]
     expires_at: datetime
     contact: str
     language: str = ""  # the respondent's language ("" = the survey's own)
+    # Not stored and not read: the items a person is asked derive from their token when it
+    # is inspected (``rotation``). Kept only so that older callers passing it still work.
+    item_ids: Sequence[str] = ()
 
 
 # -- the dated org tree -----------------------------------------------------------------

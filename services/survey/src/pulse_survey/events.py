@@ -67,7 +67,9 @@ def issued_msg_id(invitation_id: str, reminder_number: int) -> str:
     return f"invitation:{invitation_id}:{reminder_number}"
 
 
-def wave_opened(wave: Wave, invited_by_unit: Mapping[str, int]) -> events_pb2.WaveOpened:
+def wave_opened(
+    wave: Wave, invited_by_unit: Mapping[str, int], *, backfill: bool = False
+) -> events_pb2.WaveOpened:
     return events_pb2.WaveOpened(
         wave_id=wave.wave_id,
         survey_id=wave.survey_id,
@@ -77,6 +79,7 @@ def wave_opened(wave: Wave, invited_by_unit: Mapping[str, int]) -> events_pb2.Wa
         opens_at=rfc3339(start_of(wave.opens_on)),
         closes_at=rfc3339(start_of(wave.closes_on)),
         invited_by_unit=invited_by_unit,
+        backfill=backfill,
     )
 
 

@@ -1,5 +1,6 @@
-"""gRPC edge of waves: ScheduleWave, OpenWave, CloseWave, ListWaves, SendReminders and
-GetResponseRates. Checks the fields (naming them), calls ``waves`` / ``wave_followup``."""
+"""gRPC edge of waves: ScheduleWave, OpenWave, BackfillWave, CloseWave, ListWaves,
+SendReminders and GetResponseRates. Checks the fields (naming them), calls ``waves`` /
+``wave_backfill`` / ``wave_followup``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pulse_common.auth import current_caller
 from pulse_common.errors import InvalidArgument
 from pulse_common.fields import parse_date, require_unit_id, rfc3339
 
-from pulse_survey import domain, wave_followup, waves
+from pulse_survey import domain, wave_backfill, wave_followup, waves
 from pulse_survey.grpc_fields import (
     AreaServicer,
     Context,
@@ -27,6 +28,7 @@ WAVE_STATUS = {
 }
 STATUS_NAMES = {value: name for name, value in WAVE_STATUS.items()}
 MAX_WAVES, MAX_OPEN_DAYS = 60, 90
+MAX_TOKEN_VALID_DAYS, MAX_REASON = 30, 500
 
 
 def wave_message(wave: domain.Wave) -> pb.Wave:
@@ -64,6 +66,24 @@ def _schedule_request(request: pb.ScheduleWaveRequest) -> waves.ScheduleRequest:
     )
 
 
+def _backfill_request(request: pb.BackfillWaveRequest) -> wave_backfill.BackfillRequest:
+    if not 1 <= request.open_days <= MAX_OPEN_DAYS:
+        raise InvalidArgument("open_days", f"must be between 1 and {MAX_OPEN_DAYS}")
+    if not 1 <= request.token_valid_days <= MAX_TOKEN_VALID_DAYS:
+        raise InvalidArgument("token_valid_days", f"must be between 1 and {MAX_TOKEN_VALID_DAYS}")
+    reason = request.reason.strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidArgument("reason", f"must say why, in at most {MAX_REASON} characters")
+    return wave_backfill.BackfillRequest(
+        survey_id=survey_id_of("survey_id", request.survey_id),
+        audience_unit_id=require_unit_id("audience_unit_id", request.audience_unit_id),
+        opens_on=parse_date("opens_on", request.opens_on),
+        open_days=request.open_days,
+        token_valid_days=request.token_valid_days,
+        reason=reason,
+    )
+
+
 class WavesServicer(AreaServicer):
     async def ScheduleWave(  # noqa: N802
         self, request: pb.ScheduleWaveRequest, context: Context
@@ -79,6 +99,18 @@ class WavesServicer(AreaServicer):
             wave=wave_message(opened.wave),
             invitations_issued=opened.issued,
             suppressed_by_contact_budget=opened.suppressed,
+        )
+
+    async def BackfillWave(  # noqa: N802
+        self, request: pb.BackfillWaveRequest, context: Context
+    ) -> pb.BackfillWaveResponse:
+        """Admin only (``rpc_roles``); audited under the caller's verified identity."""
+        parsed = _backfill_request(request)
+        done = await wave_backfill.backfill(self.deps, parsed, current_caller().viewer_id)
+        return pb.BackfillWaveResponse(
+            wave=wave_message(done.wave),
+            invitations_issued=done.issued,
+            tokens_expire_at=rfc3339(done.tokens_expire_at),
         )
 
     async def CloseWave(  # noqa: N802

@@ -79,6 +79,36 @@ async def take_interaction_locks(
     return email
 
 
+async def roster_emails(conn: Connection, pseudonyms: Sequence[str]) -> dict[str, str]:
+    """Roster emails of the employees among ``pseudonyms`` (pseudonym -> email)."""
+    if not pseudonyms:
+        return {}
+    rows = await conn.fetch(
+        "SELECT pseudonym, email FROM people WHERE pseudonym = ANY($1::text[])",
+        sorted(set(pseudonyms)),
+    )
+    return {row["pseudonym"]: row["email"] for row in rows}
+
+
+async def take_batch_locks(
+    conn: Connection, interaction_ids: Sequence[str], contact_keys: Sequence[str] | None
+) -> None:
+    """A batch's locks in the order every transaction takes them (``budget``): each
+    interaction id's, in one order for every batch, then, with ``contact_keys``, the
+    budget lock shared and every contact key's (ascending, in the function)."""
+    await conn.execute(
+        "SELECT take_interaction_locks(key, NULL, NULL)"
+        " FROM unnest($1::text[]) WITH ORDINALITY AS t(key, n) ORDER BY n",
+        [_interaction_key(i) for i in sorted(set(interaction_ids))],
+    )
+    if contact_keys is not None:
+        await conn.execute(
+            "SELECT take_interaction_locks(NULL, $1, $2::text[])",
+            _BUDGET_LOCK,
+            sorted(set(contact_keys)),
+        )
+
+
 async def contacted_since(conn: Connection, keys: Sequence[str], since: date) -> set[str]:
     """Which of ``keys`` were stamped after ``since``."""
     rows = await conn.fetch(

@@ -15,6 +15,7 @@ the decision in one more, and enqueues its event."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
 from pulse_common.db import Connection
 from pulse_common.errors import InvalidArgument
+from pulse_common.ledger import claim_messages
 from pulse_common.periods import label_of
 from pulse_common.uow import UnitOfWork
 
@@ -204,3 +206,45 @@ async def record_interaction(deps: Deps, interaction: InteractionInput, survey_i
     """The RPC: one unit of work (the relay is rung only when an invitation was enqueued)."""
     async with deps.db.unit_of_work() as uow:
         return await record(uow, deps, interaction, survey_id)
+
+
+@dataclass(frozen=True)
+class QueuedInteraction:
+    """One ``pulse.interaction.completed`` message of a fetched batch."""
+
+    message_id: str  # the consumer ledger's key
+    interaction: InteractionInput
+    survey_id: str
+
+
+async def record_batch(deps: Deps, subject: str, batch: Sequence[QueuedInteraction]) -> int:
+    """A fetched batch of interaction events in one unit of work: the ledger keys are
+    claimed in one statement, the locks of every new one are taken up front in the one
+    global order (``budget.lock_batch``), then each is ``record``-ed in interaction id
+    order. The contact budget stays exact: the locks are held to the batch's commit, and a
+    later interaction of the batch reads the stamps of an earlier one (same transaction).
+    Anything that fails (a bad unit, a lock wait running out) rolls the whole batch back
+    and the consumer loop handles its messages one by one. Returns how many were new."""
+    async with deps.db.unit_of_work() as uow:
+        fresh = await claim_messages(uow.conn, [q.message_id for q in batch], subject)
+        todo = []
+        for queued in batch:
+            if queued.message_id in fresh:
+                fresh.discard(queued.message_id)  # the same message twice counts once
+                todo.append(queued)
+        await budget.lock_batch(
+            uow.conn,
+            deps.settings.common.hmac_secret,
+            [
+                (
+                    q.interaction.interaction_id,
+                    q.interaction.customer_contact,
+                    q.interaction.customer_key,
+                )
+                for q in todo
+            ],
+            deps.settings.common.contact_budget_days,
+        )
+        for queued in sorted(todo, key=lambda q: q.interaction.interaction_id):
+            await record(uow, deps, queued.interaction, queued.survey_id)
+    return len(todo)

@@ -25,12 +25,13 @@ class StoredInvitation:
     unit_id: str
     period: str
     channel: str
-    item_ids: list[str]  # empty: every item of the survey
+    item_ids: list[str]  # empty: every item; never stored, derived from the token (rotation)
     expires_at: datetime
     reminders_sent: int
     redeemed: bool
     redemption_key_hash: str
     language: str = ""
+    rotation: int = 0  # the wave's optional items per person (0: no rotation)
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,13 @@ def _stored(row: asyncpg.Record) -> StoredInvitation:
         unit_id=row["unit_id"],
         period=row["period"],
         channel=row["channel"],
-        item_ids=list(row["item_ids"]),
+        item_ids=[],
         expires_at=row["expires_at"],
         reminders_sent=row["reminders_sent"],
         redeemed=row["redeemed"],
         redemption_key_hash=row["redemption_key_hash"] or "",
         language=row["language"],
+        rotation=row["rotation"] or 0,
     )
 
 
@@ -80,9 +82,8 @@ async def insert_invitations(
 ) -> None:
     await conn.executemany(
         "INSERT INTO invitations (invitation_id, survey_id, survey_version, kind, wave_id,"
-        " person_pseudonym, interaction_id, unit_id, period, channel, item_ids, expires_at,"
-        " language)"
-        " VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11, $12, $13)",
+        " person_pseudonym, interaction_id, unit_id, period, channel, expires_at, language)"
+        " VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11, $12)",
         [
             (
                 uuid.UUID(invitation_id),
@@ -95,7 +96,6 @@ async def insert_invitations(
                 new.unit_id,
                 new.period,
                 new.channel,
-                list(new.item_ids),
                 new.expires_at,
                 new.language,
             )
@@ -112,7 +112,7 @@ async def insert_tokens(conn: Connection, hashes_and_ids: Sequence[tuple[str, st
 
 
 _WITH_WAVE = (
-    "SELECT i.*, w.status AS wave_status FROM invitations i"
+    "SELECT i.*, w.status AS wave_status, w.rotation FROM invitations i"
     " LEFT JOIN waves w ON w.wave_id = i.wave_id"
 )
 
@@ -145,7 +145,7 @@ async def due_for_reminder(
     """Unredeemed, unexpired invitations of active people, not reminded too often or
     too recently; with the person's current email."""
     rows = await conn.fetch(
-        "SELECT i.*, w.status AS wave_status, p.email FROM invitations i"
+        "SELECT i.*, w.status AS wave_status, w.rotation, p.email FROM invitations i"
         " JOIN waves w ON w.wave_id = i.wave_id"
         " JOIN people p ON p.pseudonym = i.person_pseudonym AND p.active"
         " WHERE i.wave_id = $1 AND NOT i.redeemed AND i.expires_at > $2"

@@ -1,5 +1,6 @@
 """Issuing invitations: one token per invitee (only its hash is kept) and the
-``pulse.invitation.issued`` event that carries the raw token to the delivery adapter; and
+``delivery.invitation.issued`` event that carries the raw token to the delivery adapter (on
+the delivery stream, never the shared one); and
 listing their delivery facts."""
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ async def issue(uow: UnitOfWork, batch: Sequence[NewInvitation]) -> list[str]:
 async def enqueue_issued(
     uow: UnitOfWork, invitation_id: str, new: NewInvitation, token: str
 ) -> None:
-    """The ``pulse.invitation.issued`` event of a new invitation (its first mailing)."""
+    """The ``delivery.invitation.issued`` event of a new invitation (its first mailing)."""
     await uow.enqueue(
         subjects.INVITATION_ISSUED,
         events.invitation_issued(invitation_id, new, token, mailing=0),

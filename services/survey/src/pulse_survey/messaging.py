@@ -1,7 +1,8 @@
 """NATS edge: interactions published by CRM / help-desk systems become invitations, once
 per message (ledger row in the same unit of work as the effect). Several workers
 (``PULSE_SURVEY_INTERACTION_WORKERS``) share the one durable consumer, each message in its
-own unit of work, acked after its commit: interactions of one id are serialised by their
+own unit of work, acked after its commit (or a fetched batch in one unit of work,
+``interaction_batch_handler``): interactions of one id are serialised by their
 lock and the contact budget by per-person locks (``budget``), so order does not matter."""
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from pulse_common import subjects
 from pulse_common.errors import InvalidArgument
 from pulse_common.fields import require_uuid
 from pulse_common.ledger import claim_message
-from pulse_common.messaging import ConsumerSpec, Handler, PermanentError, decode, message_id
+from pulse_common.messaging import (
+    BatchHandler,
+    ConsumerSpec,
+    Handler,
+    PermanentError,
+    decode,
+    message_id,
+)
 
 from pulse_survey import domain, interactions
 from pulse_survey.context import Deps
@@ -73,5 +81,25 @@ def interaction_handler(deps: Deps) -> Handler:
                 await interactions.record(uow, deps, interaction, survey_id)
             except InvalidArgument as error:
                 raise PermanentError(error.message) from error
+
+    return handle
+
+
+def interaction_batch_handler(deps: Deps) -> BatchHandler:
+    """A fetched batch in one unit of work (``interactions.record_batch``); raises, and the
+    consumer loop falls back to ``interaction_handler`` per message, when any would fail."""
+
+    async def handle(msgs: list[Msg]) -> None:
+        if len({msg.subject for msg in msgs}) != 1:
+            raise ValueError("a batch of interactions on several subjects")
+        batch = []
+        for msg in msgs:
+            event = decode(msg, events_pb2.InteractionCompleted)
+            batch.append(
+                interactions.QueuedInteraction(
+                    message_id(msg), parse_event(event), survey_of(event)
+                )
+            )
+        await interactions.record_batch(deps, msgs[0].subject, batch)
 
     return handle

@@ -1,20 +1,27 @@
 """Tokens as the response service sees them: Inspect (no effect) and Redeem (consumes the
 invitation atomically; a retry with the same key gets the same grant). Unknown, used and
 expired tokens all raise the one ``invalid_token()`` error. The grant is the invitation
-the token belongs to (``StoredInvitation``); the gRPC edge shows what a respondent may see."""
+the token belongs to (``StoredInvitation``) with the items its holder is asked, derived
+from the token (``rotation``: no table stores them); the gRPC edge shows what a respondent
+may see."""
 
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import replace
 from datetime import datetime
 
+from pulse_common.db import Connection
 from pulse_common.errors import FailedPrecondition, invalid_token
 
 from pulse_survey import invitation_repository as repo
+from pulse_survey import survey_repository
 from pulse_survey.context import Deps
+from pulse_survey.definitions import item_ids, optional_item_ids, parse_definition
 from pulse_survey.domain import CLOSED
 from pulse_survey.invitation_repository import StoredInvitation
+from pulse_survey.rotation import asked_items, rotation_draw
 from pulse_survey.tokens import redemption_key_hash, token_hash, well_formed
 
 
@@ -26,12 +33,31 @@ def _usable(invitation: StoredInvitation | None, now: datetime) -> StoredInvitat
     return invitation
 
 
+async def _with_items(
+    conn: Connection, deps: Deps, invitation: StoredInvitation, token: str
+) -> StoredInvitation:
+    """``invitation`` with the items this token's holder is asked (empty: all of them)."""
+    if invitation.rotation <= 0:
+        return invitation
+    version = await survey_repository.published(
+        conn, uuid.UUID(invitation.survey_id), invitation.survey_version
+    )
+    if version is None:  # a wave pins a published version; nothing to rotate without it
+        return invitation
+    definition = parse_definition(version.definition)
+    draw = rotation_draw(deps.settings.common.hmac_secret, token)
+    asked = asked_items(
+        item_ids(definition), optional_item_ids(definition), invitation.rotation, draw
+    )
+    return replace(invitation, item_ids=asked)
+
+
 async def inspect(deps: Deps, token: str) -> StoredInvitation:
     if not well_formed(token):
         raise invalid_token()
     async with deps.db.connection() as conn:
-        invitation = await repo.by_token(conn, token_hash(token))
-    return _usable(invitation, deps.now())
+        invitation = _usable(await repo.by_token(conn, token_hash(token)), deps.now())
+        return await _with_items(conn, deps, invitation, token)
 
 
 async def redeem(deps: Deps, token: str, key: str) -> StoredInvitation:
@@ -43,9 +69,11 @@ async def redeem(deps: Deps, token: str, key: str) -> StoredInvitation:
         if invitation is not None and invitation.redeemed:
             expected = redemption_key_hash(secret, invitation.invitation_id, key)
             if hmac.compare_digest(invitation.redemption_key_hash, expected):
-                return invitation  # the same caller retrying: same answer
+                # the same caller retrying: same answer
+                return await _with_items(uow.conn, deps, invitation, token)
             raise invalid_token()
         invitation = _usable(invitation, deps.now())
         key_hash = redemption_key_hash(secret, invitation.invitation_id, key)
         await repo.mark_redeemed(uow.conn, invitation.invitation_id, key_hash)
+        invitation = await _with_items(uow.conn, deps, invitation, token)
     return replace(invitation, redeemed=True, redemption_key_hash=key_hash)

@@ -42,7 +42,6 @@ def _mailing(reminder: Reminder) -> NewInvitation:
         unit_id=invitation.unit_id,
         period=invitation.period,
         channel=invitation.channel,
-        item_ids=invitation.item_ids,
         expires_at=invitation.expires_at,
         contact=reminder.email,
         language=invitation.language,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 from pulse_common.db import Connection
@@ -144,7 +144,26 @@ async def set_reminder_rounds(conn: Connection, wave_id: uuid.UUID, rounds: int)
 
 
 async def due_to_close(conn: Connection, today: date) -> list[uuid.UUID]:
+    """Waves whose closing day has come; a backfilled wave (``wave_backfills``) closes when
+    its tokens expire, or earlier by CloseWave."""
     rows = await conn.fetch(
-        "SELECT wave_id FROM waves WHERE status <> 'closed' AND closes_on <= $1", today
+        "SELECT wave_id FROM waves w WHERE status <> 'closed' AND closes_on <= $1"
+        " AND NOT EXISTS (SELECT 1 FROM wave_backfills b WHERE b.wave_id = w.wave_id"
+        " AND b.tokens_expire_at > $1::date::timestamptz)",
+        today,
     )
     return [row["wave_id"] for row in rows]
+
+
+async def record_backfill(
+    conn: Connection, wave_id: str, requested_by: str, reason: str, tokens_expire_at: datetime
+) -> None:
+    """The audit row of a backfilled wave: who opened it for a past period, and why."""
+    await conn.execute(
+        "INSERT INTO wave_backfills (wave_id, requested_by, reason, tokens_expire_at)"
+        " VALUES ($1, $2, $3, $4)",
+        uuid.UUID(wave_id),
+        requested_by,
+        reason,
+        tokens_expire_at,
+    )

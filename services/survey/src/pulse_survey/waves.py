@@ -28,7 +28,7 @@ from pulse_survey import (
 )
 from pulse_survey import wave_repository as repo
 from pulse_survey.context import Deps
-from pulse_survey.definitions import item_ids, optional_item_ids
+from pulse_survey.definitions import optional_item_ids
 from pulse_survey.domain import CLOSED, SCHEDULED, NewInvitation, Wave, subtree
 from pulse_survey.org import units_as_of
 from pulse_survey.roster_plan import Person
@@ -87,6 +87,12 @@ async def schedule(deps: Deps, request: ScheduleRequest) -> list[Wave]:
         request.cadence, request.first_opens_on, request.count, request.open_days
     )
     _check_budget_fits(deps, request)
+    if dates[0][1] <= deps.today():
+        raise InvalidArgument(
+            "first_opens_on",
+            f"a wave opening {request.first_opens_on.isoformat()} would have closed by today;"
+            " a past period goes in through BackfillWave (admin, audited)",
+        )
     periods = [label_of(opens, deps.settings.common.period) for opens, _ in dates]
     sid = uuid.UUID(request.survey_id)
     async with deps.db.unit_of_work() as uow:
@@ -157,8 +163,8 @@ def _invitees(
     budget_on: bool,
 ) -> _Invitees:
     """One invitation per person (with their budget key) not contacted recently; a
-    shared mailbox is asked once. Rotation slots follow the order of ``people``."""
-    rotatable, every_item = optional_item_ids(definition), item_ids(definition)
+    shared mailbox is asked once. The items each is asked are not chosen here: they derive
+    from the token when it is inspected (``rotation``)."""
     batch: list[NewInvitation] = []
     contacts: list[str] = []
     recent = set(recent)
@@ -179,7 +185,6 @@ def _invitees(
                 unit_id=person.unit_id,
                 period=wave.period,
                 channel="email",
-                item_ids=domain.rotation_for(every_item, rotatable, wave.rotation, len(batch)),
                 expires_at=domain.start_of(wave.closes_on),
                 contact=person.email,
                 language=person.language,
@@ -204,7 +209,7 @@ async def open_wave(deps: Deps, wave_id: uuid.UUID) -> Opened:
             raise FailedPrecondition(f"audience unit {wave.audience_unit_id} no longer exists")
         audience = subtree(units, wave.audience_unit_id) - ({rated_unit} if rated_unit else set())
         people = await roster_repository.active_in(uow.conn, sorted(audience), wave.opens_on)
-        # Random order: invitation ids and rotation slots say nothing about who is who.
+        # Random order: invitation ids say nothing about who is who.
         random.SystemRandom().shuffle(people)
         # One budget key per employee (see ``budget``): their normalised email.
         keyed = [(p, budget.employee_keys(common.hmac_secret, p.email)[0]) for p in people]

@@ -43,7 +43,8 @@ from pulse_common.subjects import STREAM
 
 from pulse_testing import survey as survey_kit
 from pulse_testing.faults.stack import FAULT_ENV
-from pulse_testing.response import employee_answers, invitation_tokens
+from pulse_testing.response import employee_answers
+from pulse_testing.tap import logged_tokens
 
 # Every ``cluster <name>: ...`` line of the session, repeated in pytest's summary
 # (tests/cluster/conftest.py), so ``make test-cluster`` shows them without ``-s``.
@@ -169,7 +170,8 @@ async def prepare_wave(cs: ClusterStack, people: int) -> list[str]:
     await survey_kit.import_roster(survey, survey_kit.rows({"n1": half, "n2": people - half}))
     definition = await survey_kit.published_survey(survey)
     await survey_kit.open_wave(survey, definition.survey_id)
-    return await invitation_tokens(cs.tools_nats_url.split(",")[0], people)
+    # The log adapter's output: the delivery stream deletes each invitation once delivered.
+    return list((await logged_tokens(cs.data_dir, definition.survey_id, people)).values())
 
 
 async def submit_all(

@@ -14,6 +14,7 @@ from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2_grpc as response_grpc
 from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
+from pulse_common.subjects import INVITATION_ISSUED
 from pulse_common.uow import Database
 
 from pulse_testing.stack import (
@@ -82,8 +83,8 @@ async def running_harness(database_url: str, nats_url: str, **env: str) -> Async
 
 
 async def invitation_tokens(nats_url: str, at_least: int) -> list[str]:
-    """Raw tokens from pulse.invitation.issued (as a delivery adapter sees them)."""
-    found = await stream_messages(nats_url, "pulse.invitation.issued", at_least)
+    """Raw tokens from delivery.invitation.issued (as a delivery adapter sees them)."""
+    found = await stream_messages(nats_url, INVITATION_ISSUED, at_least)
     tokens = []
     for _, data in found:
         event = events_pb2.InvitationIssued()

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -22,14 +22,16 @@ import nats
 import nats.errors
 import nats.js.errors
 import pytest
+from pulse_common import subjects
 from pulse_common.config import Settings, load_settings
 from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
 from pulse_common.grpc_errors import FIELD_METADATA_KEY
 from pulse_common.runtime import RunningService, ServiceDefinition, start_service
-from pulse_common.subjects import STREAM
+from pulse_common.subjects import DELIVERY_STREAM, STREAM
 
 from pulse_testing.security import embedded_material, nats_passwords
 from pulse_testing.security import tools_channel as tools_channel
+from pulse_testing.tap import invitation_tap, tap_for
 
 
 @dataclass
@@ -99,8 +101,9 @@ async def nats_url(pulse_infra: Infrastructure, request: pytest.FixtureRequest) 
     if pulse_infra.external_nats_url:
         nc = await nats.connect(pulse_infra.external_nats_url)
         try:
-            with suppress(nats.js.errors.NotFoundError):
-                await nc.jetstream().delete_stream(STREAM)
+            for stream in (STREAM, DELIVERY_STREAM):
+                with suppress(nats.js.errors.NotFoundError):
+                    await nc.jetstream().delete_stream(stream)
         finally:
             await nc.close()
         return pulse_infra.external_nats_url
@@ -124,6 +127,9 @@ def settings_for_tests(database_url: str, nats_url: str, **overrides: str) -> Se
         "PULSE_WEB_ADDR": "127.0.0.1:0",
         "PULSE_SHUTDOWN_GRACE_S": "0.5",
         "PULSE_LOG_FORMAT": "text",
+        # Employee answers are written at once (batches of 1) unless a test asks for the
+        # real batching (PULSE_ANSWER_BATCH_K=0: the survey's k), as tests/anonymity does.
+        "PULSE_ANSWER_BATCH_K": "1",
         **overrides,
     }
     return load_settings(env)
@@ -178,8 +184,21 @@ class InProcessStack:
 async def inprocess_stack(
     settings: Settings, definitions: Sequence[ServiceDefinition]
 ) -> AsyncIterator[InProcessStack]:
-    """Start ``definitions`` in order; each later service learns the earlier addresses."""
+    """Start ``definitions`` in order; each later service learns the earlier addresses.
+    With a survey service, an invitation tap (``pulse_testing.tap``) listens from before
+    it starts."""
     stack = InProcessStack(settings, {})
+    async with AsyncExitStack() as taps:
+        if any(d.name == "survey" for d in definitions) and settings.nats_url:
+            await taps.enter_async_context(invitation_tap(settings.nats_url))
+        async with _started(stack, definitions):
+            yield stack
+
+
+@asynccontextmanager
+async def _started(
+    stack: InProcessStack, definitions: Sequence[ServiceDefinition]
+) -> AsyncIterator[None]:
     try:
         for definition in definitions:
             running = await start_service(definition, stack.settings, "127.0.0.1:0")
@@ -187,7 +206,7 @@ async def inprocess_stack(
             stack.settings = with_address(stack.settings, definition.name, running.address)
             for other in stack.services.values():
                 other.context.settings = stack.settings
-        yield stack
+        yield
     finally:
         for running in reversed(list(stack.services.values())):
             await running.stop(grace_s=0.2)
@@ -213,13 +232,19 @@ def field_of(error: grpc.aio.AioRpcError) -> str:
 async def stream_messages(
     nats_url: str, subject: str, at_least: int = 0, timeout_s: float = 10.0
 ) -> list[tuple[str, bytes]]:
-    """(Nats-Msg-Id, payload) of every message on ``subject`` in the PULSE stream, waiting
+    """(Nats-Msg-Id, payload) of every message on ``subject`` in its stream, waiting
     until ``at_least`` are there, then draining what else is already stored (so tests can
-    assert exact counts)."""
+    assert exact counts). Invitations come from the stack's tap (``pulse_testing.tap``):
+    the delivery stream deletes each once it is delivered."""
+    tap = tap_for(nats_url) if subject == subjects.INVITATION_ISSUED else None
+    if tap is not None:
+        return await tap.messages(at_least, timeout_s)
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        sub = await js.pull_subscribe(subject, durable=f"t{uuid.uuid4().hex[:8]}", stream=STREAM)
+        sub = await js.pull_subscribe(
+            subject, durable=f"t{uuid.uuid4().hex[:8]}", stream=subjects.stream_of(subject)
+        )
         found: list[tuple[str, bytes]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s

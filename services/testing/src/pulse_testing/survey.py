@@ -17,6 +17,7 @@ from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2_grpc as pb_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common.config import Settings
+from pulse_common.subjects import INVITATION_ISSUED
 from pulse_survey.app import DEFINITION
 from pulse_survey.delivery_log import LOG_NAME
 
@@ -186,5 +187,5 @@ async def open_wave(
 
 async def invitation_events(survey: Survey, at_least: int) -> list[events_pb2.InvitationIssued]:
     return await read_events(
-        survey.nats_url, "pulse.invitation.issued", events_pb2.InvitationIssued, at_least
+        survey.nats_url, INVITATION_ISSUED, events_pb2.InvitationIssued, at_least
     )

@@ -23,7 +23,7 @@ from pulse.survey.v1 import survey_service_pb2_grpc as survey_grpc
 from pulse.types.v1 import types_pb2
 from pulse_common.periods import periods_back, periods_between
 from pulse_common.runtime import ServiceDefinition
-from pulse_common.subjects import RESPONSE_RECORDED
+from pulse_common.subjects import INVITATION_ISSUED, RESPONSE_RECORDED
 from pulse_correlation.app import DEFINITION as CORRELATION
 from pulse_response.app import DEFINITION as RESPONSE
 from pulse_survey.app import DEFINITION as SURVEY
@@ -33,7 +33,13 @@ from pulse_web.clients import open_clients
 from pulse_web.config import load_web_config
 from starlette.applications import Starlette
 
-from pulse_testing.stack import InProcessStack, inprocess_stack, settings_for_tests, tools_channel
+from pulse_testing.stack import (
+    InProcessStack,
+    inprocess_stack,
+    settings_for_tests,
+    stream_messages,
+    tools_channel,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
@@ -194,32 +200,20 @@ async def invitation_tokens(
     timeout_s: float = 10.0,
     kind: types_pb2.SurveyKind.ValueType = types_pb2.SURVEY_KIND_EMPLOYEE_PULSE,
 ) -> list[str]:
-    """Raw tokens of one survey kind from pulse.invitation.issued, as a delivery adapter
-    sees them."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        sub = await js.pull_subscribe(
-            "pulse.invitation.issued", durable=f"web{uuid.uuid4().hex[:8]}", stream="PULSE"
-        )
-        tokens: list[str] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while len(tokens) < at_least and loop.time() < deadline:
-            try:
-                batch = await sub.fetch(1000, timeout=0.3)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            for msg in batch:
-                event = events_pb2.InvitationIssued()
-                event.ParseFromString(msg.data)
-                if not event.reminder and event.kind == kind:
-                    tokens.append(event.token)
-                await msg.ack()
-        assert len(tokens) >= at_least, f"expected {at_least} invitations, got {len(tokens)}"
-        return tokens
-    finally:
-        await nc.close()
+    """Raw tokens of one survey kind from delivery.invitation.issued, as a delivery adapter
+    is handed them (the stack's tap: the stream deletes them once delivered)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    tokens: list[str] = []
+    while len(tokens) < at_least and loop.time() < deadline:
+        found = await stream_messages(nats_url, INVITATION_ISSUED, 0, timeout_s=0.3)
+        tokens = []
+        for _, data in found:
+            event = events_pb2.InvitationIssued.FromString(data)
+            if not event.reminder and event.kind == kind:
+                tokens.append(event.token)
+    assert len(tokens) >= at_least, f"expected {at_least} invitations, got {len(tokens)}"
+    return tokens
 
 
 async def customer_tokens(web: WebStack, count: int, unit_id: str = "n1") -> list[str]:
@@ -246,8 +240,10 @@ async def customer_tokens(web: WebStack, count: int, unit_id: str = "n1") -> lis
 
 
 def recent_periods(count: int) -> list[str]:
-    """The last ``count`` calendar months, oldest first, ending with the current one."""
-    return periods_between(*periods_back(date.today(), "month", count))
+    """The last ``count`` ended calendar months, oldest first: the correlation service
+    releases a period's numbers only once it has ended (``pulse_correlation.releases``)."""
+    last_month = date.today().replace(day=1) - timedelta(days=1)
+    return periods_between(*periods_back(last_month, "month", count))
 
 
 async def publish_linked_responses(

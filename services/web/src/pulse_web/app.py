@@ -39,6 +39,7 @@ from pulse_web.pages import error_page
 from pulse_web.security import SecurityHeadersMiddleware
 from pulse_web.session import LoginRequired, login_redirect
 from pulse_web.state import PACKAGE_DIR, WebState, state_of
+from pulse_web.static_files import StaticDeliveryMiddleware, favicon, static_url
 
 log = logging.getLogger(__name__)
 SESSION_MAX_AGE_S = 8 * 3600
@@ -113,6 +114,7 @@ def create_app(web_config: WebConfig) -> Starlette:
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["human_name"] = human_name  # measure codes as leaders read them
+    templates.env.globals["static_url"] = static_url  # content-addressed, cached for a year
     state = WebState(
         config=web_config,
         templates=templates,
@@ -135,6 +137,7 @@ def create_app(web_config: WebConfig) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/livez", livez, methods=["GET"]),
+            Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
             *respondent.routes,
             *signin.routes,
             *dashboard.routes,
@@ -147,6 +150,7 @@ def create_app(web_config: WebConfig) -> Starlette:
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(StaticDeliveryMiddleware),
             # Every request starts without a leader identity (see pulse_web.identity).
             Middleware(IdentityMiddleware),
             Middleware(

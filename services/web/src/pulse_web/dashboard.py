@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
+from pulse.response.v1 import response_service_pb2 as resp_pb
 from pulse_common import errors
 from pulse_common.measures import REPORT_DEFAULTS
 from starlette.requests import Request
@@ -18,9 +19,12 @@ from starlette.routing import Route
 
 from pulse_web.accounts import Account
 from pulse_web.exports import csv_response, dashboard_rows
-from pulse_web.filters import unit_and_periods
+from pulse_web.filters import checked_unit_and_periods, unit_and_periods
+from pulse_web.follow_up_counts import follow_up_rows
+from pulse_web.form_errors import FormErrors
 from pulse_web.heatmap import build_tables
 from pulse_web.leader_page import render, units_for
+from pulse_web.org import natural_key
 from pulse_web.report_view import script_json
 from pulse_web.session import current_account
 from pulse_web.state import state_of
@@ -46,15 +50,23 @@ def _construct(text: str | None) -> str:
     return value
 
 
-async def _read(request: Request) -> tuple[Account, corr_pb.GetDashboardResponse, str]:
-    """The page's data: the web's own scope check, then the one batched read."""
+async def _read(
+    request: Request, found: FormErrors | None = None
+) -> tuple[Account, corr_pb.GetDashboardResponse, str]:
+    """The page's data: the web's own scope check, then the one batched read. With ``found``
+    (the page, not a download) a bad filter is recorded there and left out instead."""
     account = current_account(request)
     state = state_of(request)
-    unit, period_from, period_to = unit_and_periods(
-        request.query_params, "scope", state.config.settings.period
-    )
-    construct = _construct(request.query_params.get("construct"))
-    await units_for(request, account, unit)
+    query, granularity = request.query_params, state.config.settings.period
+    if found is None:
+        unit, period_from, period_to = unit_and_periods(query, "scope", granularity)
+        construct = _construct(query.get("construct"))
+        await units_for(request, account, unit)
+    else:
+        unit, period_from, period_to = checked_unit_and_periods(query, "scope", granularity, found)
+        construct = found.check(lambda: _construct(query.get("construct")), "")
+        if unit and await found.check_async(units_for(request, account, unit)) is None:
+            unit = ""
     api = state.api()
     reply = await api.call(
         api.correlation.GetDashboard,
@@ -93,14 +105,24 @@ def latest_report(listing: corr_pb.ListReportsResponse, unit_id: str, top: bool)
     return {}
 
 
+async def _follow_ups(request: Request) -> resp_pb.CountFollowUpsResponse:
+    """Customers' detractor follow-ups per team and period in the leader's scope."""
+    api = state_of(request).api()
+    return await api.call(api.response.CountFollowUps, resp_pb.CountFollowUpsRequest(by_unit=True))
+
+
 async def dashboard(request: Request) -> Response:
-    # The page's one batched read and the report list, side by side.
-    (account, reply, construct), listing = await asyncio.gather(_read(request), _reports(request))
+    # The page's one batched read, the report list and the follow-up counts, side by side.
+    found = FormErrors()
+    (account, reply, construct), listing, follow_ups = await asyncio.gather(
+        _read(request, found), _reports(request), _follow_ups(request)
+    )
     report = latest_report(listing, reply.unit.unit_id, top=len(reply.path) <= 1)
     k = reply.min_group_size or state_of(request).config.settings.min_group_size
     page = build_page(reply, k)
+    page.rows.sort(key=lambda row: natural_key(row.name))  # Team 2 before Team 10
     heat = construct or default_construct(page.measures)
-    children = [c.unit_id for c in reply.children]
+    children = [c.unit_id for c in sorted(reply.children, key=lambda c: natural_key(c.name))]
     heat_cells = [c for c in reply.cells if c.construct == heat and c.unit_id in set(children)]
     names = {u.unit_id: u.name for u in (reply.unit, *reply.children, *reply.path)}
     tables = build_tables(heat_cells, k, children, names)
@@ -122,12 +144,30 @@ async def dashboard(request: Request) -> Response:
             "max": high,
         },
     }
+    units = await units_for(request, account, "")
+    # Follow-ups are counted as they come (customers only, no k), also in a period whose
+    # scores are not released yet: from the page's first period on, the latest one named.
+    first = page.periods[0] if page.periods else ""
+    counted = {c.period for c in follow_ups.counts if c.period >= first}
+    follow_up_period = max([*counted, page.latest], default="")
+    follow_up_table = follow_up_rows(
+        follow_ups.counts,
+        units,
+        (reply.unit.unit_id, reply.unit.name),
+        [(c.unit_id, c.name) for c in sorted(reply.children, key=lambda c: natural_key(c.name))],
+        counted,
+        follow_up_period,
+    )
     return render(
         request,
         "dashboard.html",
         {
-            "units": await units_for(request, account, ""),
+            "units": units,
+            "follow_ups": follow_up_table,
+            "follow_up_period": follow_up_period,
             "scope": request.query_params.get("scope", ""),
+            "errors": found.by_field,
+            "error_summary": found.summary(),
             "period_from": request.query_params.get("from", ""),
             "period_to": request.query_params.get("to", ""),
             "page": page,
@@ -138,6 +178,7 @@ async def dashboard(request: Request) -> Response:
             "charts": charts,
             "has_trend": any(v is not None for v in charts["trend"]["values"]),
         },
+        status=422 if found else 200,
     )
 
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pulse_common.fields import require_unit_id
 from pulse_common.periods import Granularity, require_period, require_range
 
+from pulse_web.form_errors import FormErrors
+
 
 def optional_unit_id(field: str, text: str | None) -> str:
     value = (text or "").strip()
@@ -38,3 +40,20 @@ def unit_and_periods(
     unit = optional_unit_id(unit_field, fields.get(unit_field))
     period_from, period_to = period_range(fields.get("from"), fields.get("to"), granularity)
     return unit, period_from, period_to
+
+
+def checked_unit_and_periods(
+    fields: Mapping[str, str], unit_field: str, granularity: Granularity, found: FormErrors
+) -> tuple[str, str, str]:
+    """``unit_and_periods`` checking every field: each problem goes into ``found`` (beside its
+    field) and that field counts as empty."""
+    unit = found.check(lambda: optional_unit_id(unit_field, fields.get(unit_field)), "")
+    first = found.check(lambda: optional_period("from", fields.get("from"), granularity), "")
+    last = found.check(lambda: optional_period("to", fields.get("to"), granularity), "")
+    if (
+        first
+        and last
+        and found.check(lambda: require_range("from", first, "to", last, granularity), None) is None
+    ):
+        return unit, "", ""
+    return unit, first, last

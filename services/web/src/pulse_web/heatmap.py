@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse_common.measures import is_nps
 
+from pulse_web.org import natural_key
 from pulse_web.words import short_suppression, suppression_words
 
 LOW = (0xEF, 0x9F, 0x94)  # light red
@@ -53,6 +54,32 @@ def stylesheet_rules() -> str:
     return "\n".join(f".heat-{i} {{ background: {step_colour(i)}; }}" for i in range(STEPS + 1))
 
 
+NO_DATA = "no answers from this unit in this period"
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    css_class: str
+    sample: str
+    text: str
+
+
+def legend(construct: str) -> list[LegendEntry]:
+    """What the colours and signs of a heatmap mean: three steps of the scale with their
+    values, the empty cell and the hidden one."""
+    low, high = value_range(construct)
+    mid = (low + high) / 2
+    return [
+        LegendEntry("heat-0", format_value(construct, low), "lowest on the scale (red)"),
+        LegendEntry(f"heat-{STEPS // 2}", format_value(construct, mid), "middle (near white)"),
+        LegendEntry(f"heat-{STEPS}", format_value(construct, high), "highest (green)"),
+        LegendEntry("heat-none", "–", NO_DATA),
+        LegendEntry(
+            "heat-suppressed", "too few responses", "hidden so that nobody can be picked out"
+        ),
+    ]
+
+
 @dataclass
 class HeatCell:
     text: str
@@ -74,6 +101,10 @@ class HeatTable:
     construct: str
     periods: list[str]
     rows: list[HeatRow]
+
+    @property
+    def legend(self) -> list[LegendEntry]:
+        return legend(self.construct)
 
 
 def format_value(construct: str, value: float) -> str:
@@ -104,12 +135,13 @@ def build_tables(
         lookup = {(m.unit_id, m.period): m for m in group}
         low, high = value_range(construct)
         rows = []
-        for unit_id in sorted(units, key=lambda u: (rank.get(u, len(rank)), units[u], u)):
+        order = sorted(units, key=lambda u: (rank.get(u, len(rank)), natural_key(units[u]), u))
+        for unit_id in order:
             row = HeatRow(unit_id, units[unit_id])
             for period in periods:
                 c = lookup.get((unit_id, period))
                 if c is None:
-                    row.cells.append(HeatCell("–", "no data", "heat-none"))
+                    row.cells.append(HeatCell("–", NO_DATA, "heat-none"))
                 elif c.suppressed:
                     row.cells.append(
                         HeatCell(

@@ -35,6 +35,9 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     return state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
-async def units_for(request: Request, account: Account, requested: str) -> list[UnitInfo]:
-    """The viewer's subtree; PermissionDenied (403) when ``requested`` lies outside it."""
-    return await state_of(request).org.units_for(account.scope_unit_id, requested)
+async def units_for(
+    request: Request, account: Account, requested: str, field: str = "scope"
+) -> list[UnitInfo]:
+    """The viewer's subtree; PermissionDenied (403) when ``requested`` lies outside it,
+    InvalidArgument naming ``field`` when it is no unit at all."""
+    return await state_of(request).org.units_for(account.scope_unit_id, requested, field)

@@ -8,6 +8,8 @@ hands the cache their ids, so names are read again exactly when the subtree is."
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -33,19 +35,42 @@ def in_scope(viewer_scope: str, requested: str, subtree: Collection[str]) -> boo
     return requested in subtree
 
 
-def tree_order(units: list[UnitInfo]) -> list[str]:
-    """Unit ids depth-first (each parent followed by its children), for table rows."""
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key reading runs of digits as numbers: Team 2 before Team 10 ("natural sort")."""
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part.casefold())
+        for part in _DIGITS.split(name)
+        if part
+    )
+
+
+def tree_units(units: Collection[UnitInfo]) -> list[UnitInfo]:
+    """Units depth-first (each parent followed by its children, siblings in natural order):
+    the order of unit pickers and table rows."""
     children: dict[str, list[UnitInfo]] = {}
     ids = {u.unit_id for u in units}
     for unit in units:
         children.setdefault(unit.parent_id if unit.parent_id in ids else "", []).append(unit)
-    order: list[str] = []
-    stack = sorted(children.get("", []), key=lambda u: u.name, reverse=True)
+
+    def siblings(parent: str) -> list[UnitInfo]:
+        found = children.get(parent, [])
+        return sorted(found, key=lambda u: (natural_key(u.name), u.unit_id), reverse=True)
+
+    order: list[UnitInfo] = []
+    stack = siblings("")
     while stack:
         unit = stack.pop()
-        order.append(unit.unit_id)
-        stack.extend(sorted(children.get(unit.unit_id, []), key=lambda u: u.name, reverse=True))
+        order.append(unit)
+        stack.extend(siblings(unit.unit_id))
     return order
+
+
+def tree_order(units: list[UnitInfo]) -> list[str]:
+    """Unit ids depth-first (each parent followed by its children), for table rows."""
+    return [unit.unit_id for unit in tree_units(units)]
 
 
 class OrgView:
@@ -69,19 +94,35 @@ class OrgView:
             return None  # the cache refuses an unknown scope (fail closed)
         ids = subtree_ids(scope, ((u.unit_id, u.parent_id) for u in reply.units))
         units = [UnitInfo(u.unit_id, u.name, u.parent_id, u.depth) for u in reply.units]
-        self._units[scope] = tuple(
-            sorted((u for u in units if u.unit_id in ids), key=lambda u: (u.depth, u.name))
-        )
+        self._units[scope] = tuple(tree_units([u for u in units if u.unit_id in ids]))
         return ids
 
     async def subtree(self, scope: str) -> list[UnitInfo]:
-        """Units under ``scope`` ("" = whole org) by depth, then name."""
+        """Units under ``scope`` ("" = whole org) as a tree (``tree_units``)."""
         ids = await self._scopes.subtree(scope)
         return [unit for unit in self._units.get(scope, ()) if unit.unit_id in ids]
 
-    async def units_for(self, viewer_scope: str, requested: str) -> list[UnitInfo]:
-        """The viewer's subtree; PermissionDenied when ``requested`` lies outside it."""
+    async def units_for(
+        self, viewer_scope: str, requested: str, field: str = "scope"
+    ) -> list[UnitInfo]:
+        """The viewer's subtree; PermissionDenied when ``requested`` lies outside it, and
+        InvalidArgument naming ``field`` when the whole-organisation viewer asks for a unit
+        the organisation does not have (never silently the whole organisation)."""
         units = await self.subtree(viewer_scope)
-        if not in_scope(viewer_scope, requested, {unit.unit_id for unit in units}):
+        ids = {unit.unit_id for unit in units}
+        if not in_scope(viewer_scope, requested, ids):
             raise outside_scope(requested, viewer_scope)
+        if requested and not viewer_scope and requested not in ids:
+            raise unknown_unit(field, requested, units)
         return units
+
+
+def unknown_unit(field: str, requested: str, units: Collection[UnitInfo]) -> errors.InvalidArgument:
+    """ "is not a unit of the organisation", with the closest unit id or name."""
+    names = {unit.unit_id: unit.name for unit in units}
+    near = difflib.get_close_matches(requested, [*names, *names.values()], n=1)
+    hint = ""
+    if near:
+        match = next((i for i, name in names.items() if near[0] in (i, name)), near[0])
+        hint = f"; did you mean {names.get(match, match)} ({match})?"
+    return errors.InvalidArgument(field, f"{requested!r} is not a unit of the organisation{hint}")

@@ -6,6 +6,7 @@ from pulse_common import errors
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pulse_web.form_errors import field_words
 from pulse_web.i18n import LANGUAGES, N_, Translator, choose
 from pulse_web.state import state_of
 
@@ -69,6 +70,8 @@ def error_page(request: Request, error: errors.DomainError, language: str = "") 
             status, title, text = code, heading, default_text
             if error_type not in (errors.Unavailable, errors.ResourceExhausted):
                 detail = error.message
+            if isinstance(error, errors.InvalidArgument):  # the field by its label, in words
+                detail = field_words(error.field, error.description)
             break
     tr = translator_for(request, language)
     context = {

@@ -143,3 +143,28 @@ def estimate_rows(linkage: corr_pb.PredictorLinkage) -> list[dict[str, str]]:
             estimate_row(f"Partial (controlling {_names(partial.covariates)})", partial.estimate)
         )
     return [row for row in rows if row is not None]
+
+
+def alpha_rows(
+    found: Iterable[corr_pb.ConstructReliability], items: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Cronbach's alpha per measure as a table shows it: alpha, Feldt interval, items and
+    respondents, each corrected item-total correlation by the item's words, and the
+    warnings (alpha under 0.7, weak items, cells left out)."""
+    rows = []
+    for r in found:
+        totals = "; ".join(
+            f"{driver_name(t.item_id, items or {})}: {fmt(t.r)}" for t in r.item_totals
+        )
+        rows.append(
+            {
+                "measure": human_name(r.construct),
+                "alpha": fmt(r.alpha),
+                "interval": f"{fmt(r.ci_low)} to {fmt(r.ci_high)}",
+                "items": str(r.items),
+                "n": str(r.n),
+                "item_totals": totals or "not computed",
+                "notes": "; ".join(r.warnings),
+            }
+        )
+    return rows

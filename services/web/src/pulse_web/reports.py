@@ -15,10 +15,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pulse_web.accounts import Account
-from pulse_web.filters import unit_and_periods
+from pulse_web.filters import checked_unit_and_periods
+from pulse_web.form_errors import FormErrors, typed
+from pulse_web.leader_notes import leader_note
 from pulse_web.leader_page import render, units_for
 from pulse_web.pages import error_page
-from pulse_web.report_view import chart_payload, estimate_rows, fmt, script_json
+from pulse_web.report_tables import report_zip
+from pulse_web.report_view import alpha_rows, chart_payload, estimate_rows, fmt, script_json
 from pulse_web.session import csrf_ok, current_account
 from pulse_web.state import state_of
 from pulse_web.words import (
@@ -44,14 +47,29 @@ DOWNLOADS = {
 }
 
 
-async def reports(request: Request) -> Response:
-    account = current_account(request)
+FORM_FIELDS = ("scope", "from", "to", "outcome", "max_lag")
+
+
+async def _form_page(
+    request: Request,
+    account: Account,
+    typed: dict[str, str] | None = None,
+    found: FormErrors | None = None,
+) -> Response:
+    """The list and the form: empty, or as sent with each problem beside its field (422)."""
     api = state_of(request).api()
     reply = await api.call(
         api.correlation.ListReports,
         corr_pb.ListReportsRequest(limit=50),
     )
     units = await units_for(request, account, "")
+    values = typed or {
+        "scope": "",
+        "from": "",
+        "to": "",
+        "outcome": REPORT_DEFAULTS.outcome,
+        "max_lag": str(REPORT_DEFAULTS.max_lag),
+    }
     return render(
         request,
         "reports.html",
@@ -60,8 +78,17 @@ async def reports(request: Request) -> Response:
             "units": units,
             "outcomes": OUTCOMES,
             "defaults": REPORT_DEFAULTS,
+            "values": values,
+            "scope": values["scope"],
+            "errors": found.by_field if found else {},
+            "error_summary": found.summary() if found else [],
         },
+        status=422 if found else 200,
     )
+
+
+async def reports(request: Request) -> Response:
+    return await _form_page(request, current_account(request))
 
 
 def _max_lag(text: str | None) -> int:
@@ -71,6 +98,12 @@ def _max_lag(text: str | None) -> int:
     return int(value)
 
 
+def _outcome(text: str) -> str:
+    if text not in OUTCOMES:
+        raise errors.InvalidArgument("outcome", close_matches(text, OUTCOMES))
+    return text
+
+
 async def run_report(request: Request) -> Response:
     account = current_account(request)
     form = await request.form(max_files=0, max_fields=20)
@@ -78,25 +111,31 @@ async def run_report(request: Request) -> Response:
     if not csrf_ok(request, fields.get("csrf", "")):
         return error_page(request, errors.PermissionDenied("the form expired; reload the page"))
     granularity = state_of(request).config.settings.period
-    scope, period_from, period_to = unit_and_periods(fields, "scope", granularity)
-    outcome = fields.get("outcome", REPORT_DEFAULTS.outcome)
-    if outcome not in OUTCOMES:
-        raise errors.InvalidArgument("outcome", close_matches(outcome, OUTCOMES))
-    max_lag = _max_lag(fields.get("max_lag", str(REPORT_DEFAULTS.max_lag)))
-    await units_for(request, account, scope)
-    api = state_of(request).api()
-    reply = await api.call(
-        api.correlation.RunLinkageReport,
-        corr_pb.RunLinkageReportRequest(
-            scope_unit_id=scope or account.scope_unit_id,
-            period_from=period_from,
-            period_to=period_to,
-            outcome=outcome,
-            predictors=DEFAULT_PREDICTORS,
-            max_lag=max_lag,
-        ),
-    )
-    return RedirectResponse(f"/reports/{quote(reply.report.report_id)}", status_code=303)
+    found = FormErrors()
+    scope, period_from, period_to = checked_unit_and_periods(fields, "scope", granularity, found)
+    outcome = found.check(lambda: _outcome(fields.get("outcome", REPORT_DEFAULTS.outcome)), "")
+    max_lag = found.check(lambda: _max_lag(fields.get("max_lag", str(REPORT_DEFAULTS.max_lag))), 0)
+    if scope:
+        await found.check_async(units_for(request, account, scope))
+    if not found:
+        api = state_of(request).api()
+        try:
+            reply = await api.call(
+                api.correlation.RunLinkageReport,
+                corr_pb.RunLinkageReportRequest(
+                    scope_unit_id=scope or account.scope_unit_id,
+                    period_from=period_from,
+                    period_to=period_to,
+                    outcome=outcome,
+                    predictors=DEFAULT_PREDICTORS,
+                    max_lag=max_lag,
+                ),
+            )
+        except errors.InvalidArgument as error:
+            found.add(error)
+        else:
+            return RedirectResponse(f"/reports/{quote(reply.report.report_id)}", status_code=303)
+    return await _form_page(request, account, typed(fields, FORM_FIELDS), found)
 
 
 def _report_id(request: Request) -> str:
@@ -142,10 +181,14 @@ async def report_page(request: Request) -> Response:
             "chart_json": script_json(payload),
             "payload": payload,
             "fmt": fmt,
+            "alpha_rows": alpha_rows(
+                (d.alpha for d in report.diagnostics if d.HasField("alpha")), items
+            ),
             "driver_name": lambda name: driver_name(name, items),
             "metric_name": metric_name,
             "format_p": format_p,
             "suppression_words": suppression_words,
+            "note": lambda text: leader_note(text, items),
         },
     )
 
@@ -153,15 +196,23 @@ async def report_page(request: Request) -> Response:
 async def report_export(request: Request) -> Response:
     report_id = _report_id(request)
     kind = request.path_params["kind"]
-    if kind not in DOWNLOADS:
-        raise errors.NotFound("downloads exist as .csv and .json")
-    await _load_report(request)  # also applies the web's own scope check
-    export_format, default_type = DOWNLOADS[kind]
+    if kind not in (*DOWNLOADS, "zip"):
+        raise errors.NotFound("downloads exist as .zip, .csv and .json")
+    _, report = await _load_report(request)  # also applies the web's own scope check
+    export_format, default_type = DOWNLOADS["json" if kind == "zip" else kind]
     api = state_of(request).api()
     reply = await api.call(
         api.correlation.ExportReport,
         corr_pb.ExportReportRequest(report_id=report_id, format=export_format),
     )
+    if kind == "zip":
+        content = report_zip(report, await item_labels(request), reply.content)
+        filename = re.sub(r"[^A-Za-z0-9_.-]", "_", f"report-{report_id}.zip")
+        return Response(
+            content,
+            media_type="application/zip",
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+        )
     filename = re.sub(r"[^A-Za-z0-9_.-]", "_", reply.filename or f"report-{report_id}.{kind}")
     return Response(
         reply.content,

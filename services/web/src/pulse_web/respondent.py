@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from pulse_web.answers import (
+    FormItem,
     ParsedForm,
     form_items,
     item_for_server_error,
@@ -51,6 +52,18 @@ CHANNELS = {
     "visit": N_("visit"),
     "email": N_("e-mail"),
 }
+
+
+def error_targets(items: list[FormItem]) -> dict[str, str]:
+    """Item id -> the id of its first input (the error summary links there, not to a label,
+    so following the link puts focus where the answer goes)."""
+    targets = {}
+    for index, item in enumerate(items, 1):
+        if item.widget == "choice" and item.choices:
+            targets[item.item_id] = f"q{index}-{item.choices[0].value}"
+        else:
+            targets[item.item_id] = f"q{index}-text"
+    return targets
 
 
 def page_translator(request: Request, reply: resp_pb.GetFormResponse, picked: str) -> Translator:
@@ -114,6 +127,7 @@ def _form_context(
         "items": items,
         "errors": parsed.errors,
         "error_items": ordered_errors,
+        "error_targets": error_targets(items),
         "values": parsed.values,
         "customer": customer,
         "offer_share": customer and has_text,

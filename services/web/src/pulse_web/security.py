@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pulse_web.static_files import is_static
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
@@ -28,13 +30,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_static = str(scope.get("path", "")).startswith("/static/")
+        static = is_static(str(scope.get("path", "")))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(HEADERS)
-                if not is_static:  # pages hold tokens or confidential numbers
+                if not static:  # pages hold tokens or confidential numbers
                     headers.append(NO_STORE)
                 message["headers"] = headers
             await send(message)

@@ -1,6 +1,7 @@
 """One dashboard page from one ``GetDashboard`` reply (pure): each measure's current score
 with its change since the previous period and interval, the children one level down in a
-small table, the units that moved more than their noise, and trend series.
+small table, the teams that moved more than their noise (every team of the subtree, as the
+service finds them: ``GetDashboardResponse.movers``), and trend series.
 
 When a change is "larger than its noise": the standard error of each period's score is
 read back from its 95 % interval as (high - low) / (2 x 1.96), and a change counts when
@@ -33,6 +34,8 @@ Z95 = 1.959963984540054
 ORDER = (*EMPLOYEE_CONSTRUCTS, *CUSTOMER_OUTCOMES)
 MOVERS = 3  # per direction
 TREND_PERIODS = 12
+# The correlation service's reason for the cells of a period not released yet.
+PERIOD_OPEN = "period_open"
 # Measures that share the 0-100 axis of the trend chart (NPS-type scores run -100..100).
 ZERO_TO_100 = frozenset((*TREATMENT_CONSTRUCTS, "engagement", "csat", "ces", "staff_treatment"))
 
@@ -119,9 +122,13 @@ def figure(cell: corr_pb.ScoreCell | None, k: int, names: dict[str, str]) -> Fig
         low, high = cell.ci_low, cell.ci_high
     else:
         interval, low, high = "not computable (fewer than 2 answers)", math.nan, math.nan
-    return Figure(
-        code, text, f"interval {interval}, {cell.n} responses", True, cell.value, low, high
-    )
+    detail = f"interval {interval}, {cell.n} responses"
+    if cell.late_n:
+        # The released number never changes (issue 13): late answers are said, not added.
+        detail += (
+            f"; {cell.late_n} answers arrived after this period was published and are not included"
+        )
+    return Figure(code, text, detail, True, cell.value, low, high)
 
 
 def standard_error(f: Figure) -> float:
@@ -154,12 +161,40 @@ class Page:
     movers_up: list[Mover]
     movers_down: list[Mover]
     k: int
+    movers_since: str = ""  # the period the movers' changes are measured from
+
+
+def team_movers(reply: corr_pb.GetDashboardResponse) -> list[Mover]:
+    """The service's movers (every team of the subtree, beyond their noise), largest
+    change first."""
+    found = [
+        Mover(
+            m.unit.unit_id,
+            m.unit.name,
+            measure_label(m.construct),
+            Change(
+                format_change(m.construct, m.change),
+                True,
+                "up" if m.change > 0 else "down",
+                m.change,
+            ),
+            m.unit.has_children,
+        )
+        for m in reply.movers
+        if m.change != 0
+    ]
+    found.sort(key=lambda m: -abs(m.change.amount))
+    return found
 
 
 def build_page(reply: corr_pb.GetDashboardResponse, k: int) -> Page:
     cells = {(c.unit_id, c.period, c.construct): c for c in reply.cells}
     names = {u.unit_id: u.name for u in (reply.unit, *reply.children, *reply.path)}
-    periods = sorted({c.period for c in reply.cells})[-TREND_PERIODS:]
+    # The page lands on the latest released period: a period still open (every cell
+    # "period_open", e.g. the current month) is left out unless nothing is released yet.
+    every = {c.period for c in reply.cells}
+    released = {c.period for c in reply.cells if c.suppression_reason != PERIOD_OPEN}
+    periods = sorted(released or every)[-TREND_PERIODS:]
     latest = periods[-1] if periods else ""
     previous = periods[-2] if len(periods) > 1 else ""
     measures = order_measures(c.construct for c in reply.cells)
@@ -180,22 +215,14 @@ def build_page(reply: corr_pb.GetDashboardResponse, k: int) -> Page:
         for code in measures
     ]
     rows: list[ChildRow] = []
-    movers: list[Mover] = []
     for child in reply.children:
         row = ChildRow(child.unit_id, child.name, child.has_children)
         for code in measures:
             now = at(child.unit_id, latest, code)
-            change = change_between(now, at(child.unit_id, previous, code))
             row.figures.append(now)
-            row.changes.append(change)
-            if change.significant:
-                movers.append(
-                    Mover(
-                        child.unit_id, child.name, measure_label(code), change, child.has_children
-                    )
-                )
+            row.changes.append(change_between(now, at(child.unit_id, previous, code)))
         rows.append(row)
-    movers.sort(key=lambda m: -abs(m.change.amount))
+    movers = team_movers(reply)
     return Page(
         unit=reply.unit,
         path=list(reply.path),
@@ -208,6 +235,7 @@ def build_page(reply: corr_pb.GetDashboardResponse, k: int) -> Page:
         movers_up=[m for m in movers if m.change.direction == "up"][:MOVERS],
         movers_down=[m for m in movers if m.change.direction == "down"][:MOVERS],
         k=k,
+        movers_since=reply.movers[0].previous_period if reply.movers else previous,
     )
 
 

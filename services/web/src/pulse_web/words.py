@@ -14,7 +14,8 @@ ROLLED_UP = "rolled_up_into:"
 SHORT_REASONS = {
     "below_k": "too few responses",
     "complementary": "protects a small group",
-    "differencing": "protects earlier figures",
+    "differencing": "protects released figures",
+    "period_open": "period still open",
 }
 
 
@@ -53,7 +54,7 @@ def suppression_words(reason: str, k: int, names: dict[str, str] | None = None) 
         return f"not shown: fewer than {k} responses"
     if reason.startswith(ROLLED_UP):
         parent = reason.removeprefix(ROLLED_UP)
-        parent_name = (names or {}).get(parent, parent)
+        parent_name = (names or {}).get(parent, f"the unit above it ({parent})")
         return f"not shown: fewer than {k} responses; counted in {parent_name}"
     if reason == "complementary":
         return (
@@ -62,9 +63,11 @@ def suppression_words(reason: str, k: int, names: dict[str, str] | None = None) 
         )
     if reason == "differencing":
         return (
-            "not shown: together with figures you were shown before, it would single out "
+            "not shown: it would cut across the groups released for everyone and single out "
             f"fewer than {k} people"
         )
+    if reason == "period_open":
+        return "not shown yet: the period is still open, so answers are still coming in"
     return "not shown: " + reason.replace("_", " ")
 
 

@@ -30,9 +30,12 @@ def item_scores(
     h: float,
     rng: np.random.Generator,
 ) -> Scores:
-    """Scores (rows x items) from each row's unit latent and individual tendency."""
-    noise = rng.standard_normal((latent.size, len(slots)))
-    z = math.sqrt(icc) * latent[:, None] + math.sqrt(1.0 - icc) * (
+    """Scores (rows x items) from each row's unit latent (one value per row, or one per row
+    and item) and individual tendency."""
+    rows = latent.shape[0]
+    noise = rng.standard_normal((rows, len(slots)))
+    unit = latent if latent.ndim == 2 else latent[:, None]
+    z = math.sqrt(icc) * unit + math.sqrt(1.0 - icc) * (
         math.sqrt(h) * person[:, None] + math.sqrt(1.0 - h) * noise
     )
     out = np.empty(z.shape, dtype=np.int16)

@@ -1,102 +1,82 @@
-"""Calibration of the demo's statistics across seeds: does the 95 % interval of the observed
-unit-level correlation cover what the generator expects, and does the disattenuated
-estimate centre on the planted latent correlation?
+"""Calibration of the demo's statistics across seeds, without the services: for every planted
+driver, does the 95 % interval of the observed unit-level correlation cover what the
+generator plants (``observed.expected_driver_rs``)?
 
     python -m pulse_cli.demo.calibrate --seeds 1-20 [--size small] [--replicates 200]
 
-Each seed's estimate is computed as the correlation service's report computes its headline
-(Pearson over unit means over the whole range with a Fisher-z interval; ICC(2) over the range
-for the disattenuated r), from exactly the answers the generator produces for that seed, i.e.
-what the demo submits. ``tests/test_cli_demo_driver.py`` proves that the live report equals
-this arithmetic on the same answers.
+Each seed's estimate is computed as the correlation service's report computes a driver's
+headline (Pearson over unit means over the whole range with a Fisher-z interval, units with
+at least k answers on both sides), from exactly the answers the generator produces for that
+seed, i.e. what the demo submits (every customer invited at the demo's sample rate of 1).
+``services/cli/tests/test_cli_demo_driver.py`` proves that the live report equals this
+arithmetic on the same answers.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pulse_stats
+from pulse_common.measures import TREATMENT_CONSTRUCTS
 
 from pulse_cli.demo.config import DemoConfig
 from pulse_cli.demo.generator import Organisation, generate
-from pulse_cli.demo.latent import expected_latent_r
-from pulse_cli.demo.observed import expected_observed_r
+from pulse_cli.demo.observed import Planted, expected_driver_rs
 
 
 @dataclass(frozen=True)
 class SeedEstimate:
     seed: int
+    driver: str
     units: int
     r: float
     ci_low: float
     ci_high: float
-    icc2_x: float
-    icc2_y: float
-    disattenuated_r: float
 
     def covers(self, value: float) -> bool:
         return self.ci_low <= value <= self.ci_high
 
 
-def estimate_for(org: Organisation, confidence_level: float = 0.95) -> SeedEstimate:
-    config = org.config
-    means = org.observed()
+def estimate_for(org: Organisation, driver: str, confidence_level: float = 0.95) -> SeedEstimate:
+    means = org.observed(predictor=driver)
     result = pulse_stats.correlation(
         means.predictor, means.outcome, method="pearson", confidence_level=confidence_level
     )
-    kept = set(means.teams.tolist())
-    reliabilities = []
-    for construct in (config.predictor, config.outcome):
-        teams, scores = org.respondent_scores(construct)
-        mask = np.isin(teams, list(kept))
-        reliabilities.append(pulse_stats.icc(teams[mask], scores[mask]).icc2)
-    icc2_x, icc2_y = reliabilities
-    disattenuated = (
-        pulse_stats.disattenuated(result.r, icc2_x, icc2_y)
-        if 0 < icc2_x <= 1 and 0 < icc2_y <= 1
-        else math.nan
-    )
     return SeedEstimate(
-        org.seed,
-        int(means.teams.size),
-        result.r,
-        result.ci_low,
-        result.ci_high,
-        icc2_x,
-        icc2_y,
-        disattenuated,
+        org.seed, driver, int(means.teams.size), result.r, result.ci_low, result.ci_high
     )
 
 
 @dataclass(frozen=True)
 class Calibration:
     config: DemoConfig
-    expected_observed_r: float
-    expected_latent_r: float
+    planted: dict[str, Planted]
     rows: list[SeedEstimate]
 
-    @property
-    def coverage(self) -> float:
-        return sum(row.covers(self.expected_observed_r) for row in self.rows) / len(self.rows)
+    def coverage(self, driver: str) -> tuple[int, int]:
+        """(seeds whose interval covers the planted value, seeds)."""
+        mine = [row for row in self.rows if row.driver == driver]
+        return sum(row.covers(self.planted[driver].observed) for row in mine), len(mine)
 
-    @property
-    def mean_r(self) -> float:
-        return float(np.mean([row.r for row in self.rows]))
-
-    @property
-    def mean_disattenuated(self) -> float:
-        return float(np.nanmean([row.disattenuated_r for row in self.rows]))
+    def mean_r(self, driver: str) -> float:
+        return float(np.mean([row.r for row in self.rows if row.driver == driver]))
 
 
-def calibrate(config: DemoConfig, seeds: list[int], replicates: int = 200) -> Calibration:
-    expected = expected_observed_r(config, seed=0, replicates=replicates)
-    latent = expected_latent_r(config, seed=0, replicates=replicates)
-    rows = [estimate_for(generate(config, seed)) for seed in seeds]
-    return Calibration(config, expected, latent, rows)
+def calibrate(
+    config: DemoConfig,
+    seeds: list[int],
+    replicates: int = 200,
+    drivers: tuple[str, ...] = TREATMENT_CONSTRUCTS,
+) -> Calibration:
+    planted = expected_driver_rs(config, seed=0, replicates=replicates, constructs=drivers)
+    rows: list[SeedEstimate] = []
+    for seed in seeds:
+        org = generate(config, seed)
+        rows.extend(estimate_for(org, driver) for driver in drivers)
+    return Calibration(config, planted, rows)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -108,26 +88,17 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def render(cal: Calibration) -> str:
-    c = cal.config
     lines = [
-        f"size {c.size}: planted latent r {c.true_latent_r:.3f} (lag {c.lag_periods}); "
-        f"latent r of unit means at the report's pairing {cal.expected_latent_r:.3f}; "
-        f"expected observed r {cal.expected_observed_r:.3f}",
-        f"{'seed':>4} {'units':>5} {'r':>7} {'95% CI':>17} {'ICC2 x':>7} {'ICC2 y':>7} "
-        f"{'disatt.':>7} covers",
+        f"size {cal.config.size}: per driver, the planted value (expected observed r of unit "
+        "means, Monte Carlo) and how often the report's 95 % interval covers it",
+        f"{'driver':<24} {'planted':>8} {'latent':>7} {'mean r':>7} {'covered':>9}",
     ]
-    for row in cal.rows:
+    for driver, truth in cal.planted.items():
+        covered, n = cal.coverage(driver)
         lines.append(
-            f"{row.seed:>4} {row.units:>5} {row.r:>7.3f} [{row.ci_low:>6.3f}, {row.ci_high:>6.3f}]"
-            f" {row.icc2_x:>7.3f} {row.icc2_y:>7.3f} {row.disattenuated_r:>7.3f} "
-            f"{'yes' if row.covers(cal.expected_observed_r) else 'NO'}"
+            f"{driver:<24} {truth.observed:>8.3f} {truth.latent:>7.3f} "
+            f"{cal.mean_r(driver):>7.3f} {covered:>4} of {n}"
         )
-    n = len(cal.rows)
-    lines.append(
-        f"coverage of expected_observed_r: {cal.coverage:.0%} of {n} seeds (nominal 95 %); "
-        f"mean r {cal.mean_r:.3f}; mean disattenuated r {cal.mean_disattenuated:.3f} "
-        f"(planted {c.true_latent_r:.3f})"
-    )
     return "\n".join(lines)
 
 

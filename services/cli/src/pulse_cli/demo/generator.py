@@ -17,7 +17,7 @@ from pulse_common.periods import Period
 from pulse_cli.demo.answers import construct_scores
 from pulse_cli.demo.config import DemoConfig
 from pulse_cli.demo.items import DEFAULT_BANK, ItemBank
-from pulse_cli.demo.latent import FloatArray, Latent
+from pulse_cli.demo.latent import Design, FloatArray, Latent
 from pulse_cli.demo.observed import UnitMeans, unit_means
 from pulse_cli.demo.org import Employee, Move, Unit, hierarchy, reorganisation
 from pulse_cli.demo.simulation import CHANNELS, Core, IntArray, simulate
@@ -86,13 +86,38 @@ class Organisation:
         return tuple(u.unit_id for u in self.units if u.unit_type == "front_line")
 
     @property
+    def design(self) -> Design:
+        return self._core.design
+
+    def serves(self) -> list[tuple[str, str]]:
+        """(back-office team, front-line team it serves) of every serves link."""
+        n_front = self.design.n_front
+        return [(self.teams[int(b)], self.teams[t]) for t, b in enumerate(self.design.serving)][
+            :n_front
+        ]
+
+    def action_team(self, works: bool) -> str:
+        """The team whose action works (on support) or does not (on workload); "" if none."""
+        row = self.design.action_works if works else self.design.action_fails
+        return self.teams[row] if row >= 0 else ""
+
+    def reversed_teams(self) -> list[str]:
+        """The teams of the reverse region (support works the other way there)."""
+        return [self.teams[int(i)] for i in np.flatnonzero(self.design.reversed_teams)]
+
+    @property
     def root_id(self) -> str:
         return self.units[0].unit_id
 
     def wave_opens_on(self, period: int) -> date:
         return self.periods[period].start
 
-    def observed(self, lag: int = 0, invited: Collection[str] | None = None) -> UnitMeans:
+    def observed(
+        self,
+        lag: int = 0,
+        invited: Collection[str] | None = None,
+        predictor: str | None = None,
+    ) -> UnitMeans:
         """Unit means of the generated answers (``lag`` as in ``expected_observed_r``).
         Pass the interaction ids the survey service invited to get exactly what the report
         computes once every response is counted; without them the sampling stand-in
@@ -101,7 +126,7 @@ class Organisation:
         if invited is not None:
             chosen = set(invited)
             mask = np.array([i.interaction_id in chosen for i in self.interactions], dtype=bool)
-        return unit_means(self._core, self.config, self.bank, lag, mask)
+        return unit_means(self._core, self.config, self.bank, lag, mask, predictor)
 
     def respondent_scores(self, construct: str, lag: int = 0) -> tuple[IntArray, FloatArray]:
         """(team row, 0-100 construct score) of every respondent in the analysis window of

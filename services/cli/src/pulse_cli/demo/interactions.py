@@ -1,4 +1,5 @@
-"""The customer side of the demo: interactions sent as a CRM would (``nats``: events on
+"""The customer side of the demo's live month (``history`` imports the earlier ones):
+interactions sent as a CRM would (``nats``: events on
 ``pulse.interaction.completed``; ``grpc``: ``RecordInteraction``), and the invitations the
 survey service decides to send answered by the customers the generator made respond."""
 
@@ -24,8 +25,9 @@ POLL_S = 0.5
 
 
 async def publish_interactions(run: DemoRun) -> None:
-    """Send every interaction, ``CONCURRENCY`` at a time, in chunks for the progress bar."""
-    interactions = run.org.interactions
+    """Send every interaction of the live months, ``CONCURRENCY`` at a time, in chunks for
+    the progress bar."""
+    interactions = run.live_interactions()
     slots = asyncio.Semaphore(CONCURRENCY)
 
     async def bounded(interaction: Interaction) -> None:
@@ -78,7 +80,8 @@ async def answer_customers(run: DemoRun, published: asyncio.Event) -> None:
     """Answer invitations as they arrive until the survey service has decided on every
     published interaction and every invitation has been read."""
     org = run.org
-    by_id = {i.interaction_id: i for i in org.interactions}
+    live = run.live_interactions()
+    by_id = {i.interaction_id: i for i in live}
     item_ids = [s.item_id for s in org.bank.customer]
     in_flight: set[asyncio.Task[bool]] = set()
 
@@ -121,7 +124,8 @@ async def answer_customers(run: DemoRun, published: asyncio.Event) -> None:
         await asyncio.gather(*in_flight)
     invited = len(run.invited_ids)
     run.counts["customer_invitations"] = invited
-    run.counts["interactions_not_invited"] = len(org.interactions) - invited
+    run.counts["live_interactions"] = len(live)
+    run.counts["interactions_not_invited"] = len(live) - invited
     # Re-base the bar's total on the invitations the survey service actually sent.
     run.progress.stage("customer answers", run.customer_done, run.customer_done)
 

@@ -90,6 +90,21 @@ def hierarchy(preset: SizePreset) -> tuple[list[Unit], list[str]]:
     return units, teams
 
 
+def team_regions(preset: SizePreset) -> list[str]:
+    """The region of each front-line team (its department's, as ``hierarchy`` names it)."""
+    per, divisions = preset.teams_per_department, preset.front_line_divisions
+    return [
+        REGIONS[((t // per) // divisions) % len(REGIONS)] for t in range(preset.front_line_teams)
+    ]
+
+
+def serving_rows(preset: SizePreset) -> list[int]:
+    """Per front-line team, the team row (``hierarchy``'s team order) of the back-office team
+    that serves it: back-office teams take the front line in turn."""
+    n_front, n_back = preset.front_line_teams, preset.back_office_teams
+    return [n_front + t % n_back for t in range(n_front)] if n_back else []
+
+
 def reorganisation(
     rng: np.random.Generator, config: DemoConfig, units: list[Unit], months: tuple[Period, ...]
 ) -> list[Move]:

@@ -37,9 +37,38 @@ def estimate_of(linkage: corr_pb.PredictorLinkage | None) -> EstimateOut:
     )
 
 
+@dataclass(frozen=True)
+class DriverOut:
+    """One driver: what was planted beside what the report found. ``planted`` is the
+    estimand of the report's Pearson r (``observed.expected_driver_rs``: the population
+    correlation of observed unit means at the report's pairing), ``covered`` whether the
+    report's interval contains it; ``latent`` the correlation of the teams' latent means and
+    ``effect`` the planted direct effect on the outcome one month later (0: none)."""
+
+    name: str
+    planted: float
+    estimate: float
+    ci_low: float
+    ci_high: float
+    covered: bool
+    latent: float
+    effect: float
+    role: str
+
+
+def driver_of(
+    name: str, planted: float, latent: float, effect: float, role: str, estimate: EstimateOut
+) -> DriverOut:
+    covered = bool(estimate.ci_low <= planted <= estimate.ci_high)
+    return DriverOut(
+        name, planted, estimate.r, estimate.ci_low, estimate.ci_high, covered, latent, effect, role
+    )
+
+
 @dataclass
 class DemoResult:
-    """Everything ``pulse demo --json`` prints (the first nine keys are the contract)."""
+    """Everything ``pulse demo --json`` prints (the first nine keys and ``drivers`` are the
+    contract)."""
 
     responses_submitted: int
     responses_counted: int
@@ -65,6 +94,9 @@ class DemoResult:
     lags: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    drivers: list[DriverOut] = field(default_factory=list)
+    # Where a leader clicks next (label -> path on the dashboard's web front).
+    next_steps: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {key: json_safe(value) for key, value in asdict(self).items()}

@@ -1,5 +1,5 @@
-"""The state one demo run shares between its stages (setup, waves, interactions, reporting),
-what it reports while it goes, and how it fails."""
+"""The state one demo run shares between its stages (setup, history, interactions, story,
+reporting), what it reports while it goes, and how it fails."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from nats.js import JetStreamContext
 
 from pulse_cli.context import Stubs
-from pulse_cli.demo.generator import Organisation
+from pulse_cli.demo.generator import Interaction, Organisation
 from pulse_cli.demo.mailbox import Mailbox
 from pulse_cli.demo.submit import Submitter, Tally
 
@@ -17,7 +17,8 @@ STAGES = (
     "units",
     "roster",
     "interactions published",
-    "employee answers",
+    "employee history",
+    "customer history",
     "customer answers",
     "counted",
 )
@@ -51,6 +52,8 @@ class DemoRun:
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     employee_survey: str = ""
+    employee_version: int = 1
+    customer_version: int = 1
     customer_survey: str = ""
     # Customer invitations: announced by RecordInteraction replies (grpc transport), and the
     # interactions whose invitation reached the mailbox.
@@ -64,9 +67,23 @@ class DemoRun:
     def __post_init__(self) -> None:
         if self.transport not in TRANSPORTS:
             raise ValueError(f"interactions must be one of {', '.join(TRANSPORTS)}")
-        self.mailbox = Mailbox(self.js)
+        # The JetStream context's own connection (the ``tools`` user): the mailbox subscribes
+        # on it with a plain subscription (``mailbox``).
+        self.mailbox = Mailbox(self.js._nc)
         self.submitter = Submitter(self.stubs, self.tally)
-        self.customer_expected = self.org.counts()["customer_responses_expected"]
+        self.customer_expected = sum(1 for i in self.live_interactions() if i.responds)
+
+    @property
+    def live_from(self) -> int:
+        """First period whose interactions go through the live path (``history``)."""
+        return max(0, len(self.org.periods) - self.org.config.live_months)
+
+    def live_interactions(self) -> list[Interaction]:
+        return [i for i in self.org.interactions if i.period >= self.live_from]
+
+    def imported_interactions(self) -> list[Interaction]:
+        """The responding customers' interactions of the imported months."""
+        return [i for i in self.org.interactions if i.period < self.live_from and i.responds]
 
     @property
     def deadline(self) -> float:

@@ -1,32 +1,34 @@
-"""Setting the demo up: the environment of the stack it starts, the first generated month,
-the item bank read from the survey service, the organisation and roster imported into it,
-the two surveys published from the bank, and the reorganisation half-way."""
+"""Setting the demo up: the environment of the stack it starts, the item bank read from the
+survey service, the organisation and roster imported into it, the two surveys published from
+the bank, and the reorganisation half-way."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
 from pulse_common.measures import COMMENT, CUSTOMER, EMPLOYEE, Population, scale_name
-from pulse_common.periods import period_of
 
 from pulse_cli.context import Stubs
 from pulse_cli.demo.config import DemoConfig
+from pulse_cli.demo.generator import Organisation
+from pulse_cli.demo.history import HISTORY_TTL_DAYS
 from pulse_cli.demo.items import BankEntry, ItemBank, bank_from_entries
 from pulse_cli.demo.run import DemoFailed, DemoRun
 from pulse_cli.enums import unit_type
 
-# Environment of a stack the demo starts: every monthly wave and every repeat customer is
-# asked (the default 14-day contact budget would suppress them), the simulated respondents
-# are not rate limited, waves open only when the demo opens them, and periods are months
-# (the generator's).
+# Environment of a stack the demo starts: every repeat customer is asked (the default
+# 14-day contact budget would suppress them), the simulated respondents are not rate
+# limited, waves open only when opened, and periods are months (the generator's).
 DEMO_ENV = {
     "PULSE_CONTACT_BUDGET_DAYS": "0",
     "PULSE_RESPONSE_SUBMITS_PER_MINUTE": "1000000",
     "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
     "PULSE_PERIOD": "month",
+    "PULSE_SAMPLING": "",  # every channel at PULSE_CUSTOMER_SAMPLE_RATE
+    # Invitations for interactions of the past months (``history``).
+    "PULSE_TOKEN_TTL_DAYS": str(HISTORY_TTL_DAYS),
 }
 # The demo's two surveys, by the population that answers them.
 SURVEY_KINDS: dict[Population, types_pb2.SurveyKind.ValueType] = {
@@ -44,13 +46,6 @@ PREFERRED_COMMENTS: dict[Population, str] = {EMPLOYEE: "ecomment.1", CUSTOMER: "
 def demo_env(config: DemoConfig) -> dict[str, str]:
     """``DEMO_ENV`` plus the customer sampling the generator expects."""
     return {**DEMO_ENV, "PULSE_CUSTOMER_SAMPLE_RATE": str(config.customer_sample_rate)}
-
-
-def demo_start_month(today: date | None = None) -> str:
-    """The first generated month: the next one. The survey service opens a wave only before
-    its closing date and does not invite customers for interactions older than the token
-    lifetime, and it has no clock to replay history, so the demo's months lie ahead."""
-    return period_of(today or date.today(), "month").shift(1).label
 
 
 async def load_bank(stubs: Stubs) -> ItemBank:
@@ -85,11 +80,16 @@ async def load_bank(stubs: Stubs) -> ItemBank:
     return bank_from_entries(e for e in entries if not passed_over(e))
 
 
+def org_since(org: Organisation) -> str:
+    """Units exist from well before the first month (the roster's earliest start)."""
+    first = org.periods[0].start
+    return min([first, *(e.start_date for e in org.employees)]).isoformat()
+
+
 async def import_org(run: DemoRun) -> None:
     """Every unit, then the roster through the streaming import."""
     org, first = run.org, run.org.periods[0].start
-    # Units exist from well before the first month (the roster's earliest start).
-    since = min([first, *(e.start_date for e in org.employees)]).isoformat()
+    since = org_since(org)
     for n, unit in enumerate(org.units, start=1):
         await run.stubs.survey.CreateUnit(
             survey_pb.CreateUnitRequest(
@@ -146,11 +146,15 @@ async def create_surveys(run: DemoRun) -> None:
             ),
             timeout=run.deadline,
         )
-        await run.stubs.survey.PublishSurvey(
+        done = await run.stubs.survey.PublishSurvey(
             survey_pb.PublishSurveyRequest(survey_id=draft.survey.survey_id),
             timeout=run.deadline,
         )
         published[population] = draft.survey.survey_id
+        if population == EMPLOYEE:
+            run.employee_version = done.definition.version or 1
+        else:
+            run.customer_version = done.definition.version or 1
     run.employee_survey, run.customer_survey = published[EMPLOYEE], published[CUSTOMER]
     run.progress.note(
         f"published an employee pulse ({len(bank.employee_item_ids)} items) and a "

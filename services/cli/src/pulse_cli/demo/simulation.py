@@ -18,7 +18,8 @@ from pulse_common.periods import Period
 from pulse_cli.demo.answers import Scores, item_scores
 from pulse_cli.demo.config import DemoConfig, SizePreset
 from pulse_cli.demo.items import ItemBank
-from pulse_cli.demo.latent import Latent, simulate_latent
+from pulse_cli.demo.latent import Design, Latent, simulate_latent
+from pulse_cli.demo.org import serving_rows, team_regions
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -39,6 +40,7 @@ class Core:
 
     team_size: IntArray
     team_front: BoolArray
+    design: Design
     latent: Latent
     # Employees: team, start and end day (ordinal; end -1 = still employed).
     emp_team: IntArray
@@ -60,8 +62,7 @@ class Core:
     int_scores: Scores
 
 
-def _team_sizes(rng: np.random.Generator, n: int, mean: float) -> IntArray:
-    minimum = 4
+def _team_sizes(rng: np.random.Generator, n: int, mean: float, minimum: int) -> IntArray:
     extra = mean - minimum
     shape = 1.0 / 0.4**2  # coefficient of variation 0.4 of the random part
     return (minimum + rng.poisson(rng.gamma(shape, extra / shape, n))).astype(np.int64)
@@ -93,6 +94,26 @@ def _employees(
     return np.concatenate(teams), np.concatenate(starts), np.concatenate(ends)
 
 
+def design_of(config: DemoConfig, sizes: IntArray) -> Design:
+    """Where the planted structure sits: the reverse region's teams, who serves whom, and
+    the two teams that take an action (the largest front-line teams outside the reverse
+    region: the one that works, then the one that does not)."""
+    preset = config.preset
+    n_front = preset.front_line_teams
+    reversed_teams = np.zeros(sizes.size, dtype=bool)
+    reversed_teams[:n_front] = [r == config.reverse_region for r in team_regions(preset)]
+    candidates = [
+        int(t) for t in np.argsort(-sizes[:n_front], kind="stable") if not reversed_teams[t]
+    ]
+    return Design(
+        n_front=n_front,
+        serving=np.asarray(serving_rows(preset), dtype=np.int64),
+        reversed_teams=reversed_teams,
+        action_works=candidates[0] if candidates else -1,
+        action_fails=candidates[1] if len(candidates) > 1 else -1,
+    )
+
+
 def simulate(config: DemoConfig, seed: int, bank: ItemBank) -> Core:
     """Everything numeric of ``config`` for ``seed`` (identical for identical arguments)."""
     preset = config.preset
@@ -101,9 +122,11 @@ def simulate(config: DemoConfig, seed: int, bank: ItemBank) -> Core:
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
     org_rng, latent_rng, emp_rng, ans_rng, int_rng, cus_rng = streams
     n_front, n_back = preset.front_line_teams, preset.back_office_teams
-    sizes = _team_sizes(org_rng, n_front + n_back, preset.mean_team_size)
+    sizes = _team_sizes(org_rng, n_front + n_back, preset.mean_team_size, preset.min_team_size)
     front = np.arange(n_front + n_back) < n_front
-    latent = simulate_latent(latent_rng, config, n_front + n_back)
+    design = design_of(config, sizes)
+    latent = simulate_latent(latent_rng, config, design)
+    employee_constructs = [slot.construct for slot in bank.employee]
 
     emp_team, emp_start, emp_end = _employees(emp_rng, config, sizes, periods)
     trait = ans_rng.standard_normal(emp_team.size)
@@ -115,7 +138,7 @@ def simulate(config: DemoConfig, seed: int, bank: ItemBank) -> Core:
         person = math.sqrt(persistence) * trait[eligible] + math.sqrt(
             1.0 - persistence
         ) * ans_rng.standard_normal(eligible.size)
-        unit = latent.treatment_in(index)[emp_team[eligible]]
+        unit = latent.employee_latent(index, employee_constructs)[emp_team[eligible]]
         a_scores.append(
             item_scores(
                 unit, person, bank.employee, config.icc_treatment, config.person_share, ans_rng
@@ -159,6 +182,7 @@ def simulate(config: DemoConfig, seed: int, bank: ItemBank) -> Core:
     return Core(
         team_size=sizes,
         team_front=front,
+        design=design,
         latent=latent,
         emp_team=emp_team,
         emp_start=emp_start,

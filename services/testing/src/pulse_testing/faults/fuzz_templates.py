@@ -87,6 +87,14 @@ def templates(
             "open_days": 7,
         },
         "survey.OpenWave": {"wave_id": wave.wave_id},
+        "survey.BackfillWave": {
+            "survey_id": wave.survey_id,
+            "audience_unit_id": wave.root,
+            "opens_on": (today - timedelta(days=400)).isoformat(),
+            "open_days": 7,
+            "token_valid_days": 1,
+            "reason": "fuzz: a past period",
+        },
         "survey.CloseWave": {"wave_id": str(uuid.uuid4())},
         "survey.ListWaves": {"survey_id": wave.survey_id, "status": "WAVE_STATUS_OPEN"},
         "survey.SendReminders": {"wave_id": wave.wave_id},
@@ -199,6 +207,8 @@ def templates(
         },
         "correlation.GetReport": {"viewer": VIEWER, "report_id": str(uuid.uuid4())},
         "correlation.ListReports": {"viewer": VIEWER, "limit": 10},
+        "correlation.GetChainReport": {"report_id": str(uuid.uuid4())},
+        "correlation.ListChainReports": {"limit": 10},
         "correlation.ExportReport": {
             "viewer": VIEWER,
             "report_id": str(uuid.uuid4()),

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import grpc.aio
@@ -56,6 +57,9 @@ FAULT_ENV = {
     "PULSE_SHUTDOWN_GRACE_S": "5",
     "PULSE_STARTUP_TIMEOUT_S": "30",
     "PULSE_LOG_FORMAT": "text",
+    # Employee answers are written at once; the linkage test restarts the response service
+    # with the real batching (0: the survey's k).
+    "PULSE_ANSWER_BATCH_K": "1",
 }
 # The suite calls as the embedded default's ``tools`` identity (every role, like the demo).
 IDENTITY = "tools"
@@ -196,9 +200,14 @@ class FaultStack:
         return open_channel(self.state.addresses[name], tls, tokens)
 
     async def db(self, schema: str) -> asyncpg.Connection:
-        """A connection to the stack's database seeing ``schema`` first."""
+        """A connection (as the superuser) to the database of service ``schema`` (its own
+        store, issue 13; else the stack's shared one), seeing ``schema`` first."""
+        url = self.state.database_url
+        if schema in self.state.stores:
+            own = urlsplit(self.state.stores[schema]).path
+            url = urlunsplit(urlsplit(url)._replace(path=own))
         conn: asyncpg.Connection = await asyncpg.connect(
-            self.state.database_url, server_settings={"search_path": f"{schema},public"}
+            url, server_settings={"search_path": f"{schema},public"}
         )
         return conn
 

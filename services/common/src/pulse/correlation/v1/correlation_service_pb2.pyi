@@ -135,6 +135,7 @@ class ScoreCell(_message.Message):
     SUPPRESSED_FIELD_NUMBER: _builtins.int
     SUPPRESSION_REASON_FIELD_NUMBER: _builtins.int
     ROLLED_UP_FIELD_NUMBER: _builtins.int
+    LATE_N_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     unit_name: _builtins.str
     period: _builtins.str
@@ -148,6 +149,11 @@ class ScoreCell(_message.Message):
     suppression_reason: _builtins.str
     rolled_up: _builtins.bool
     """Set when the value is the parent's roll-up of small child units."""
+    late_n: _builtins.int
+    """Respondents counted after this period was released: not in n or value (a released
+    number never changes). A count only, released by the same whole-tree rule with its own
+    k and complementary suppression; 0 when there are none or they cannot be shown.
+    """
     def __init__(
         self,
         *,
@@ -162,10 +168,11 @@ class ScoreCell(_message.Message):
         suppressed: _builtins.bool = ...,
         suppression_reason: _builtins.str = ...,
         rolled_up: _builtins.bool = ...,
+        late_n: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci_high", b"ci_high", "ci_low", b"ci_low", "construct", b"construct", "n", b"n", "period", b"period", "rolled_up", b"rolled_up", "suppressed", b"suppressed", "suppression_reason", b"suppression_reason", "unit_id", b"unit_id", "unit_name", b"unit_name", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ci_high", b"ci_high", "ci_low", b"ci_low", "construct", b"construct", "late_n", b"late_n", "n", b"n", "period", b"period", "rolled_up", b"rolled_up", "suppressed", b"suppressed", "suppression_reason", b"suppression_reason", "unit_id", b"unit_id", "unit_name", b"unit_name", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -422,6 +429,7 @@ class Diagnostic(_message.Message):
     RELIABILITY_BASIS_FIELD_NUMBER: _builtins.int
     PERIODS_FIELD_NUMBER: _builtins.int
     SINGLE_ITEM_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
     construct: _builtins.str
     icc1: _builtins.float
     icc2: _builtins.float
@@ -441,6 +449,12 @@ class Diagnostic(_message.Message):
     single_item: _builtins.bool
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def alpha(self) -> Global___ConstructReliability:
+        """Cronbach's alpha (Feldt interval) and item-total correlations of a multi-item
+        construct, over the released units' cells of at least k people; unset otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -456,10 +470,11 @@ class Diagnostic(_message.Message):
         reliability_basis: _builtins.str = ...,
         periods: _builtins.int = ...,
         single_item: _builtins.bool = ...,
+        alpha: Global___ConstructReliability | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["construct", b"construct", "icc1", b"icc1", "icc2", b"icc2", "mean_group_size", b"mean_group_size", "n_groups", b"n_groups", "periods", b"periods", "reliability", b"reliability", "reliability_basis", b"reliability_basis", "rwg_j_mean", b"rwg_j_mean", "rwg_j_median", b"rwg_j_median", "single_item", b"single_item", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "construct", b"construct", "icc1", b"icc1", "icc2", b"icc2", "mean_group_size", b"mean_group_size", "n_groups", b"n_groups", "periods", b"periods", "reliability", b"reliability", "reliability_basis", b"reliability_basis", "rwg_j_mean", b"rwg_j_mean", "rwg_j_median", b"rwg_j_median", "single_item", b"single_item", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1239,6 +1254,7 @@ class GetDashboardResponse(_message.Message):
     PATH_FIELD_NUMBER: _builtins.int
     CELLS_FIELD_NUMBER: _builtins.int
     MIN_GROUP_SIZE_FIELD_NUMBER: _builtins.int
+    MOVERS_FIELD_NUMBER: _builtins.int
     min_group_size: _builtins.int
     @_builtins.property
     def unit(self) -> Global___DashboardUnit:
@@ -1252,6 +1268,12 @@ class GetDashboardResponse(_message.Message):
     def cells(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoreCell]:
         """Cells of the unit and its children only (released or suppressed with the reason)."""
 
+    @_builtins.property
+    def movers(self) -> _containers.RepeatedCompositeFieldContainer[Global___DashboardMover]:
+        """The teams of the whole subtree (units without children) whose latest released score
+        moved more than its noise since the previous period, largest first.
+        """
+
     def __init__(
         self,
         *,
@@ -1260,14 +1282,57 @@ class GetDashboardResponse(_message.Message):
         path: _abc.Iterable[Global___DashboardUnit] | None = ...,
         cells: _abc.Iterable[Global___ScoreCell] | None = ...,
         min_group_size: _builtins.int = ...,
+        movers: _abc.Iterable[Global___DashboardMover] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "children", b"children", "min_group_size", b"min_group_size", "path", b"path", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cells", b"cells", "children", b"children", "min_group_size", b"min_group_size", "movers", b"movers", "path", b"path", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetDashboardResponse: _TypeAlias = GetDashboardResponse  # noqa: Y015
+
+@_typing.final
+class DashboardMover(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    CONSTRUCT_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    PREVIOUS_PERIOD_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUE_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    NOISE_FIELD_NUMBER: _builtins.int
+    construct: _builtins.str
+    period: _builtins.str
+    previous_period: _builtins.str
+    value: _builtins.float
+    previous_value: _builtins.float
+    change: _builtins.float
+    """value - previous_value; its noise is 1.96 sqrt(se1^2 + se2^2) (se from each interval)."""
+    noise: _builtins.float
+    @_builtins.property
+    def unit(self) -> Global___DashboardUnit: ...
+    def __init__(
+        self,
+        *,
+        unit: Global___DashboardUnit | None = ...,
+        construct: _builtins.str = ...,
+        period: _builtins.str = ...,
+        previous_period: _builtins.str = ...,
+        value: _builtins.float = ...,
+        previous_value: _builtins.float = ...,
+        change: _builtins.float = ...,
+        noise: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "construct", b"construct", "noise", b"noise", "period", b"period", "previous_period", b"previous_period", "previous_value", b"previous_value", "unit", b"unit", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DashboardMover: _TypeAlias = DashboardMover  # noqa: Y015
 
 @_typing.final
 class RunChainReportRequest(_message.Message):
@@ -1527,6 +1592,86 @@ class RunChainReportResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunChainReportResponse: _TypeAlias = RunChainReportResponse  # noqa: Y015
+
+@_typing.final
+class GetChainReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report_id", b"report_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChainReportRequest: _TypeAlias = GetChainReportRequest  # noqa: Y015
+
+@_typing.final
+class GetChainReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report(self) -> Global___ChainReport: ...
+    def __init__(
+        self,
+        *,
+        report: Global___ChainReport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChainReportResponse: _TypeAlias = GetChainReportResponse  # noqa: Y015
+
+@_typing.final
+class ListChainReportsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChainReportsRequest: _TypeAlias = ListChainReportsRequest  # noqa: Y015
+
+@_typing.final
+class ListChainReportsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reports(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportSummary]:
+        """outcome is the chain's customer outcome; verdict_level and units_reported as run."""
+
+    def __init__(
+        self,
+        *,
+        reports: _abc.Iterable[Global___ReportSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reports", b"reports"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChainReportsResponse: _TypeAlias = ListChainReportsResponse  # noqa: Y015
 
 @_typing.final
 class Action(_message.Message):

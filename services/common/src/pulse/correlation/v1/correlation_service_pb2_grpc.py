@@ -76,6 +76,16 @@ class CorrelationServiceStub:
                 request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportRequest.SerializeToString,
                 response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportResponse.FromString,
                 _registered_method=True)
+        self.GetChainReport = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/GetChainReport',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetChainReportRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetChainReportResponse.FromString,
+                _registered_method=True)
+        self.ListChainReports = channel.unary_unary(
+                '/pulse.correlation.v1.CorrelationService/ListChainReports',
+                request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListChainReportsRequest.SerializeToString,
+                response_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListChainReportsResponse.FromString,
+                _registered_method=True)
         self.AddAction = channel.unary_unary(
                 '/pulse.correlation.v1.CorrelationService/AddAction',
                 request_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.AddActionRequest.SerializeToString,
@@ -154,6 +164,20 @@ class CorrelationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetChainReport(self, request, context):
+        """Stored chain reports, readable like linkage reports by every leader whose scope holds
+        the report's scope (ExportReport exports either kind).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChainReports(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddAction(self, request, context):
         """Actions taken on what the data says, and whether the measure moved afterwards.
         """
@@ -222,6 +246,16 @@ def add_CorrelationServiceServicer_to_server(servicer, server):
                     servicer.RunChainReport,
                     request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportRequest.FromString,
                     response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportResponse.SerializeToString,
+            ),
+            'GetChainReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChainReport,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetChainReportRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetChainReportResponse.SerializeToString,
+            ),
+            'ListChainReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChainReports,
+                    request_deserializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListChainReportsRequest.FromString,
+                    response_serializer=pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListChainReportsResponse.SerializeToString,
             ),
             'AddAction': grpc.unary_unary_rpc_method_handler(
                     servicer.AddAction,
@@ -462,6 +496,60 @@ class CorrelationService:
             '/pulse.correlation.v1.CorrelationService/RunChainReport',
             pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportRequest.SerializeToString,
             pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.RunChainReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChainReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/GetChainReport',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetChainReportRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.GetChainReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChainReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.correlation.v1.CorrelationService/ListChainReports',
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListChainReportsRequest.SerializeToString,
+            pulse_dot_correlation_dot_v1_dot_correlation__service__pb2.ListChainReportsResponse.FromString,
             options,
             channel_credentials,
             insecure,

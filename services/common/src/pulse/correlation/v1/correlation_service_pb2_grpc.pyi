@@ -47,6 +47,11 @@ class CorrelationServiceStub:
     """Internal customers: serving units' service -> served front-line units' treatment ->
     their customers' outcome, each link and the indirect path with intervals.
     """
+    GetChainReport: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.GetChainReportRequest, _correlation_service_pb2.GetChainReportResponse]
+    """Stored chain reports, readable like linkage reports by every leader whose scope holds
+    the report's scope (ExportReport exports either kind).
+    """
+    ListChainReports: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.ListChainReportsRequest, _correlation_service_pb2.ListChainReportsResponse]
     AddAction: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.AddActionRequest, _correlation_service_pb2.AddActionResponse]
     """Actions taken on what the data says, and whether the measure moved afterwards."""
     ListActions: _grpc.UnaryUnaryMultiCallable[_correlation_service_pb2.ListActionsRequest, _correlation_service_pb2.ListActionsResponse]
@@ -73,6 +78,11 @@ class CorrelationServiceAsyncStub(CorrelationServiceStub):
     """Internal customers: serving units' service -> served front-line units' treatment ->
     their customers' outcome, each link and the indirect path with intervals.
     """
+    GetChainReport: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.GetChainReportRequest, _correlation_service_pb2.GetChainReportResponse]  # type: ignore[assignment]
+    """Stored chain reports, readable like linkage reports by every leader whose scope holds
+    the report's scope (ExportReport exports either kind).
+    """
+    ListChainReports: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.ListChainReportsRequest, _correlation_service_pb2.ListChainReportsResponse]  # type: ignore[assignment]
     AddAction: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.AddActionRequest, _correlation_service_pb2.AddActionResponse]  # type: ignore[assignment]
     """Actions taken on what the data says, and whether the measure moved afterwards."""
     ListActions: _aio.UnaryUnaryMultiCallable[_correlation_service_pb2.ListActionsRequest, _correlation_service_pb2.ListActionsResponse]  # type: ignore[assignment]
@@ -144,6 +154,23 @@ class CorrelationServiceServicer(metaclass=_abc_1.ABCMeta):
         """Internal customers: serving units' service -> served front-line units' treatment ->
         their customers' outcome, each link and the indirect path with intervals.
         """
+
+    @_abc_1.abstractmethod
+    def GetChainReport(
+        self,
+        request: _correlation_service_pb2.GetChainReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.GetChainReportResponse, _abc.Awaitable[_correlation_service_pb2.GetChainReportResponse]]:
+        """Stored chain reports, readable like linkage reports by every leader whose scope holds
+        the report's scope (ExportReport exports either kind).
+        """
+
+    @_abc_1.abstractmethod
+    def ListChainReports(
+        self,
+        request: _correlation_service_pb2.ListChainReportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_correlation_service_pb2.ListChainReportsResponse, _abc.Awaitable[_correlation_service_pb2.ListChainReportsResponse]]: ...
 
     @_abc_1.abstractmethod
     def AddAction(

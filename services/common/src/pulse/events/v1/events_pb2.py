@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pulse.types.v1 import types_pb2 as pulse_dot_types_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpulse/events/v1/events.proto\x12\x0fpulse.events.v1\x1a\x1apulse/types/v1/types.proto\"C\n\x0fSurveyPublished\x12\x30\n\x06survey\x18\x01 \x01(\x0b\x32 .pulse.types.v1.SurveyDefinition\"\x96\x02\n\nWaveOpened\x12\x0f\n\x07wave_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x16\n\x0esurvey_version\x18\x03 \x01(\x05\x12\x0e\n\x06period\x18\x04 \x01(\t\x12\x18\n\x10\x61udience_unit_id\x18\x05 \x01(\t\x12\x10\n\x08opens_at\x18\x06 \x01(\t\x12\x11\n\tcloses_at\x18\x07 \x01(\t\x12G\n\x0finvited_by_unit\x18\x08 \x03(\x0b\x32..pulse.events.v1.WaveOpened.InvitedByUnitEntry\x1a\x34\n\x12InvitedByUnitEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"@\n\nWaveClosed\x12\x0f\n\x07wave_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\"\xb4\x02\n\x10InvitationIssued\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x16\n\x0esurvey_version\x18\x03 \x01(\x05\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x12\x0f\n\x07wave_id\x18\x05 \x01(\t\x12\x16\n\x0einteraction_id\x18\x06 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x07 \x01(\t\x12\r\n\x05token\x18\x08 \x01(\t\x12\x12\n\nexpires_at\x18\t \x01(\t\x12\x11\n\tlink_path\x18\n \x01(\t\x12\x10\n\x08reminder\x18\x0b \x01(\x08\x12\x10\n\x08language\x18\x0c \x01(\t\x12\x0f\n\x07\x63hannel\x18\r \x01(\t\x12\x0f\n\x07mailing\x18\x0e \x01(\x05\"\xb1\x01\n\nOrgChanged\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tunit_type\x18\x04 \x01(\t\x12\x12\n\nvalid_from\x18\x05 \x01(\t\x12\x10\n\x08valid_to\x18\x06 \x01(\t\x12\x0e\n\x06\x63hange\x18\x07 \x01(\t\x12\x13\n\x0bmerged_into\x18\x08 \x01(\t\x12\x13\n\x0borg_version\x18\t \x01(\x03\"f\n\rServesChanged\x12\x17\n\x0fserving_unit_id\x18\x01 \x01(\t\x12\x16\n\x0eserved_unit_id\x18\x02 \x01(\t\x12\x12\n\nvalid_from\x18\x03 \x01(\t\x12\x10\n\x08valid_to\x18\x04 \x01(\t\"\xa1\x01\n\x10\x44\x65tractorFlagged\x12\x14\n\x0c\x66ollow_up_id\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x11\n\tconstruct\x18\x05 \x01(\t\x12\r\n\x05score\x18\x06 \x01(\x05\x12\x0f\n\x07\x63ontact\x18\x07 \x01(\t\x12\x12\n\nflagged_at\x18\x08 \x01(\t\"\xd3\x01\n\x14InteractionCompleted\x12\x16\n\x0einteraction_id\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12\x13\n\x0boccurred_at\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x17\n\x0fstaff_pseudonym\x18\x05 \x01(\t\x12\x14\n\x0c\x63ustomer_key\x18\x06 \x01(\t\x12\x18\n\x10\x63ustomer_contact\x18\x07 \x01(\t\x12\x11\n\tsurvey_id\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\"\xf8\x01\n\x10ResponseRecorded\x12\x13\n\x0bresponse_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x16\n\x0esurvey_version\x18\x03 \x01(\x05\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x12\x0f\n\x07unit_id\x18\x05 \x01(\t\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\'\n\x07\x61nswers\x18\x07 \x03(\x0b\x32\x16.pulse.types.v1.Answer\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\x0e\n\x06source\x18\t \x01(\t\x12\x0f\n\x07wave_id\x18\n \x01(\t\"\\\n\x0bReportReady\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x15\n\rscope_unit_id\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x12\n\ncreated_at\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpulse/events/v1/events.proto\x12\x0fpulse.events.v1\x1a\x1apulse/types/v1/types.proto\"C\n\x0fSurveyPublished\x12\x30\n\x06survey\x18\x01 \x01(\x0b\x32 .pulse.types.v1.SurveyDefinition\"\xa8\x02\n\nWaveOpened\x12\x0f\n\x07wave_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x16\n\x0esurvey_version\x18\x03 \x01(\x05\x12\x0e\n\x06period\x18\x04 \x01(\t\x12\x18\n\x10\x61udience_unit_id\x18\x05 \x01(\t\x12\x10\n\x08opens_at\x18\x06 \x01(\t\x12\x11\n\tcloses_at\x18\x07 \x01(\t\x12G\n\x0finvited_by_unit\x18\x08 \x03(\x0b\x32..pulse.events.v1.WaveOpened.InvitedByUnitEntry\x12\x10\n\x08\x62\x61\x63kfill\x18\t \x01(\x08\x1a\x34\n\x12InvitedByUnitEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"@\n\nWaveClosed\x12\x0f\n\x07wave_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\"\xb4\x02\n\x10InvitationIssued\x12\x15\n\rinvitation_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x16\n\x0esurvey_version\x18\x03 \x01(\x05\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x12\x0f\n\x07wave_id\x18\x05 \x01(\t\x12\x16\n\x0einteraction_id\x18\x06 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x07 \x01(\t\x12\r\n\x05token\x18\x08 \x01(\t\x12\x12\n\nexpires_at\x18\t \x01(\t\x12\x11\n\tlink_path\x18\n \x01(\t\x12\x10\n\x08reminder\x18\x0b \x01(\x08\x12\x10\n\x08language\x18\x0c \x01(\t\x12\x0f\n\x07\x63hannel\x18\r \x01(\t\x12\x0f\n\x07mailing\x18\x0e \x01(\x05\"\xb1\x01\n\nOrgChanged\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\tunit_type\x18\x04 \x01(\t\x12\x12\n\nvalid_from\x18\x05 \x01(\t\x12\x10\n\x08valid_to\x18\x06 \x01(\t\x12\x0e\n\x06\x63hange\x18\x07 \x01(\t\x12\x13\n\x0bmerged_into\x18\x08 \x01(\t\x12\x13\n\x0borg_version\x18\t \x01(\x03\"f\n\rServesChanged\x12\x17\n\x0fserving_unit_id\x18\x01 \x01(\t\x12\x16\n\x0eserved_unit_id\x18\x02 \x01(\t\x12\x12\n\nvalid_from\x18\x03 \x01(\t\x12\x10\n\x08valid_to\x18\x04 \x01(\t\"\xa1\x01\n\x10\x44\x65tractorFlagged\x12\x14\n\x0c\x66ollow_up_id\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12\x0e\n\x06period\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x11\n\tconstruct\x18\x05 \x01(\t\x12\r\n\x05score\x18\x06 \x01(\x05\x12\x0f\n\x07\x63ontact\x18\x07 \x01(\t\x12\x12\n\nflagged_at\x18\x08 \x01(\t\"\xd3\x01\n\x14InteractionCompleted\x12\x16\n\x0einteraction_id\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12\x13\n\x0boccurred_at\x18\x03 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x04 \x01(\t\x12\x17\n\x0fstaff_pseudonym\x18\x05 \x01(\t\x12\x14\n\x0c\x63ustomer_key\x18\x06 \x01(\t\x12\x18\n\x10\x63ustomer_contact\x18\x07 \x01(\t\x12\x11\n\tsurvey_id\x18\x08 \x01(\t\x12\x10\n\x08language\x18\t \x01(\t\"\xf8\x01\n\x10ResponseRecorded\x12\x13\n\x0bresponse_id\x18\x01 \x01(\t\x12\x11\n\tsurvey_id\x18\x02 \x01(\t\x12\x16\n\x0esurvey_version\x18\x03 \x01(\x05\x12(\n\x04kind\x18\x04 \x01(\x0e\x32\x1a.pulse.types.v1.SurveyKind\x12\x0f\n\x07unit_id\x18\x05 \x01(\t\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\'\n\x07\x61nswers\x18\x07 \x03(\x0b\x32\x16.pulse.types.v1.Answer\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\x0e\n\x06source\x18\t \x01(\t\x12\x0f\n\x07wave_id\x18\n \x01(\t\"\\\n\x0bReportReady\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x15\n\rscope_unit_id\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x12\n\ncreated_at\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,23 +37,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SURVEYPUBLISHED']._serialized_start=77
   _globals['_SURVEYPUBLISHED']._serialized_end=144
   _globals['_WAVEOPENED']._serialized_start=147
-  _globals['_WAVEOPENED']._serialized_end=425
-  _globals['_WAVEOPENED_INVITEDBYUNITENTRY']._serialized_start=373
-  _globals['_WAVEOPENED_INVITEDBYUNITENTRY']._serialized_end=425
-  _globals['_WAVECLOSED']._serialized_start=427
-  _globals['_WAVECLOSED']._serialized_end=491
-  _globals['_INVITATIONISSUED']._serialized_start=494
-  _globals['_INVITATIONISSUED']._serialized_end=802
-  _globals['_ORGCHANGED']._serialized_start=805
-  _globals['_ORGCHANGED']._serialized_end=982
-  _globals['_SERVESCHANGED']._serialized_start=984
-  _globals['_SERVESCHANGED']._serialized_end=1086
-  _globals['_DETRACTORFLAGGED']._serialized_start=1089
-  _globals['_DETRACTORFLAGGED']._serialized_end=1250
-  _globals['_INTERACTIONCOMPLETED']._serialized_start=1253
-  _globals['_INTERACTIONCOMPLETED']._serialized_end=1464
-  _globals['_RESPONSERECORDED']._serialized_start=1467
-  _globals['_RESPONSERECORDED']._serialized_end=1715
-  _globals['_REPORTREADY']._serialized_start=1717
-  _globals['_REPORTREADY']._serialized_end=1809
+  _globals['_WAVEOPENED']._serialized_end=443
+  _globals['_WAVEOPENED_INVITEDBYUNITENTRY']._serialized_start=391
+  _globals['_WAVEOPENED_INVITEDBYUNITENTRY']._serialized_end=443
+  _globals['_WAVECLOSED']._serialized_start=445
+  _globals['_WAVECLOSED']._serialized_end=509
+  _globals['_INVITATIONISSUED']._serialized_start=512
+  _globals['_INVITATIONISSUED']._serialized_end=820
+  _globals['_ORGCHANGED']._serialized_start=823
+  _globals['_ORGCHANGED']._serialized_end=1000
+  _globals['_SERVESCHANGED']._serialized_start=1002
+  _globals['_SERVESCHANGED']._serialized_end=1104
+  _globals['_DETRACTORFLAGGED']._serialized_start=1107
+  _globals['_DETRACTORFLAGGED']._serialized_end=1268
+  _globals['_INTERACTIONCOMPLETED']._serialized_start=1271
+  _globals['_INTERACTIONCOMPLETED']._serialized_end=1482
+  _globals['_RESPONSERECORDED']._serialized_start=1485
+  _globals['_RESPONSERECORDED']._serialized_end=1733
+  _globals['_REPORTREADY']._serialized_start=1735
+  _globals['_REPORTREADY']._serialized_end=1827
 # @@protoc_insertion_point(module_scope)

@@ -75,6 +75,7 @@ class WaveOpened(_message.Message):
     OPENS_AT_FIELD_NUMBER: _builtins.int
     CLOSES_AT_FIELD_NUMBER: _builtins.int
     INVITED_BY_UNIT_FIELD_NUMBER: _builtins.int
+    BACKFILL_FIELD_NUMBER: _builtins.int
     wave_id: _builtins.str
     survey_id: _builtins.str
     survey_version: _builtins.int
@@ -82,6 +83,10 @@ class WaveOpened(_message.Message):
     audience_unit_id: _builtins.str
     opens_at: _builtins.str
     closes_at: _builtins.str
+    backfill: _builtins.bool
+    """Opened by an admin for a past period (BackfillWave): its period is held for release
+    while it is open, from the time it was really opened rather than its declared dates.
+    """
     @_builtins.property
     def invited_by_unit(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """Invited people per unit (for response rates; released only for groups of at least k)."""
@@ -97,10 +102,11 @@ class WaveOpened(_message.Message):
         opens_at: _builtins.str = ...,
         closes_at: _builtins.str = ...,
         invited_by_unit: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        backfill: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience_unit_id", b"audience_unit_id", "closes_at", b"closes_at", "invited_by_unit", b"invited_by_unit", "opens_at", b"opens_at", "period", b"period", "survey_id", b"survey_id", "survey_version", b"survey_version", "wave_id", b"wave_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience_unit_id", b"audience_unit_id", "backfill", b"backfill", "closes_at", b"closes_at", "invited_by_unit", b"invited_by_unit", "opens_at", b"opens_at", "period", b"period", "survey_id", b"survey_id", "survey_version", b"survey_version", "wave_id", b"wave_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -267,25 +267,53 @@ class ImportResponsesRequest(_message.Message):
 
     HEADER_FIELD_NUMBER: _builtins.int
     ROW_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def header(self) -> Global___ImportHeader: ...
     @_builtins.property
     def row(self) -> Global___ImportRow: ...
+    @_builtins.property
+    def rows(self) -> Global___ImportRows:
+        """Several rows in one message (each still validated and reported on its own): a
+        large file costs a message per chunk, not per row.
+        """
+
     def __init__(
         self,
         *,
         header: Global___ImportHeader | None = ...,
         row: Global___ImportRow | None = ...,
+        rows: Global___ImportRows | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "message", b"message", "row", b"row"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "message", b"message", "row", b"row", "rows", b"rows"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "message", b"message", "row", b"row"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "message", b"message", "row", b"row", "rows", b"rows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["header", "row"]  # noqa: Y015
+    _WhichOneofReturnType_message: _TypeAlias = _typing.Literal["header", "row", "rows"]  # noqa: Y015
     _WhichOneofArgType_message: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_message) -> _WhichOneofReturnType_message | None: ...
 
 Global___ImportResponsesRequest: _TypeAlias = ImportResponsesRequest  # noqa: Y015
+
+@_typing.final
+class ImportRows(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRow]: ...
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[Global___ImportRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportRows: _TypeAlias = ImportRows  # noqa: Y015
 
 @_typing.final
 class RejectedImportRow(_message.Message):
@@ -320,9 +348,14 @@ class ImportResponsesResponse(_message.Message):
     REJECTED_FIELD_NUMBER: _builtins.int
     DRY_RUN_FIELD_NUMBER: _builtins.int
     BATCH_ID_FIELD_NUMBER: _builtins.int
+    ALREADY_IMPORTED_FIELD_NUMBER: _builtins.int
     accepted: _builtins.int
     dry_run: _builtins.bool
     batch_id: _builtins.str
+    already_imported: _builtins.int
+    """Accepted rows that were stored already (the same file sent before): nothing new was
+    written for them. accepted - already_imported rows are new. 0 on a dry run.
+    """
     @_builtins.property
     def rejected(self) -> _containers.RepeatedCompositeFieldContainer[Global___RejectedImportRow]: ...
     def __init__(
@@ -332,10 +365,11 @@ class ImportResponsesResponse(_message.Message):
         rejected: _abc.Iterable[Global___RejectedImportRow] | None = ...,
         dry_run: _builtins.bool = ...,
         batch_id: _builtins.str = ...,
+        already_imported: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "batch_id", b"batch_id", "dry_run", b"dry_run", "rejected", b"rejected"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "already_imported", b"already_imported", "batch_id", b"batch_id", "dry_run", b"dry_run", "rejected", b"rejected"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -889,20 +923,24 @@ class CountFollowUpsRequest(_message.Message):
     UNIT_ID_FIELD_NUMBER: _builtins.int
     PERIOD_FROM_FIELD_NUMBER: _builtins.int
     PERIOD_TO_FIELD_NUMBER: _builtins.int
+    BY_UNIT_FIELD_NUMBER: _builtins.int
     unit_id: _builtins.str
     """Optional: only this unit (default: every unit in the caller's scope)."""
     period_from: _builtins.str
     period_to: _builtins.str
+    by_unit: _builtins.bool
+    """One count per (unit, period) instead of per period (the dashboard rolls them up)."""
     def __init__(
         self,
         *,
         unit_id: _builtins.str = ...,
         period_from: _builtins.str = ...,
         period_to: _builtins.str = ...,
+        by_unit: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_unit", b"by_unit", "period_from", b"period_from", "period_to", b"period_to", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -915,19 +953,23 @@ class FollowUpCount(_message.Message):
     PERIOD_FIELD_NUMBER: _builtins.int
     FLAGGED_FIELD_NUMBER: _builtins.int
     CLOSED_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
     period: _builtins.str
     flagged: _builtins.int
     closed: _builtins.int
+    unit_id: _builtins.str
+    """Set with by_unit: the team the follow-ups belong to."""
     def __init__(
         self,
         *,
         period: _builtins.str = ...,
         flagged: _builtins.int = ...,
         closed: _builtins.int = ...,
+        unit_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "flagged", b"flagged", "period", b"period"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "flagged", b"flagged", "period", b"period", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1011,6 +1011,71 @@ class OpenWaveResponse(_message.Message):
 Global___OpenWaveResponse: _TypeAlias = OpenWaveResponse  # noqa: Y015
 
 @_typing.final
+class BackfillWaveRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVEY_ID_FIELD_NUMBER: _builtins.int
+    AUDIENCE_UNIT_ID_FIELD_NUMBER: _builtins.int
+    OPENS_ON_FIELD_NUMBER: _builtins.int
+    OPEN_DAYS_FIELD_NUMBER: _builtins.int
+    TOKEN_VALID_DAYS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    survey_id: _builtins.str
+    audience_unit_id: _builtins.str
+    opens_on: _builtins.str
+    """ISO date the wave opened; the wave must have closed (opens_on + open_days) by today."""
+    open_days: _builtins.int
+    """Days the wave was open (1..90)."""
+    token_valid_days: _builtins.int
+    """Days from now the tokens stay redeemable (1..30)."""
+    reason: _builtins.str
+    """Why (kept in the audit row with the caller), e.g. "import of the 2025 paper survey"."""
+    def __init__(
+        self,
+        *,
+        survey_id: _builtins.str = ...,
+        audience_unit_id: _builtins.str = ...,
+        opens_on: _builtins.str = ...,
+        open_days: _builtins.int = ...,
+        token_valid_days: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience_unit_id", b"audience_unit_id", "open_days", b"open_days", "opens_on", b"opens_on", "reason", b"reason", "survey_id", b"survey_id", "token_valid_days", b"token_valid_days"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackfillWaveRequest: _TypeAlias = BackfillWaveRequest  # noqa: Y015
+
+@_typing.final
+class BackfillWaveResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WAVE_FIELD_NUMBER: _builtins.int
+    INVITATIONS_ISSUED_FIELD_NUMBER: _builtins.int
+    TOKENS_EXPIRE_AT_FIELD_NUMBER: _builtins.int
+    invitations_issued: _builtins.int
+    tokens_expire_at: _builtins.str
+    """RFC 3339: when the tokens expire."""
+    @_builtins.property
+    def wave(self) -> Global___Wave: ...
+    def __init__(
+        self,
+        *,
+        wave: Global___Wave | None = ...,
+        invitations_issued: _builtins.int = ...,
+        tokens_expire_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["wave", b"wave"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitations_issued", b"invitations_issued", "tokens_expire_at", b"tokens_expire_at", "wave", b"wave"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BackfillWaveResponse: _TypeAlias = BackfillWaveResponse  # noqa: Y015
+
+@_typing.final
 class CloseWaveRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

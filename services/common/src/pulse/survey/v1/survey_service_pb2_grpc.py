@@ -116,6 +116,11 @@ class SurveyServiceStub:
                 request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.CloseWaveRequest.SerializeToString,
                 response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.CloseWaveResponse.FromString,
                 _registered_method=True)
+        self.BackfillWave = channel.unary_unary(
+                '/pulse.survey.v1.SurveyService/BackfillWave',
+                request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.BackfillWaveRequest.SerializeToString,
+                response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.BackfillWaveResponse.FromString,
+                _registered_method=True)
         self.ListWaves = channel.unary_unary(
                 '/pulse.survey.v1.SurveyService/ListWaves',
                 request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.ListWavesRequest.SerializeToString,
@@ -260,6 +265,16 @@ class SurveyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BackfillWave(self, request, context):
+        """Admin, audited: a one-off wave for a PAST period, opened at once with tokens valid for
+        token_valid_days from now, so history goes through redeem/submit/count. Close it with
+        CloseWave once its respondents have answered (the scheduler closes it when its tokens
+        expire).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListWaves(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -387,6 +402,11 @@ def add_SurveyServiceServicer_to_server(servicer, server):
                     servicer.CloseWave,
                     request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.CloseWaveRequest.FromString,
                     response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.CloseWaveResponse.SerializeToString,
+            ),
+            'BackfillWave': grpc.unary_unary_rpc_method_handler(
+                    servicer.BackfillWave,
+                    request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.BackfillWaveRequest.FromString,
+                    response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.BackfillWaveResponse.SerializeToString,
             ),
             'ListWaves': grpc.unary_unary_rpc_method_handler(
                     servicer.ListWaves,
@@ -858,6 +878,33 @@ class SurveyService:
             '/pulse.survey.v1.SurveyService/CloseWave',
             pulse_dot_survey_dot_v1_dot_survey__service__pb2.CloseWaveRequest.SerializeToString,
             pulse_dot_survey_dot_v1_dot_survey__service__pb2.CloseWaveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BackfillWave(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.survey.v1.SurveyService/BackfillWave',
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.BackfillWaveRequest.SerializeToString,
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.BackfillWaveResponse.FromString,
             options,
             channel_credentials,
             insecure,

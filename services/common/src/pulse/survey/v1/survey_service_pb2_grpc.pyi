@@ -57,6 +57,12 @@ class SurveyServiceStub:
     """Waves."""
     OpenWave: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.OpenWaveRequest, _survey_service_pb2.OpenWaveResponse]
     CloseWave: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.CloseWaveRequest, _survey_service_pb2.CloseWaveResponse]
+    BackfillWave: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.BackfillWaveRequest, _survey_service_pb2.BackfillWaveResponse]
+    """Admin, audited: a one-off wave for a PAST period, opened at once with tokens valid for
+    token_valid_days from now, so history goes through redeem/submit/count. Close it with
+    CloseWave once its respondents have answered (the scheduler closes it when its tokens
+    expire).
+    """
     ListWaves: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.ListWavesRequest, _survey_service_pb2.ListWavesResponse]
     SendReminders: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.SendRemindersRequest, _survey_service_pb2.SendRemindersResponse]
     GetResponseRates: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.GetResponseRatesRequest, _survey_service_pb2.GetResponseRatesResponse]
@@ -98,6 +104,12 @@ class SurveyServiceAsyncStub(SurveyServiceStub):
     """Waves."""
     OpenWave: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.OpenWaveRequest, _survey_service_pb2.OpenWaveResponse]  # type: ignore[assignment]
     CloseWave: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.CloseWaveRequest, _survey_service_pb2.CloseWaveResponse]  # type: ignore[assignment]
+    BackfillWave: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.BackfillWaveRequest, _survey_service_pb2.BackfillWaveResponse]  # type: ignore[assignment]
+    """Admin, audited: a one-off wave for a PAST period, opened at once with tokens valid for
+    token_valid_days from now, so history goes through redeem/submit/count. Close it with
+    CloseWave once its respondents have answered (the scheduler closes it when its tokens
+    expire).
+    """
     ListWaves: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.ListWavesRequest, _survey_service_pb2.ListWavesResponse]  # type: ignore[assignment]
     SendReminders: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.SendRemindersRequest, _survey_service_pb2.SendRemindersResponse]  # type: ignore[assignment]
     GetResponseRates: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.GetResponseRatesRequest, _survey_service_pb2.GetResponseRatesResponse]  # type: ignore[assignment]
@@ -232,6 +244,18 @@ class SurveyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _survey_service_pb2.CloseWaveRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_survey_service_pb2.CloseWaveResponse, _abc.Awaitable[_survey_service_pb2.CloseWaveResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def BackfillWave(
+        self,
+        request: _survey_service_pb2.BackfillWaveRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_survey_service_pb2.BackfillWaveResponse, _abc.Awaitable[_survey_service_pb2.BackfillWaveResponse]]:
+        """Admin, audited: a one-off wave for a PAST period, opened at once with tokens valid for
+        token_valid_days from now, so history goes through redeem/submit/count. Close it with
+        CloseWave once its respondents have answered (the scheduler closes it when its tokens
+        expire).
+        """
 
     @_abc_1.abstractmethod
     def ListWaves(
