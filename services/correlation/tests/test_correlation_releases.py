@@ -23,6 +23,7 @@ from pulse_common import subjects
 from pulse_common.config import Settings
 from pulse_common.messaging import publish_event
 from pulse_correlation.app import DEFINITION
+from pulse_testing.anonymity import linkage_line
 from pulse_testing.correlation import eventually, publish_org, publish_surveys
 from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
@@ -176,6 +177,6 @@ async def test_parent_and_child_leaders_cannot_isolate_the_seventh_person(
         "T2": [to100(T2_ANSWER), to100(LATE_ANSWER)],
     }
     matched, people, chance = differencing(seen, truth)
-    print(f"linkage differencing: matched={matched} of {people} chance={chance:.1f}")
+    linkage_line("differencing", matched, people, chance)
     assert {n for _, n, _ in seen.cells} == {7}  # A and R only, each 7 respondents
     assert matched == 0 <= chance

@@ -9,6 +9,7 @@ import click
 import nats.js.errors
 from nats.js.api import StreamConfig
 from pulse_common.messaging import StreamLimits, apply_stream, connect_nats
+from pulse_common.nats_auth import TOOLS, credentials
 
 from pulse_cli.context import resolve_settings
 from pulse_cli.options import json_option
@@ -37,13 +38,15 @@ def apply(replicas: int, max_bytes: int, max_age_days: float, as_json: bool) -> 
         raise click.ClickException("PULSE_NATS_URL is not set (or start a stack: pulse dev up)")
 
     async def main() -> StreamConfig:
+        # PULSE_NATS_USER, or the embedded default's tools user (the stream's owner there).
+        login = credentials(settings, TOOLS)
         try:
             nc = await connect_nats(
                 settings.nats_servers,
                 "pulse-cli",
                 connect_timeout_s=5,
-                user=settings.nats_user,
-                password=settings.nats_password,
+                user=login[0] if login else "",
+                password=login[1] if login else "",
             )
         except ConnectionError as error:
             raise click.ClickException(str(error)) from None

@@ -69,9 +69,14 @@ def chance_bound(batches: int) -> float:
     return batches + 3.09 * math.sqrt(batches) + 1
 
 
+LINES: list[str] = []  # every linkage line of the session, repeated in pytest's summary
+
+
 def linkage_line(name: str, matched: int, of: int, chance: float) -> str:
+    """The adversary's result, as ``make test-anonymity`` prints it in pytest's summary
+    (the root conftest's ``pytest_terminal_summary``)."""
     line = f"linkage {name}: matched={matched} of {of} chance={chance:.1f}"
-    print(line, flush=True)
+    LINES.append(line)
     return line
 
 

@@ -27,8 +27,9 @@ from pulse_common.periods import Period, period_of
 from pulse_cli.demo.run import DemoFailed, DemoRun
 from pulse_cli.demo.submit import answers_of
 
-# Days after a month's last day before the correlation service releases it
-# (pulse_correlation.releases.GRACE_DAYS): the demo's last month must be released by today.
+# Days after a month's last day by which the correlation service has released it: the
+# demo's stack sets its ceiling (PULSE_RELEASE_MAX_WAIT_DAYS, ``setup.DEMO_ENV``) to this,
+# since each month's backfilled wave closes only today; the last month must be released.
 RELEASE_GRACE_DAYS = 7
 HISTORY_TTL_DAYS = 365  # the largest PULSE_TOKEN_TTL_DAYS
 ROWS_PER_NOTE = 500

@@ -13,7 +13,7 @@ from pulse_common.measures import COMMENT, CUSTOMER, EMPLOYEE, Population, scale
 from pulse_cli.context import Stubs
 from pulse_cli.demo.config import DemoConfig
 from pulse_cli.demo.generator import Organisation
-from pulse_cli.demo.history import HISTORY_TTL_DAYS
+from pulse_cli.demo.history import HISTORY_TTL_DAYS, RELEASE_GRACE_DAYS
 from pulse_cli.demo.items import BankEntry, ItemBank, bank_from_entries
 from pulse_cli.demo.run import DemoFailed, DemoRun
 from pulse_cli.enums import unit_type
@@ -29,6 +29,9 @@ DEMO_ENV = {
     "PULSE_SAMPLING": "",  # every channel at PULSE_CUSTOMER_SAMPLE_RATE
     # Invitations for interactions of the past months (``history``).
     "PULSE_TOKEN_TTL_DAYS": str(HISTORY_TTL_DAYS),
+    # A month is released at the latest this many days after it ends, even though its
+    # backfilled wave closed only today: the months ``history`` picks are then released.
+    "PULSE_RELEASE_MAX_WAIT_DAYS": str(RELEASE_GRACE_DAYS),
 }
 # The demo's two surveys, by the population that answers them.
 SURVEY_KINDS: dict[Population, types_pb2.SurveyKind.ValueType] = {
