@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from pulse_common.db import Connection
 from pulse_common.measures import CUSTOMER, EMPLOYEE, INTERNAL
 
@@ -145,18 +146,20 @@ async def construct_rows(
         f" WHERE true{where}",
         *args,
     )
-    return [
-        ConstructRow(
-            unit_id=r["unit_id"],
-            period=r["period"],
-            construct=r["construct"],
-            population=r["population"],
-            n=int(r["n"]),
-            sum=float(r["sum"]),
-            sumsq=float(r["sumsq"]),
-        )
-        for r in rows
-    ]
+    return [construct_row(r) for r in rows]
+
+
+def construct_row(r: asyncpg.Record) -> ConstructRow:
+    """A construct row from a record with its columns (live or frozen table)."""
+    return ConstructRow(
+        unit_id=r["unit_id"],
+        period=r["period"],
+        construct=r["construct"],
+        population=r["population"],
+        n=int(r["n"]),
+        sum=float(r["sum"]),
+        sumsq=float(r["sumsq"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -190,26 +193,28 @@ async def item_rows(
         list(constructs),
         *args,
     )
-    return [
-        ItemRow(
-            unit_id=r["unit_id"],
-            period=r["period"],
-            item_id=r["item_id"],
-            construct=r["construct"],
-            scale_min=r["scale_min"],
-            scale_max=r["scale_max"],
-            n=int(r["n"]),
-            sum=float(r["sum"]),
-            sumsq=float(r["sumsq"]),
-            promoters=int(r["promoters"]),
-            passives=int(r["passives"]),
-            detractors=int(r["detractors"]),
-            top2=int(r["top2"]),
-            n_xt=int(r["n_xt"]),
-            sum_xt=float(r["sum_xt"]),
-        )
-        for r in rows
-    ]
+    return [item_row(r) for r in rows]
+
+
+def item_row(r: asyncpg.Record) -> ItemRow:
+    """An item row from a record with its columns (live or frozen table)."""
+    return ItemRow(
+        unit_id=r["unit_id"],
+        period=r["period"],
+        item_id=r["item_id"],
+        construct=r["construct"],
+        scale_min=r["scale_min"],
+        scale_max=r["scale_max"],
+        n=int(r["n"]),
+        sum=float(r["sum"]),
+        sumsq=float(r["sumsq"]),
+        promoters=int(r["promoters"]),
+        passives=int(r["passives"]),
+        detractors=int(r["detractors"]),
+        top2=int(r["top2"]),
+        n_xt=int(r["n_xt"]),
+        sum_xt=float(r["sum_xt"]),
+    )
 
 
 async def channel_rows(

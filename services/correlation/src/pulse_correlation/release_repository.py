@@ -19,7 +19,8 @@ from typing import Any
 from pulse_common.db import Connection
 from pulse_common.periods import period_end
 
-from pulse_correlation.aggregates import ChannelRow, ConstructRow, ItemRow
+from pulse_correlation.aggregate_repository import construct_row, item_row
+from pulse_correlation.aggregates import ChannelRow
 from pulse_correlation.dashboard_cache import FROZEN_KEPT, ReadCache
 from pulse_correlation.org import OrgSnapshot, UnitInfo, UnitVersion, snapshot
 from pulse_correlation.releases import FrozenPeriod, ReleaseRule, WaveState
@@ -246,37 +247,9 @@ async def load_frozen(
     for r in k_rows:
         found[r["period"]].measure_k[r["measure"]] = int(r["k"])
     for r in construct_rows:
-        found[r["period"]].rows.append(
-            ConstructRow(
-                r["unit_id"],
-                r["period"],
-                r["construct"],
-                r["population"],
-                int(r["n"]),
-                float(r["sum"]),
-                float(r["sumsq"]),
-            )
-        )
+        found[r["period"]].rows.append(construct_row(r))
     for r in item_rows:
-        found[r["period"]].items.append(
-            ItemRow(
-                unit_id=r["unit_id"],
-                period=r["period"],
-                item_id=r["item_id"],
-                construct=r["construct"],
-                scale_min=r["scale_min"],
-                scale_max=r["scale_max"],
-                n=int(r["n"]),
-                sum=float(r["sum"]),
-                sumsq=float(r["sumsq"]),
-                promoters=int(r["promoters"]),
-                passives=int(r["passives"]),
-                detractors=int(r["detractors"]),
-                top2=int(r["top2"]),
-                n_xt=int(r["n_xt"]),
-                sum_xt=float(r["sum_xt"]),
-            )
-        )
+        found[r["period"]].items.append(item_row(r))
     return [found[p] for p in wanted]
 
 
