@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import grpc
@@ -239,7 +240,8 @@ def test_no_request_carries_a_viewer_or_a_scope_claim() -> None:
 
 async def seed(stubs: dict[str, Any], nats_url: str) -> World:
     survey = stubs["pulse.survey.v1.SurveyService"]
-    await survey_kit.make_org(survey)  # root > north > {n1, n2}, south
+    # root > north > {n1, n2}, south, since before HISTORY (imports check the org of the period)
+    await survey_kit.make_org(survey, since=date(2025, 1, 1))
     await survey_kit.import_roster(survey, survey_kit.rows({"n1": 2, "south": 2}))
     definition = await survey_kit.published_survey(survey)
     opened = await survey_kit.open_wave(survey, definition.survey_id)

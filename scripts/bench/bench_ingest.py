@@ -8,7 +8,7 @@ published to an embedded JetStream first. Then, in the same run:
 
 1. baseline  a raw durable pull consumer fetches (64 at a time) and acks the N messages of
              ``pulse.response.recorded``: raw consume+ack msgs/s.
-2. service   the correlation service is started in-process (its response consumer: 4 loops
+2. service   the correlation service is started in-process (its response consumer: 2 loops
              on one durable, each fetched batch counted in one transaction with the ledger
              rows, acked after the commit) and timed from its start until
              ``GetIngestionStats`` counts all N: ingestion msgs/s.

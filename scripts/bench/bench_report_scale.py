@@ -17,6 +17,13 @@ Prints ``ratio report_1m_vs_10k <time(1M) / time(10k)>`` (target <= 1.2, and the
 <= 1 s, issue 20), ``ratio report_rss_1m_vs_10k <growth(1M) / growth(10k)>`` (<= 1.2),
 and the aggregate rows, units reported and times of both.
 
+The 10k baseline is degenerate: 10,000 responses over 500 units x 24 months are 0.4 per
+cell and population, so no unit reaches k in any month; each month releases the two
+regions only, the report has 2 analysis units and runs no bootstrap (not enough units),
+while the 1M report releases 500 units and runs 2 x 9,999 resamples over them. The ratios
+keep the issue's definition all the same (same units, periods and resamples requested);
+a line says when the baseline is degenerate, so read the 1M time beside them.
+
 Usage: bench_report_scale.py [--quick] [--seed S]
   --quick: 100 units x 12 months, 1,000 resamples, 10k vs 100k responses (under a minute)
 """
@@ -57,6 +64,8 @@ from pulse_correlation.domain import ItemSpec, item_specs, population_of
 from pulse_testing.security import as_viewer, tools_channel
 
 TIME_TARGET = 1.2
+# Fewer analysis units than this: the report cannot estimate a correlation (no bootstrap).
+DEGENERATE_BELOW = 4
 ABSOLUTE_TARGET_S = 1.0
 
 
@@ -105,6 +114,13 @@ async def run(config: Config, seed: int) -> None:
             f"{m.seconds * 1000:.0f} ms (fastest of {config.repeats}), resident set +"
             f"{m.rss_growth_mb:.1f} MB over {m.rss_before_mb:.0f} MB, "
             f"{m.units_reported} units reported, verdict {m.verdict!r}"
+        )
+    if small.units_reported < DEGENERATE_BELOW <= large.units_reported:
+        print(
+            f"note: degenerate baseline: at {small.responses} responses only "
+            f"{small.units_reported} analysis units are released (no unit-month cell reaches "
+            f"k), so that report runs no bootstrap; at {large.responses}, "
+            f"{large.units_reported} units and {config.resamples} resamples per predictor"
         )
     ratio(
         "report_1m_vs_10k",

@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
 """Benchmark: how close is a customer Submit to the floor of its durable writes? (not a test)
 
-Servers: embedded PostgreSQL and NATS (harness.py); the survey, response and correlation
-services in this process (``inprocess_stack``, mTLS and caller tokens as in production),
-and two bare grpc.aio servers on 127.0.0.1 in this process too:
+Deployment (``submit_stack.py``): by default as deployed, ``pulse dev up``'s machinery
+starting embedded PostgreSQL and NATS and the survey, response and correlation services each
+as a process (own databases, mTLS and caller tokens), and the two bare grpc.aio servers of
+``floor_server.py`` in one more process; the client is this process.
+``PULSE_BENCH_INPROCESS=1``: everything in this process (``inprocess_stack``), as before.
 
 * floor: its handler does one asyncpg transaction writing the rows a customer Submit
-  writes (a response, its 3 scores, an outbox row) into copies of those tables in the same
-  PostgreSQL (schema ``floor``, so nothing is relayed);
+  writes (a response, its 3 scores, an outbox row) into copies of those tables in the
+  response service's database (schema ``floor``, so nothing is relayed);
 * echo: its handler returns the request.
 
-Phases (same run; client and servers share this process, as they share the 2 cores):
+Phases (same run, the same 2 cores):
 
 1. tokens     customer interactions recorded (``RecordInteraction``, 32 at once), their
-              link tokens read from the delivery stream.
-2. submit     Submit of 3 scored answers with C = 32 callers: Submits/s; CPU ms per
-              Submit = (this process + the PostgreSQL and NATS processes' CPU) / Submits.
-3. floor/echo the same count of calls with 32 callers: floor calls/s, echo calls/s.
+              link tokens read from the survey's delivery log; then ``GetForm`` of every
+              token (the form is shown before it is sent: Submits carry its sealed grant),
+              and a wait until the survey service has mailed them all (not a Submit cost).
+2. submit and floor, in paired rounds (``submit_rounds``: 5 rounds of 300 Submits and 300
+              floor calls, the order alternating, each phase once the pipeline is idle; on
+              a shared machine both sides then see the same load): Submit of 3 scored
+              answers with C = 32 callers: Submits/s; CPU ms per Submit = CPU of the
+              client, services, PostgreSQL and NATS / Submits, also shown per process;
+              floor calls/s with 32 callers (and CPU per call).
+3. echo       as many echo calls with 32 callers: calls/s.
 4. statements ``log_statement = all`` for S Submits one at a time, then a pause for the
               relays and the correlation consumer: statements per Submit counted from the
               server log by application (``pulse-<schema>``; includes relays and consumers;
@@ -26,8 +34,10 @@ Phases (same run; client and servers share this process, as they share the 2 cor
               correlation service (counted in the aggregates), polled every 10 ms.
 
 Prints ``ratio submit_vs_floor`` (target >= 0.5), ``ratio submit_vs_echo`` (informational),
-``ratio lag_p99_ms`` (target < 1000) and ``ratio employee_batch_wait_s`` (n/a until the
-response service holds employee answers for an anonymity batch).
+``ratio lag_p99_ms`` (target < 1000) and ``ratio employee_batch_wait_s`` (informational).
+``PULSE_BENCH_PROFILE=<file>``: a cProfile of this process during the timed Submits;
+``PULSE_PROFILE_DIR=<dir>``: of each service process too (``<dir>/<service>-<pid>.prof``).
+``PULSE_EVENT_LOOP=asyncio``: the services on asyncio's own loop instead of uvloop.
 
 Usage: bench_submit.py [--quick] [--seed S]   (--quick: fewer calls, under a minute)
 """
@@ -35,149 +45,52 @@ Usage: bench_submit.py [--quick] [--seed S]   (--quick: fewer calls, under a min
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import cProfile
 import os
 import platform
 import random
-import shutil
+import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import grpc
-from harness import bench_main, ratio, servers
-from pulse.events.v1 import events_pb2
+from harness import bench_main, ratio
 from pulse.response.v1 import response_service_pb2 as rpb
 from pulse.response.v1 import response_service_pb2_grpc as rgrpc
 from pulse.survey.v1 import survey_service_pb2 as spb
 from pulse.survey.v1 import survey_service_pb2_grpc as sgrpc
 from pulse.types.v1 import types_pb2
-from pulse_common.subjects import INVITATION_ISSUED
-from pulse_correlation.app import DEFINITION as CORRELATION
-from pulse_response.app import DEFINITION as RESPONSE
-from pulse_survey.app import DEFINITION as SURVEY
+from pulse_survey.delivery_log import LOG_NAME
 from pulse_testing import survey as survey_kit
-from pulse_testing.security import tools_channel
-from pulse_testing.stack import inprocess_stack, settings_for_tests, stream_messages
+from submit_rounds import CALLERS, cpu_by_process, paired_rounds, with_callers
+from submit_stack import Deployment, deployment
 
-CALLERS = 32
 FLOOR_TARGET = 0.5
 LAG_TARGET_MS = 1000.0
 
 
 @dataclass(frozen=True)
 class Config:
-    submits: int  # timed at C = 32
+    submits: int  # timed at C = 32, in ``rounds`` paired with as many floor calls
+    rounds: int
     counted: int  # one at a time under log_statement
     lag_seconds: float
 
 
-FULL = Config(submits=1500, counted=20, lag_seconds=8.0)
-QUICK = Config(submits=300, counted=10, lag_seconds=3.0)
-
-
-# ---------------------------------------------------------------- floor and echo
-
-
-class Floor:
-    """The bare servers: ``/bench.Floor/Write`` and ``/bench.Floor/Echo`` on raw bytes."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.server = grpc.aio.server()
-
-    async def write(self, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
-        response_id = uuid.uuid4()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO floor.responses (response_id, survey_id, survey_version, kind,"
-                " unit_id, period, wave_id, channel, source, batch_id)"
-                " VALUES ($1, 's', 1, 2, 'n1', '2026-01', '', 'call', 'live', '')",
-                response_id,
-            )
-            await conn.executemany(
-                "INSERT INTO floor.response_scores (response_id, item_id, score)"
-                " VALUES ($1, $2, $3)",
-                [(response_id, item, 4) for item in ("csat.1", "nps.1", "staff.1")],
-            )
-            await conn.execute(
-                "INSERT INTO floor.outbox (msg_id, subject, payload, headers)"
-                " VALUES ($1, 'pulse.response.recorded', $2, '{}'::jsonb)",
-                str(response_id),
-                request,
-            )
-        return str(response_id).encode()
-
-    async def echo(self, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
-        return request
-
-    async def start(self) -> str:
-        handler = grpc.method_handlers_generic_handler(
-            "bench.Floor",
-            {
-                "Write": grpc.unary_unary_rpc_method_handler(self.write),
-                "Echo": grpc.unary_unary_rpc_method_handler(self.echo),
-            },
-        )
-        self.server.add_generic_rpc_handlers((handler,))
-        port = self.server.add_insecure_port("127.0.0.1:0")
-        await self.server.start()
-        return f"127.0.0.1:{port}"
-
-
-async def make_floor_tables(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("CREATE SCHEMA floor")
-        for table in ("responses", "response_scores", "outbox"):
-            await conn.execute(f"CREATE TABLE floor.{table} (LIKE response.{table} INCLUDING ALL)")
-    finally:
-        await conn.close()
+FULL = Config(submits=1500, rounds=5, counted=20, lag_seconds=8.0)
+QUICK = Config(submits=300, rounds=3, counted=10, lag_seconds=3.0)
 
 
 # ---------------------------------------------------------------- load
-
-
-async def with_callers(count: int, call: Callable[[int], Awaitable[None]]) -> float:
-    """``count`` calls by ``CALLERS`` concurrent callers; seconds taken."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(count):
-        queue.put_nowait(index)
-
-    async def caller() -> None:
-        while not queue.empty():
-            await call(queue.get_nowait())
-
-    start = time.perf_counter()
-    await asyncio.gather(*(caller() for _ in range(CALLERS)))
-    return time.perf_counter() - start
-
-
-def cpu_seconds(root: Path) -> float:
-    """User + system CPU of this process and of every process whose command line names
-    ``root`` (the embedded servers), with their children (PostgreSQL backends)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}  # pid -> (ppid, seconds)
-    named: set[int] = {os.getpid()}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-        if str(root) in cmdline:
-            named.add(int(entry.name))
-    return sum(sec for pid, (ppid, sec) in stats.items() if pid in named or ppid in named)
 
 
 def customer_answers() -> list[types_pb2.Answer]:
@@ -189,10 +102,23 @@ def customer_answers() -> list[types_pb2.Answer]:
 
 
 class Submitter:
+    """Submits as a browser does after the form was shown: with the form's sealed grant
+    (``GetForm`` of every token is called before the timed Submits, as the form is rendered
+    before it is sent)."""
+
     def __init__(self, stub: rgrpc.ResponseServiceAsyncStub, tokens: list[str]) -> None:
         self.stub = stub
         self.tokens = tokens
         self.used = 0
+        self.grants: dict[str, bytes] = {}
+
+    async def show_forms(self) -> None:
+        async def show(index: int) -> None:
+            token = self.tokens[index]
+            form = await self.stub.GetForm(rpb.GetFormRequest(token=token), timeout=60)
+            self.grants[token] = form.form_grant
+
+        await with_callers(len(self.tokens), show)
 
     def next_token(self) -> str:
         token = self.tokens[self.used]
@@ -200,9 +126,11 @@ class Submitter:
         return token
 
     async def submit(self) -> str:
+        token = self.next_token()
         reply = await self.stub.Submit(
             rpb.SubmitRequest(
-                token=self.next_token(),
+                token=token,
+                form_grant=self.grants.get(token, b""),
                 answers=customer_answers(),
                 idempotency_key=uuid.uuid4().hex,
                 client_id=uuid.uuid4().hex[:12],
@@ -216,7 +144,7 @@ class Submitter:
 
 
 async def tokens_for(
-    survey: sgrpc.SurveyServiceAsyncStub, survey_id: str, nats_url: str, count: int
+    survey: sgrpc.SurveyServiceAsyncStub, survey_id: str, data_dir: str, count: int
 ) -> list[str]:
     async def record(_: int) -> None:
         await survey.RecordInteraction(
@@ -234,16 +162,28 @@ async def tokens_for(
         )
 
     await with_callers(count, record)
-    found = await stream_messages(nats_url, INVITATION_ISSUED, count, timeout_s=180)
-    tokens = []
-    for _, data in found:
-        event = events_pb2.InvitationIssued()
-        event.ParseFromString(data)
-        if not event.reminder:
-            tokens.append(event.token)
-    if len(tokens) < count:
-        raise RuntimeError(f"only {len(tokens)} of {count} invitations were issued")
-    return tokens
+    return await delivered_tokens(data_dir, survey_id, count, timeout_s=180)
+
+
+async def delivered_tokens(
+    data_dir: str, survey_id: str, count: int, timeout_s: float
+) -> list[str]:
+    """Tokens of the first ``count`` invitations to ``survey_id``, read from the survey
+    service's delivery log (the delivery stream is erased once delivered)."""
+    log = Path(data_dir) / LOG_NAME
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        found: dict[str, str] = {}
+        text = await asyncio.to_thread(lambda: log.read_text() if log.exists() else "")
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 5 and parts[3] == survey_id and parts[4] == "invitation":
+                found.setdefault(parts[1], parts[2].rsplit("/s/", 1)[1])
+        if len(found) >= count:
+            return list(found.values())[:count]
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"only {len(found)} of {count} invitations were delivered")
+        await asyncio.sleep(0.3)
 
 
 async def count_statements(
@@ -321,17 +261,23 @@ async def lag_phase(
     return lags
 
 
-async def settled(pool: asyncpg.Pool) -> None:
+async def settled(
+    survey_pool: asyncpg.Pool, response_pool: asyncpg.Pool, corr_pool: asyncpg.Pool
+) -> None:
     """Wait (up to 60 s) until the services' consumers and relays are idle: the survey's
-    delivery log consumer works through the invitations of phase 1 for a while."""
-    query = (
-        "SELECT (SELECT count(*) FROM survey.processed_messages)"
-        " + (SELECT count(*) FROM response.outbox) + (SELECT count(*) FROM survey.outbox)"
-    )
+    delivery log consumer works through the invitations of phase 1 for a while, the
+    correlation service through the responses of the timed Submits."""
     last, stable_since = None, time.perf_counter()
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline:
-        now = await pool.fetchval(query)
+        now = (
+            await survey_pool.fetchval(
+                "SELECT (SELECT count(*) FROM survey.processed_messages)"
+                " + (SELECT count(*) FROM survey.outbox)"
+            ),
+            await response_pool.fetchval("SELECT count(*) FROM response.outbox"),
+            await corr_pool.fetchval("SELECT count(*) FROM correlation.processed_messages"),
+        )
         if now != last:
             last, stable_since = now, time.perf_counter()
         elif time.perf_counter() - stable_since > 1.5:
@@ -354,7 +300,7 @@ async def employee_wait(
     survey: sgrpc.SurveyServiceAsyncStub,
     response: rgrpc.ResponseServiceAsyncStub,
     corr_pool: asyncpg.Pool,
-    nats_url: str,
+    data_dir: str,
 ) -> list[float]:
     """Employees of one team answer one after another, ``EMPLOYEE_SPACING_S`` apart; the
     aggregates' employee count is polled every 10 ms. Each batch's responses are counted
@@ -363,13 +309,7 @@ async def employee_wait(
     await survey_kit.import_roster(survey, survey_kit.rows({"n2": EMPLOYEES}))
     employee = await survey_kit.published_survey(survey)
     await survey_kit.open_wave(survey, employee.survey_id, audience="n2")
-    found = await stream_messages(nats_url, INVITATION_ISSUED, 0, timeout_s=30)
-    tokens = []
-    for _, data in found:
-        event = events_pb2.InvitationIssued()
-        event.ParseFromString(data)
-        if event.kind == types_pb2.SURVEY_KIND_EMPLOYEE_PULSE and not event.reminder:
-            tokens.append(event.token)
+    tokens = await delivered_tokens(data_dir, employee.survey_id, EMPLOYEES, timeout_s=60)
     replied: list[float] = []
     seen: list[tuple[float, int]] = []
 
@@ -421,49 +361,59 @@ async def employee_wait(
 # ---------------------------------------------------------------- run
 
 
+def profile_services(deployed: Deployment, which: signal.Signals) -> None:
+    """With ``PULSE_PROFILE_DIR``, resume (SIGUSR1) or pause and write (SIGUSR2) the
+    services' profiles (``pulse_common.event_loop``)."""
+    if deployed.mode != "processes" or not os.environ.get("PULSE_PROFILE_DIR"):
+        return
+    for name in ("survey", "response", "correlation"):
+        if name in deployed.pids:
+            os.kill(deployed.pids[name], which)
+
+
+_client_profile: list[cProfile.Profile] = []
+
+
+@contextlib.asynccontextmanager
+async def profiling(deployed: Deployment) -> AsyncIterator[None]:
+    """Around each timed Submit phase: ``PULSE_BENCH_PROFILE`` (this process, one file
+    over all phases) and ``PULSE_PROFILE_DIR`` (the services)."""
+    target = os.environ.get("PULSE_BENCH_PROFILE")
+    if target and not _client_profile:
+        _client_profile.append(cProfile.Profile())
+    profile_services(deployed, signal.SIGUSR1)
+    if _client_profile:
+        _client_profile[0].enable()
+    try:
+        yield
+    finally:
+        if _client_profile:
+            _client_profile[0].disable()
+            _client_profile[0].dump_stats(str(target))
+        profile_services(deployed, signal.SIGUSR2)
+
+
 async def run(config: Config, seed: int) -> None:
     random.seed(seed)
-    work_dir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    mode = "inprocess" if os.environ.get("PULSE_BENCH_INPROCESS") == "1" else "processes"
+    async with deployment(mode) as deployed:
+        print(
+            f"bench_submit: {config.submits} Submits with {CALLERS} callers; "
+            f"{deployed.description}; Python {platform.python_version()} on "
+            f"{platform.machine()}, {os.cpu_count()} CPUs; load average "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        )
+        await measure(config, deployed)
+
+
+async def measure(config: Config, deployed: Deployment) -> None:
+    urls = deployed.database_urls
+    survey_pool = await asyncpg.create_pool(urls["survey"], min_size=1, max_size=2)
+    response_pool = await asyncpg.create_pool(urls["response"], min_size=1, max_size=2)
+    corr_pool = await asyncpg.create_pool(urls["correlation"], min_size=1, max_size=2)
+    bare = grpc.aio.insecure_channel(deployed.floor_address)
     try:
-        async with servers(work_dir) as infra:
-            settings = settings_for_tests(
-                infra.database_url,
-                infra.nats_url,
-                PULSE_DATA_DIR=infra.data_dir,
-                PULSE_WAVE_SCHEDULER_INTERVAL_S="0",
-                PULSE_RESPONSE_SUBMITS_PER_MINUTE="1000000",
-                # Production's anonymity batching (the survey's k), not the tests' 1.
-                PULSE_ANSWER_BATCH_K="0",
-                PULSE_LOG_LEVEL="WARNING",
-            )
-            async with inprocess_stack(settings, [SURVEY, RESPONSE, CORRELATION]) as stack:
-                await make_floor_tables(infra.database_url)
-                print(
-                    f"bench_submit: {config.submits} Submits with {CALLERS} callers; "
-                    f"{infra.description}; Python {platform.python_version()} on "
-                    f"{platform.machine()}, {os.cpu_count()} CPUs; load average "
-                    f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
-                )
-                await measure(config, stack, infra.database_url, infra.nats_url, work_dir)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-
-
-async def measure(
-    config: Config, stack: object, database_url: str, nats_url: str, work_dir: Path
-) -> None:
-    from pulse_testing.stack import InProcessStack
-
-    assert isinstance(stack, InProcessStack)
-    survey_channel = tools_channel(stack.address("survey"))
-    response_channel = tools_channel(stack.address("response"))
-    floor_pool = await asyncpg.create_pool(database_url, min_size=4, max_size=10)
-    corr_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    floor = Floor(floor_pool)
-    floor_address = await floor.start()
-    bare = grpc.aio.insecure_channel(floor_address)
-    try:
-        survey = sgrpc.SurveyServiceStub(survey_channel)
+        survey = sgrpc.SurveyServiceStub(deployed.survey)
         await survey_kit.make_org(survey)
         customer = await survey_kit.published_survey(
             survey, types_pb2.SURVEY_KIND_CUSTOMER_POST_INTERACTION, survey_kit.CUSTOMER_ITEMS
@@ -472,17 +422,18 @@ async def measure(
         guess_rate = 400.0
         lag_tokens = int(guess_rate / 2 * config.lag_seconds) + 10
         total = warm + config.submits + config.counted + lag_tokens
-        tokens = await tokens_for(survey, customer.survey_id, nats_url, total)
-        submitter = Submitter(rgrpc.ResponseServiceStub(response_channel), tokens)
+        tokens = await tokens_for(survey, customer.survey_id, deployed.data_dir, total)
+        submitter = Submitter(rgrpc.ResponseServiceStub(deployed.response), tokens)
+        await submitter.show_forms()
         for _ in range(warm):  # channels, caches, prepared statements; the form's version
             await submitter.submit()
+        # Phase 1's invitations are still being mailed by the survey service (delivery
+        # consumer, templates): that is not a Submit's cost, so it ends before the timing.
+        await settled(survey_pool, response_pool, corr_pool)
 
         async def submit(_: int) -> None:
             await submitter.submit()
 
-        cpu_before = cpu_seconds(work_dir)
-        submit_s = await with_callers(config.submits, submit)
-        cpu_ms = (cpu_seconds(work_dir) - cpu_before) * 1000 / config.submits
         write: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = bare.unary_unary(
             "/bench.Floor/Write"
         )
@@ -496,42 +447,69 @@ async def measure(
             await echo(payload, timeout=60)
 
         await with_callers(50, floor_call)  # warm-up
-        floor_s = await with_callers(config.submits, floor_call)
-        echo_s = await with_callers(config.submits, echo_call)
 
-        log_file = await asyncio.to_thread(lambda: next(work_dir.glob("pg/**/postgres.log")))
+        async def settle() -> None:
+            await settled(survey_pool, response_pool, corr_pool)
+
+        load_before = os.getloadavg()[0]
+        timed = await paired_rounds(
+            config.rounds,
+            config.submits // config.rounds,
+            submit,
+            floor_call,
+            settle,
+            lambda: cpu_by_process(deployed.pids, deployed.roots),
+            lambda: profiling(deployed),
+        )
+        submit_s = timed.submit_s
+        cpu_used = timed.submit_cpu
+        cpu_ms = sum(cpu_used.values()) * 1000 / timed.count
+        floor_cpu_ms = sum(timed.floor_cpu.values()) * 1000 / timed.count
+        echo_s = await with_callers(timed.count, echo_call)
+        load_after = os.getloadavg()[0]
+
+        log_file = deployed.pg_log
 
         async def sequential() -> None:
             for _ in range(config.counted):
                 await submitter.submit()
 
-        await settled(corr_pool)
-        statements = await count_statements(database_url, log_file, sequential)
-        submit_rate = config.submits / submit_s
+        await settled(survey_pool, response_pool, corr_pool)
+        statements = await count_statements(deployed.admin_url, log_file, sequential)
+        submit_rate = timed.submit_rate
         lag_rate = min(submit_rate / 2, guess_rate / 2)
         lags = await lag_phase(submitter, corr_pool, lag_rate, config.lag_seconds)
         waits = (
             await employee_wait(
-                survey, rgrpc.ResponseServiceStub(response_channel), corr_pool, nats_url
+                survey, rgrpc.ResponseServiceStub(deployed.response), corr_pool, deployed.data_dir
             )
             if employee_batching_present()
             else None
         )
     finally:
         await bare.close()
-        await floor.server.stop(0.2)
-        await floor_pool.close()
+        await survey_pool.close()
+        await response_pool.close()
         await corr_pool.close()
-        await survey_channel.close()
-        await response_channel.close()
 
-    floor_rate, echo_rate = config.submits / floor_s, config.submits / echo_s
-    print(f"Submit, {CALLERS} callers: {submit_rate:.0f}/s ({submit_s:.2f} s)")
+    floor_rate, echo_rate = timed.floor_rate, timed.count / echo_s
+    print(
+        f"Submit, {CALLERS} callers: {submit_rate:.0f}/s ({submit_s:.2f} s; {config.rounds} "
+        f"rounds of {timed.count // config.rounds}, each paired with as many floor calls)"
+    )
     print(f"floor (one asyncpg transaction, same rows), {CALLERS} callers: {floor_rate:.0f}/s")
     print(f"echo, {CALLERS} callers: {echo_rate:.0f}/s")
     print(
-        f"CPU per Submit: {cpu_ms:.1f} ms (this process with the three services and the "
-        "client, PostgreSQL and NATS)"
+        f"CPU per Submit: {cpu_ms:.1f} ms; per floor call: {floor_cpu_ms:.1f} ms (client, "
+        f"services, floor server, PostgreSQL and NATS; {deployed.mode}); load average "
+        f"{load_before:.1f} before the Submits, {load_after:.1f} after the echo"
+    )
+    print(
+        "CPU ms per Submit by process: "
+        + ", ".join(
+            f"{name} {seconds * 1000 / timed.count:.2f}"
+            for name, seconds in sorted(cpu_used.items(), key=lambda item: -item[1])
+        )
     )
     top = sorted(((n, key) for key, n in statements.items() if "\t" in key), reverse=True)
     statements = Counter({k: n for k, n in statements.items() if "\t" not in k})
@@ -547,7 +525,8 @@ async def measure(
     ratio(
         "submit_vs_floor",
         submit_rate / floor_rate,
-        f"{submit_rate:.0f} vs {floor_rate:.0f}/s; target >= {FLOOR_TARGET}",
+        f"{submit_rate:.0f} vs {floor_rate:.0f}/s; target >= {FLOOR_TARGET}; by round "
+        + " ".join(f"{r:.2f}" for r in timed.ratios),
     )
     ratio("submit_vs_echo", submit_rate / echo_rate, f"{submit_rate:.0f} vs {echo_rate:.0f}/s")
     if lags:

@@ -8,6 +8,7 @@ import math
 
 import asyncpg
 import nats
+from pulse.response.v1 import response_service_pb2 as resp_pb
 from pulse_cli.context import Stubs, connect
 from pulse_cli.demo import SIZES, DemoConfig, run_demo
 from pulse_cli.demo.history import history_start_month
@@ -58,6 +59,15 @@ async def test_tiny_demo_counts_every_response_and_fills_the_contract(
                 assert isinstance(stubs, Stubs)
                 recorder = Recorder()
                 result = await run_demo(stubs, nc.jetstream(), config, 3, recorder, replicates=40)
+                # The printed employee links are of the current month's live wave: each
+                # opens the form (a backfilled month's link says the survey has closed).
+                forms = [
+                    await stubs.response.GetForm(
+                        resp_pb.GetFormRequest(token=path.removeprefix("/s/")),
+                        timeout=stubs.deadline_s,
+                    )
+                    for path in result.survey_links.values()
+                ]
         finally:
             await nc.close()
         # Each month's wave was opened by BackfillWave, audited under the demo's identity.
@@ -123,3 +133,9 @@ async def test_tiny_demo_counts_every_response_and_fills_the_contract(
     assert math.isclose(estimate.r, result.generated_r, abs_tol=1e-6)
     assert recorder.stages["employee history"][0] == result.counts["employee_responses"]
     assert any("reorganisation" in note for note in recorder.notes)
+    # One live employee wave, nobody answered it: the counts above are the history's alone.
+    assert result.counts["live_employee_invitations"] > 0
+    assert 0 < len(result.survey_links) <= 3
+    assert all(path.startswith("/s/") for path in result.survey_links.values())
+    assert all(form.items and form.definition.survey_id for form in forms)
+    assert payload["survey_links"] == result.survey_links

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_cli import output
-from pulse_cli.import_checks import summary, unknown_units
+from pulse_cli.import_checks import summary
 from pulse_cli.main import cli
 from pulse_cli.wave_commands import reminders_line
+from pulse_response.import_units import unit_problem
 from rich.console import Console
 
 WAVE = "38bf5b2e-1a2b-4c3d-9e8f-0123456789ab"
@@ -75,11 +76,13 @@ def test_remind_says_why_nobody_was_reminded() -> None:
 
 
 def test_imports_refuse_units_outside_the_org_of_their_period() -> None:
+    # The one rule, shared with the response service that enforces it (pulse_response).
     units_in = {"2025-01": {"team1", "team2"}, "2025-02": {"team1"}}
     rows = [(2, "team1", "2025-01"), (3, "team2", "2025-02"), (4, "NOPE", "2025-01")]
-    assert unknown_units(rows, units_in) == [
-        (3, "unit_id", "'team2' is not a unit of the organisation in 2025-02; did you mean team1?"),
-        (4, "unit_id", "'NOPE' is not a unit of the organisation in 2025-01"),
+    problems = [(line, unit_problem(unit, period, units_in[period])) for line, unit, period in rows]
+    assert [(line, reason) for line, reason in problems if reason] == [
+        (3, "'team2' is not a unit of the organisation in 2025-02; did you mean team1?"),
+        (4, "'NOPE' is not a unit of the organisation in 2025-01"),
     ]
     assert summary(10, 4, 2, dry_run=False) == "6 new, 4 already imported, 2 rejected"
     assert summary(10, 0, 2, dry_run=True) == "10 rows would be imported (dry run), 2 rejected"

@@ -28,6 +28,7 @@ from pulse_common.ledger import (
 from pulse_common.messaging import (
     ConsumerLoop,
     ConsumerSpec,
+    RetryBatchLater,
     connect_nats,
     decode,
     ensure_stream,
@@ -110,6 +111,23 @@ async def test_relay_is_woken_by_commits_and_publishes_batches_once(
     assert sorted(published) == sorted(ids)
 
 
+async def test_relay_keeps_rows_no_stream_takes(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+    """A row whose subject no stream takes is kept, its attempt and error recorded, while
+    the rows of its batch that were stored are deleted."""
+    good, lost = f"fp-{uuid.uuid4()}", f"fp-{uuid.uuid4()}"
+    async with pool.acquire() as conn, conn.transaction():
+        event = events_pb2.ResponseRecorded(response_id=good)
+        await enqueue(conn, subjects.RESPONSE_RECORDED, event, msg_id=good)
+        await enqueue(conn, "nostream.test", event, msg_id=lost)
+    relay = OutboxRelay(pool, js, ack_timeout_s=2.0)
+    assert await relay.relay_once() == 1
+    left = await pool.fetch("SELECT msg_id, attempts, last_error FROM outbox")
+    assert [(r["msg_id"], r["attempts"]) for r in left] == [(lost, 1)]
+    assert left[0]["last_error"]
+    await pool.execute("DELETE FROM outbox")
+    assert good in await stream_ids(js, subjects.RESPONSE_RECORDED)
+
+
 async def test_claim_messages_claims_each_id_once(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
         assert await claim_messages(conn, ["b", "a", "b", "c"], "s") == {"a", "b", "c"}
@@ -173,6 +191,72 @@ async def test_batch_handler_commits_a_batch_and_falls_back_to_one_by_one(
     assert sorted(applied) == sorted(good)  # every good message once, the replay not again
     assert loop.dead_lettered == 1  # the poison, dead-lettered by the one-by-one path
     assert loop.batches_committed >= 1  # batches without the poison went in whole
+
+
+async def test_a_batch_waiting_for_what_it_needs_is_retried_whole(js: JetStreamContext) -> None:
+    """``RetryBatchLater``: the batch is naked and comes back, not tried message by message
+    (each would fail the same way); a batch that comes back and still cannot be handled is
+    then handled one by one, so per-message retries and dead letters still apply."""
+    subject = f"pulse.test.later.{uuid.uuid4().hex}"
+    attempts: list[list[str]] = []
+    alone: list[str] = []
+    allow_after = 1  # the first batch waits (a survey still on its way), the next goes in
+
+    async def one(msg: Msg) -> None:
+        alone.append(message_id(msg))
+
+    async def batch(msgs: list[Msg]) -> None:
+        attempts.append([message_id(m) for m in msgs])
+        if len(attempts) <= allow_after:
+            raise RetryBatchLater("survey s v1 not received yet")
+
+    ids = [f"later-{i}" for i in range(20)]
+    for msg_id in ids:
+        await publish(js, subject, b"x", msg_id=msg_id)
+    spec = ConsumerSpec("fast-later", (subject,), batch=50, fetch_timeout_s=0.2)
+    loop = ConsumerLoop(js, spec, one, batch)
+    task = asyncio.create_task(loop.run())
+    try:
+        async with asyncio.timeout(20):
+            while loop.handled < len(ids):
+                await asyncio.sleep(0.05)
+    finally:
+        loop.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert sorted(attempts[0]) == sorted(ids)  # fetched together, deferred together
+    assert loop.batches_deferred == 1
+    assert not alone  # nobody was tried alone
+    assert sorted(i for a in attempts[1:] for i in a) == sorted(ids)  # then in batches
+
+
+async def test_a_deferred_batch_that_still_waits_goes_one_by_one(js: JetStreamContext) -> None:
+    subject = f"pulse.test.later.{uuid.uuid4().hex}"
+    alone: list[str] = []
+
+    async def one(msg: Msg) -> None:
+        alone.append(message_id(msg))
+
+    async def batch(msgs: list[Msg]) -> None:
+        raise RetryBatchLater("survey s v1 not received yet")
+
+    ids = [f"wait-{i}" for i in range(10)]
+    for msg_id in ids:
+        await publish(js, subject, b"x", msg_id=msg_id)
+    spec = ConsumerSpec("fast-still", (subject,), batch=50, fetch_timeout_s=0.2)
+    loop = ConsumerLoop(js, spec, one, batch)
+    task = asyncio.create_task(loop.run())
+    try:
+        async with asyncio.timeout(20):
+            while loop.handled < len(ids):
+                await asyncio.sleep(0.05)
+    finally:
+        loop.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert loop.batches_deferred >= 1
+    assert loop.batch_fallbacks >= 1
+    assert sorted(alone) == sorted(ids)  # handled one by one after coming back
 
 
 def test_ledger_retention_follows_the_stream() -> None:

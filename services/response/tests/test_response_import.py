@@ -4,6 +4,7 @@ with line, field and reason; re-sending the file adds nothing; dry runs write no
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from datetime import date
 
 from pulse.events.v1 import events_pb2
 from pulse.response.v1 import response_service_pb2 as pb
@@ -47,6 +48,7 @@ async def send(
 async def test_mixed_file_imports_good_rows_and_lists_bad(harness: Harness) -> None:
     from pulse_testing import survey as survey_kit
 
+    await survey_kit.make_org(harness.survey, since=date(2025, 1, 1))  # n1, n2 in 2025-11
     definition = await survey_kit.published_survey(harness.survey)
     parsed = list(parse_rows(CSV, definition))
     rows = [r for r in parsed if isinstance(r, pb.ImportRow)]

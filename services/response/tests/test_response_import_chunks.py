@@ -4,6 +4,7 @@ reported one by one like single rows, and written with their scores and events."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.types.v1 import types_pb2
@@ -26,6 +27,7 @@ def row(line: int, unit: str = "n1", rec: int = 4) -> pb.ImportRow:
 
 
 async def test_rows_in_chunks_are_checked_one_by_one(harness: Harness) -> None:
+    await survey_kit.make_org(harness.survey, since=date(2024, 1, 1))  # n1 in 2024-03
     definition = await survey_kit.published_survey(harness.survey)
     header = pb.ImportHeader(
         survey_id=definition.survey_id, survey_version=definition.version, source_name="c.csv"

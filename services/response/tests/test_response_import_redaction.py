@@ -4,6 +4,7 @@ as a submitted one is; the raw text (addresses, phone numbers) is not kept."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse_response.import_csv import parse_rows
@@ -19,6 +20,7 @@ n1,2025-11,employee_pulse,,,5,5,10,Good month
 
 
 async def test_imported_comments_are_stored_redacted(harness: Harness) -> None:
+    await survey_kit.make_org(harness.survey, since=date(2025, 1, 1))  # n1 in 2025-11
     definition = await survey_kit.published_survey(harness.survey)
     rows = [r for r in parse_rows(CSV, definition) if isinstance(r, pb.ImportRow)]
     assert len(rows) == 2

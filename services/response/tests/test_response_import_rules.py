@@ -64,7 +64,7 @@ def test_the_rule_refuses_open_and_measured_periods() -> None:
 
 async def test_the_padding_attack_is_refused_and_audited(harness: Harness) -> None:
     # One person in team n1 answers live; four invented rows would release n1 at n = 5.
-    wave = await employee_wave(harness, {"n1": 1})
+    wave = await employee_wave(harness, {"n1": 1}, org_since=date(2025, 1, 1))
     survey_id, version = wave.definition.survey_id, wave.definition.version
     await harness.response.Submit(
         pb.SubmitRequest(

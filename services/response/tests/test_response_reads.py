@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pulse.response.v1 import response_service_pb2 as pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
@@ -49,7 +49,7 @@ def employee_row(line: int, unit: str, comment: str) -> pb.ImportRow:
 
 
 async def test_counts_and_comments_are_released_only_above_thresholds(harness: Harness) -> None:
-    wave = await employee_wave(harness, {"n1": 2})
+    wave = await employee_wave(harness, {"n1": 2}, org_since=date(2025, 1, 1))  # 2025-11
     survey_id, version = wave.definition.survey_id, wave.definition.version
     await harness.response.Submit(
         pb.SubmitRequest(

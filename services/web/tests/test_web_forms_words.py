@@ -36,10 +36,11 @@ def test_a_range_error_names_the_field_as_the_reader_knows_it() -> None:
 def test_service_field_names_and_doubled_prefixes_become_the_forms() -> None:
     assert form_field("period_from") == "from"
     assert form_field("scope_unit_id") == "scope"
-    assert form_field("predictors") == ""
+    assert form_field("predictors") == "predictors"  # the report form's checkboxes
+    assert form_field("covariates") == ""
     assert words("email: email: must be an e-mail address") == "Must be an e-mail address"
     found = FormErrors()
-    found.add(errors.InvalidArgument("predictors", "choose one of a, b"))
+    found.add(errors.InvalidArgument("covariates", "choose one of a, b"))
     assert found.summary() == [{"target": "_form", "text": "Choose one of a, b"}]
 
 

@@ -4,20 +4,19 @@ from the past, and the free text leaders may read (thresholds apply)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import click
 from pulse.response.v1 import response_service_pb2 as response_pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
-from pulse_common.periods import is_period
 from pulse_response.import_csv import RowError, parse_rows
 from rich.progress import TextColumn
 
 from pulse_cli.context import Stubs
 from pulse_cli.csv_files import count_data_lines
-from pulse_cli.import_checks import period_days, summary, unknown_units
+from pulse_cli.import_checks import summary
 from pulse_cli.options import (
     PERIOD,
     json_option,
@@ -30,6 +29,10 @@ from pulse_cli.rpc import run_with_stubs, unary
 
 # Rows the response service validates and stores per second, at the least (for the deadline).
 IMPORT_ROWS_PER_S = 20
+# Rows per ``ImportResponses`` message (``ImportRows``), and at most this many bytes of them
+# (long comments: well below the services' 8 MB message limit).
+IMPORT_CHUNK = 500
+IMPORT_CHUNK_BYTES = 1024 * 1024
 
 
 @click.group("import")
@@ -53,8 +56,8 @@ def import_responses(
     """Import historical responses from CSV_FILE: header
     unit_id,period,kind[,interaction_date,channel] then one column per item id; a period is
     a month like 2026-03 or an ISO week like 2026-W11. Each row's unit must exist in the
-    organisation during its period. Prints "N new, M already imported, K rejected" and every
-    rejected row with its line and reason."""
+    organisation during its period (the response service checks it). Prints "N new, M
+    already imported, K rejected" and every rejected row with its line and reason."""
     total = count_data_lines(csv_file)
     text = csv_file.read_text(encoding="utf-8")
     local_errors: list[tuple[int, str, str]] = []
@@ -68,11 +71,6 @@ def import_responses(
         parsed = list(parse_rows(text, definition))
         rows = [row for row in parsed if not isinstance(row, RowError)]
         local_errors.extend((e.line, e.field, e.reason) for e in parsed if isinstance(e, RowError))
-        units_in = await _units_by_period(stubs, {row.period for row in rows})
-        known = [(r.line, r.unit_id, r.period) for r in rows if r.period in units_in]
-        refused = unknown_units(known, units_in)
-        local_errors.extend(refused)
-        bad_lines = {line for line, _, _ in refused}
         rate = TextColumn("{task.fields[rate]:.0f} rows/s")
         with row_progress(
             "importing responses", total, hidden=as_json, extra=[rate], rate=0.0
@@ -89,11 +87,16 @@ def import_responses(
                         source_name=csv_file.name,
                     )
                 )
-                for row in rows:
-                    done = bar.tasks[0].completed + 1
-                    bar.update(task, advance=1, rate=done / max(1e-6, time.monotonic() - started))
-                    if row.line not in bad_lines:
-                        yield response_pb.ImportResponsesRequest(row=row)
+                # Chunks of rows per message (``ImportRows``): one message per row cost
+                # the service more than writing the rows (issue 20).
+                for chunk in _chunks(rows):
+                    done = bar.tasks[0].completed + len(chunk)
+                    bar.update(
+                        task, advance=len(chunk), rate=done / max(1e-6, time.monotonic() - started)
+                    )
+                    yield response_pb.ImportResponsesRequest(
+                        rows=response_pb.ImportRows(rows=chunk)
+                    )
 
             timeout = max(120.0, total / IMPORT_ROWS_PER_S, stubs.deadline_s)
             return await stubs.response.ImportResponses(requests(), timeout=timeout)
@@ -109,18 +112,19 @@ def import_responses(
         echo_rejected(rejected)
 
 
-async def _units_by_period(stubs: Stubs, periods: set[str]) -> dict[str, set[str]]:
-    """Unit ids of the organisation during each period: on its first or its last day."""
-    found: dict[str, set[str]] = {}
-    for period in sorted(p for p in periods if is_period(p)):  # the service refuses the rest
-        units: set[str] = set()
-        for day in period_days(period):
-            reply = await stubs.survey.ListUnits(
-                survey_pb.ListUnitsRequest(as_of=day), timeout=stubs.deadline_s
-            )
-            units.update(unit.unit_id for unit in reply.units)
-        found[period] = units
-    return found
+def _chunks(rows: list[response_pb.ImportRow]) -> Iterator[list[response_pb.ImportRow]]:
+    """``rows`` in order, ``IMPORT_CHUNK`` at a time or fewer when they are large."""
+    chunk: list[response_pb.ImportRow] = []
+    size = 0
+    for row in rows:
+        row_size = row.ByteSize()
+        if chunk and (len(chunk) >= IMPORT_CHUNK or size + row_size > IMPORT_CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(row)
+        size += row_size
+    if chunk:
+        yield chunk
 
 
 @click.command("comments")

@@ -40,6 +40,7 @@ async def create_pool(
         url,
         min_size=min_size,
         max_size=max_size,
+        reset=_keep_session,
         command_timeout=max(1.0, statement_timeout_ms / 1000 + 5),
         server_settings={
             "search_path": f"{schema},public",
@@ -51,6 +52,22 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's ``reset`` hook: nothing to send on release (asyncpg still rolls back a
+    transaction left open and drops in-process listeners before calling this).
+
+    asyncpg's default runs ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` on every release: one more round trip per unit of work. Nothing here leaves session
+    state on a pooled connection: advisory locks are ``pg_advisory_xact_lock`` (released at
+    commit or rollback) except ``apply_migrations``' session lock, which it unlocks itself
+    in ``finally`` together with its ``SET lock_timeout`` (a failure there fails the release
+    and asyncpg terminates the connection); cursors exist only inside transactions; no
+    service LISTENs (the outbox relay is woken in-process by ``Database.notify``); settings
+    are per pool (``server_settings``) or ``SET LOCAL``. A new ``SET``/``LISTEN``/session
+    lock on a pooled connection must undo itself the same way."""
+    return None
 
 
 @dataclass(frozen=True)

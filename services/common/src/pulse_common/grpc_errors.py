@@ -149,6 +149,26 @@ def _wrap_stream_response(
     return wrapper
 
 
+def with_domain_errors(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+    """``handler`` with its errors mapped as ``DomainErrorInterceptor`` says (built once per
+    method by ``grpc_auth.CheckedCalls``, per call by the interceptor)."""
+    common = {
+        "request_deserializer": _lenient(handler.request_deserializer),
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(_wrap_unary(handler.unary_unary), **common)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(_wrap_unary(handler.stream_unary), **common)
+    if handler.unary_stream:
+        behavior: Any = handler.unary_stream  # aio handlers are async generators
+        return grpc.unary_stream_rpc_method_handler(_wrap_stream_response(behavior), **common)
+    if handler.stream_stream:
+        streaming: Any = handler.stream_stream
+        return grpc.stream_stream_rpc_method_handler(_wrap_stream_response(streaming), **common)
+    return handler
+
+
 class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turns ``DomainError`` into its status code; anything else into INTERNAL (logged);
     request bytes that are not the request message into INVALID_ARGUMENT."""
@@ -161,23 +181,7 @@ class DomainErrorInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        common = {
-            "request_deserializer": _lenient(handler.request_deserializer),
-            "response_serializer": handler.response_serializer,
-        }
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(_wrap_unary(handler.unary_unary), **common)
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(_wrap_unary(handler.stream_unary), **common)
-        if handler.unary_stream:
-            behavior: Any = handler.unary_stream  # aio handlers are async generators
-            return grpc.unary_stream_rpc_method_handler(_wrap_stream_response(behavior), **common)
-        if handler.stream_stream:
-            streaming: Any = handler.stream_stream
-            return grpc.stream_stream_rpc_method_handler(_wrap_stream_response(streaming), **common)
-        return handler
+        return None if handler is None else with_domain_errors(handler)
 
 
 def field_violations(error: grpc.aio.AioRpcError) -> list[tuple[str, str]]:

@@ -14,9 +14,9 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from pulse_common.auth import TokenSource
-from pulse_common.grpc_auth import AuthInterceptor, default_token_interceptors
-from pulse_common.grpc_errors import DomainErrorInterceptor
+from pulse_common.grpc_auth import AuthInterceptor, CheckedCalls
 from pulse_common.tls import TlsMaterial
+from pulse_common.token_channel import TokenChannel
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,9 @@ class GrpcServer:
     ) -> None:
         self.service_names = list(service_names)
         self.tls = tls
-        interceptors: list[grpc.aio.ServerInterceptor] = [DomainErrorInterceptor()]
-        if auth is not None:
-            interceptors.insert(0, auth)
+        self.checked = CheckedCalls(auth)  # caller checks and error mapping, one interceptor
         self.server = grpc.aio.server(
-            interceptors=interceptors,
+            interceptors=[self.checked],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -158,14 +156,13 @@ def open_channel(
     every Pulse port refuses), and ``tokens`` on every call that brings no token of its
     own."""
     options = channel_options()
-    interceptors = default_token_interceptors(tokens) if tokens is not None else None
     if tls is None:
-        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
-    if tls.server_name:
-        options.append(("grpc.ssl_target_name_override", tls.server_name))
-    return grpc.aio.secure_channel(
-        address, tls.channel_credentials(), options=options, interceptors=interceptors
-    )
+        channel = grpc.aio.insecure_channel(address, options=options)
+    else:
+        if tls.server_name:
+            options.append(("grpc.ssl_target_name_override", tls.server_name))
+        channel = grpc.aio.secure_channel(address, tls.channel_credentials(), options=options)
+    return channel if tokens is None else TokenChannel(channel, tokens)
 
 
 async def check_health(

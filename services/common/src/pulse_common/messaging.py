@@ -37,6 +37,14 @@ class PermanentError(Exception):
     """The message can never be handled (undecodable, contract violation): dead-letter it now."""
 
 
+class RetryBatchLater(Exception):
+    """Raised by a batch handler when something the batch needs has not arrived yet (a
+    survey definition still on its way): nothing was done, and handling the messages one
+    by one now would fail each of them the same way. The loop naks the batch (first
+    backoff step) instead; a batch holding a message delivered before is handled one by one
+    as usual, so per-message retries and dead letters still apply."""
+
+
 async def publish(
     js: JetStreamContext,
     subject: str,
@@ -176,6 +184,7 @@ class ConsumerLoop:
         self.batch_handler = batch_handler
         self.batches_committed = 0
         self.batch_fallbacks = 0  # batches handled one by one after the batch handler raised
+        self.batches_deferred = 0  # batches naked whole (``RetryBatchLater``)
         self.last_batch_error = ""
         self._stopping = asyncio.Event()
         self.handled = 0
@@ -235,11 +244,23 @@ class ConsumerLoop:
         return messages
 
     async def _handle_batch(self, messages: list[Msg]) -> bool:
-        """True when the batch handler committed ``messages`` (then they are acked)."""
+        """True when the batch handler committed ``messages`` (then they are acked) or
+        deferred them all (``RetryBatchLater``: they are naked)."""
         if self.batch_handler is None or len(messages) < 2:
             return False
         try:
             await self.batch_handler(messages)
+        except RetryBatchLater as error:
+            if all(msg.metadata.num_delivered <= 1 for msg in messages):
+                self.batches_deferred += 1
+                self.last_batch_error = str(error)[:200] or type(error).__name__
+                for msg in messages:
+                    with contextlib.suppress(nats.errors.Error):
+                        await msg.nak(delay=self.spec.nak_delay(1))
+                return True
+            self.batch_fallbacks += 1
+            self.last_batch_error = str(error)[:200] or type(error).__name__
+            return False
         except Exception as error:
             self.batch_fallbacks += 1
             self.last_batch_error = str(error)[:200] or type(error).__name__

@@ -24,6 +24,8 @@ from nats.js import JetStreamContext
 from pulse_common.auth import issuers_path
 from pulse_common.config import ConfigError, Settings, load_settings
 from pulse_common.db import Migration, apply_migrations, create_pool, load_migrations
+from pulse_common.event_loop import install_profiler, settle_heap
+from pulse_common.event_loop import run as run_loop
 from pulse_common.grpc_auth import AuthInterceptor
 from pulse_common.grpc_server import GrpcServer
 from pulse_common.health import HealthMonitor, consumer_probe, database_probe, nats_probe
@@ -260,6 +262,8 @@ async def _create_pool_waiting(
 
 async def _serve_until_signal(definition: ServiceDefinition, settings: Settings) -> None:
     running = await start_service(definition, settings)
+    settle_heap()
+    install_profiler(settings.extra, definition.name)
     print(f"{definition.name} listening on {running.address}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -286,7 +290,7 @@ def run_service_main(definition: ServiceDefinition) -> None:
         raise SystemExit(2) from None
     configure_logging(definition.name, settings.log_level, settings.log_json)
     try:
-        asyncio.run(_serve_until_signal(definition, settings))
+        run_loop(_serve_until_signal(definition, settings), settings.extra)
     except ConfigError as error:
         print(f"pulse-{definition.name}: configuration error: {error.message}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -78,45 +78,57 @@ class MergedDeltas:
 
 
 def merge_deltas(batch: Sequence[ResponseDeltas]) -> MergedDeltas:
-    """The batch's additions summed per aggregate row."""
+    """The batch's additions summed per aggregate row (each row's sums made once, when
+    the batch first touches it)."""
     m = MergedDeltas()
+    population, constructs, items, channels = m.population, m.constructs, m.items, m.channels
     for d in batch:
-        key = (d.unit_id, d.period, d.population)
-        m.population[key] = m.population.get(key, 0) + 1
+        unit_id, period = d.unit_id, d.period
+        key = (unit_id, period, d.population)
+        population[key] = population.get(key, 0) + 1
         for c in d.constructs:
-            sums = m.constructs.setdefault(
-                (d.unit_id, d.period, c.construct), ConstructSums(d.population)
-            )
+            cell = (unit_id, period, c.construct)
+            sums = constructs.get(cell)
+            if sums is None:
+                sums = constructs[cell] = ConstructSums(d.population)
+            score = c.score
             sums.n += 1
-            sums.sum += c.score
-            sums.sumsq += c.score * c.score
+            sums.sum += score
+            sums.sumsq += score * score
         for i in d.items:
             spec = i.item
-            item = m.items.setdefault(
-                (d.unit_id, d.period, spec.item_id),
-                ItemSums(
+            cell = (unit_id, period, spec.item_id)
+            item = items.get(cell)
+            if item is None:
+                item = items[cell] = ItemSums(
                     spec.construct,
                     d.population,
                     spec.scale_min,
                     spec.scale_max,
                     [0] * (spec.scale_max - spec.scale_min + 1),
-                ),
-            )
-            x = float(i.value)
+                )
+            value = i.value
+            x = float(value)
             item.n += 1
             item.sum += x
             item.sumsq += x * x
-            item.promoters += i.promoter
-            item.passives += i.passive
-            item.detractors += i.detractor
-            item.top2 += i.top2
+            if spec.is_nps:
+                if value >= 9:
+                    item.promoters += 1
+                elif value >= 7:
+                    item.passives += 1
+                else:
+                    item.detractors += 1
+            elif value >= spec.scale_max - 1:
+                item.top2 += 1
             item.n_xt += 1
             item.sum_xt += x * i.construct_score
-            position = i.value - item.scale_min  # 0-based slot of the scale point
-            if position >= len(item.counts):  # a later version with a wider scale
-                item.counts.extend([0] * (position + 1 - len(item.counts)))
-            item.counts[position] += 1
+            position = value - item.scale_min  # 0-based slot of the scale point
+            counts = item.counts
+            if position >= len(counts):  # a later version with a wider scale
+                counts.extend([0] * (position + 1 - len(counts)))
+            counts[position] += 1
         if d.population != EMPLOYEE:
-            channel = (d.unit_id, d.period, d.population, d.channel or "unknown")
-            m.channels[channel] = m.channels.get(channel, 0) + 1
+            channel = (unit_id, period, d.population, d.channel or "unknown")
+            channels[channel] = channels.get(channel, 0) + 1
     return m

@@ -89,4 +89,6 @@ async def run_report(deps: Deps, request: ReportRequest) -> pb.LinkageReport:
             ),
             msg_id=f"report:{report.report_id}",
         )
+    # Committed: the periods this report froze may now be kept like any other.
+    release_repo.keep_frozen(deps.read_cache, frozen, fresh)
     return report

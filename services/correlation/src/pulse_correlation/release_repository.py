@@ -142,6 +142,16 @@ async def cached_frozen(
     return found
 
 
+def keep_frozen(cache: ReadCache, frozen: Sequence[FrozenPeriod], fresh: set[str]) -> None:
+    """After the transaction that froze ``fresh`` has committed: keep those periods in the
+    process's cache too, so the next read does not load them again."""
+    for f in frozen:
+        if f.period in fresh and f.period not in cache.frozen:
+            cache.frozen[f.period] = f
+    while len(cache.frozen) > FROZEN_KEPT:
+        cache.frozen.popitem(last=False)
+
+
 async def _freeze_once(
     conn: Connection, period: str, versions: Sequence[UnitVersion], today: dt.date
 ) -> bool:

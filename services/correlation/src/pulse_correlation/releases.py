@@ -98,9 +98,42 @@ class FrozenPeriod:
     measure_k: dict[str, int] = field(default_factory=dict)
     # decide() per deployment k: a frozen period never changes, so neither do its decisions.
     decided: dict[int, dict[str, PeriodDecision]] = field(default_factory=dict, repr=False)
+    # ``rows`` and ``items`` per construct, in their order, grouped on first use (a frozen
+    # period's rows are not changed once read): a report reads the few constructs it
+    # relates without scanning every row of the period for each (issue 20).
+    _rows_by: dict[str, list[ConstructRow]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _items_by: dict[str, list[ItemRow]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    # What other modules derive from the period once (``report_cells``), by name.
+    memo: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def tree(self) -> Tree:
         return Tree(ORG_ROOT, self.org.subtree_parents(ORG_ROOT))
+
+    def rows_by_construct(self) -> dict[str, list[ConstructRow]]:
+        if self._rows_by is None:
+            grouped: dict[str, list[ConstructRow]] = {}
+            for r in self.rows:
+                grouped.setdefault(r.construct, []).append(r)
+            self._rows_by = grouped
+        return self._rows_by
+
+    def items_by_construct(self) -> dict[str, list[ItemRow]]:
+        if self._items_by is None:
+            grouped: dict[str, list[ItemRow]] = {}
+            for i in self.items:
+                grouped.setdefault(i.construct, []).append(i)
+            self._items_by = grouped
+        return self._items_by
+
+    def rows_of(self, construct: str) -> list[ConstructRow]:
+        return self.rows_by_construct().get(construct, [])
+
+    def items_of(self, construct: str) -> list[ItemRow]:
+        return self.items_by_construct().get(construct, [])
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,9 @@ class PeriodDecision:
     k: int
     decision: Decision
     atom: dict[str, str | None]  # unit (frozen org) -> nearest released unit at or above
+    # (unit id as the row spells it, its atom) of every row of the construct with people,
+    # in row order: what a report checks its analysis units against (issue 20).
+    row_atoms: tuple[tuple[str, str | None], ...] = ()
 
     def atom_of_raw(self, org: OrgSnapshot, unit_id: str) -> str | None:
         """The atom holding a unit id as it appears in the rows (merged units resolved)."""
@@ -143,8 +179,14 @@ def _decide(frozen: FrozenPeriod, base_k: int) -> dict[str, PeriodDecision]:
         measure = measure_key(population[construct], construct)
         k = effective_k(base_k, frozen.measure_k, measure)
         decision = release_hierarchy(tree, own[construct], measure, k, releasable_root=False)
+        atom = atom_of(tree, decision)
+        row_atoms = tuple(
+            (r.unit_id, atom.get(frozen.org.canonical(r.unit_id)))
+            for r in frozen.rows_of(construct)
+            if r.n > 0
+        )
         decided[construct] = PeriodDecision(
-            construct, population[construct], measure, k, decision, atom_of(tree, decision)
+            construct, population[construct], measure, k, decision, atom, row_atoms
         )
     return decided
 

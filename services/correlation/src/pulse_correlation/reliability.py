@@ -42,7 +42,7 @@ ITEM_TOTAL_WARN_BELOW = 0.3
 
 
 @dataclass
-class _Pooled:
+class Pooled:
     n: int = 0
     total: float = 0.0
     squares: float = 0.0
@@ -102,8 +102,8 @@ def construct_reliability(
     k = len(item_ids)
     if k < 2:
         return None
-    total = _Pooled()
-    per_item: dict[str, _Pooled] = defaultdict(_Pooled)
+    total = Pooled()
+    per_item: dict[str, Pooled] = defaultdict(Pooled)
     cross: dict[str, float] = defaultdict(float)  # item -> sum of scaled value x C
     left_out = 0
     with_cross = True
@@ -118,6 +118,21 @@ def construct_reliability(
             per_item[r.item_id].add(r.n, r.sum, r.sumsq, scale)
             cross[r.item_id] += r.sum_xt * scale
             with_cross = with_cross and r.n_xt == r.n
+    return pooled_reliability(construct, k, total, per_item, cross, left_out, with_cross, level)
+
+
+def pooled_reliability(
+    construct: str,
+    k: int,
+    total: Pooled,
+    per_item: dict[str, Pooled],
+    cross: dict[str, float],
+    left_out: int,
+    with_cross: bool,
+    level: float,
+) -> ConstructReliability:
+    """Alpha, its interval and the item-total correlations from the pooled sums of the
+    complete cells (``per_item`` in the order the items were first counted)."""
     warnings: list[str] = []
     if left_out:
         warnings.append(
@@ -150,7 +165,7 @@ def construct_reliability(
 
 
 def _item_totals(
-    per_item: dict[str, _Pooled], cross: dict[str, float], total: _Pooled, k: int
+    per_item: dict[str, Pooled], cross: dict[str, float], total: Pooled, k: int
 ) -> dict[str, float]:
     """Corrected item-total correlation of every item (module doc)."""
     n = total.n

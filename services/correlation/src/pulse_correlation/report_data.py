@@ -26,6 +26,7 @@ from pulse_correlation import org_repository as org_repo
 from pulse_correlation.access import Scope, as_of, resolve_scope
 from pulse_correlation.aggregates import ChannelRow, ConstructRow, ItemRow, Sums, measure_key
 from pulse_correlation.covariates import CHANNEL_MIX
+from pulse_correlation.report_cells import ItemTable, PeriodColumns, ReportCells
 from pulse_correlation.report_model import ReportRequest
 
 # construct -> (unit, period) -> sums
@@ -75,24 +76,67 @@ class ReportData:
     measure_k: dict[str, int]
     # The scope's construct rows as stored (per unit as attributed), for Cronbach's alpha.
     rows: list[ConstructRow] = field(default_factory=list)
+    # The constructs whose item rows a report reads (None: those of ``items``).
+    item_constructs: frozenset[str] | None = None
+    # The cells as arrays (``report_cells``), in place of ``constructs`` when given.
+    arrays: ReportCells | None = None
+    # The item rows as columns, per frozen period (``report_item_sums``), when given.
+    item_tables: list[ItemTable] | None = None
+    # The construct rows as columns, per frozen period (Cronbach's alpha), when given.
+    row_tables: list[PeriodColumns] | None = None
+
+    @cached_property
+    def cell_arrays(self) -> ReportCells:
+        return self.arrays if self.arrays is not None else ReportCells.from_sums(self.constructs)
 
     @cached_property
     def periods(self) -> list[str]:
         """Computed once per instance (the unit table asks per cell; ``constructs`` is not
         changed after construction, and ``replace`` makes a new instance)."""
+        if self.arrays is not None:
+            return list(self.arrays.periods)
         return sorted({p for cells in self.constructs.values() for (_, p) in cells})
 
     def cells(self, construct: str) -> dict[tuple[str, str], Sums]:
+        if self.arrays is not None and construct not in self.constructs:
+            return self._from_arrays(construct)
         return self.constructs.get(construct, {})
+
+    @cached_property
+    def _array_cells(self) -> ConstructSums:
+        return {}
+
+    def _from_arrays(self, construct: str) -> dict[tuple[str, str], Sums]:
+        found = self._array_cells.get(construct)
+        if found is None and self.arrays is not None:
+            found = self._array_cells[construct] = self.arrays.as_sums(construct)
+        return found or {}
+
+
+class ScopedUnits:
+    """A unit id as the rows spell it -> the unit its data counts under (merged units
+    resolved) when that unit is in scope, else "" (remembered: rows repeat few units)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._org = scope.org
+        self._in_scope = scope.units()
+        self._known: dict[str, str] = {}
+
+    def __call__(self, unit_id: str) -> str:
+        found = self._known.get(unit_id)
+        if found is None:
+            unit = self._org.canonical(unit_id)
+            found = self._known[unit_id] = unit if unit in self._in_scope else ""
+        return found
 
 
 def construct_sums(rows: Iterable[ConstructRow], scope: Scope) -> ConstructSums:
     """Sums per construct and (canonical unit, period), in scope only."""
-    in_scope = scope.units()
+    scoped = ScopedUnits(scope)
     found: dict[str, dict[tuple[str, str], Sums]] = defaultdict(dict)
     for r in rows:
-        unit = scope.org.canonical(r.unit_id)
-        if unit in in_scope:
+        unit = scoped(r.unit_id)
+        if unit:
             found[r.construct].setdefault((unit, r.period), Sums()).add(r.n, r.sum, r.sumsq)
     return dict(found)
 
@@ -106,9 +150,11 @@ def report_measures(request: ReportRequest, employee_constructs: Iterable[str]) 
 
 
 async def load_report_data(conn: Connection, request: ReportRequest, today: dt.date) -> ReportData:
-    """What the report reads, in the fewest rows: which units have which constructs comes
-    from one grouped query (SQL, a row per unit and construct, whatever the responses and
-    periods), and construct rows are read for the report's own measures only (issue 20)."""
+    """The report's scope and measures, from one grouped query (a row per unit and construct,
+    whatever the responses and periods). No aggregate row is read here: a report's sums,
+    items and rows are those of its released periods as frozen (``frozen_report_data``), so
+    reading the live ones too only to drop them cost a second at 1M responses (issue 20);
+    ``item_constructs`` says which constructs' item rows the frozen periods give."""
     versions = await org_repo.load_org(conn)
     present = await aggregates_repo.construct_presence(conn, request.period_from, request.period_to)
     scope = resolve_scope(
@@ -125,17 +171,6 @@ async def load_report_data(conn: Connection, request: ReportRequest, today: dt.d
         if p.population == EMPLOYEE and scope.org.canonical(p.unit_id) in in_scope
     )
     measures = report_measures(request, employee_constructs)
-    rows = await aggregates_repo.construct_rows(
-        conn,
-        request.period_from,
-        request.period_to,
-        sorted({*measures.by_construct, measures.nps_construct}),
-    )
-    constructs = construct_sums(rows, scope)
-    wanted = sorted(
-        {*employee_constructs, *measures.predictors, measures.outcome, measures.nps_construct}
-    )
-    items = await aggregates_repo.item_rows(conn, request.period_from, request.period_to, wanted)
     channels = (
         await aggregates_repo.channel_rows(
             conn, measures.population, request.period_from, request.period_to
@@ -146,10 +181,12 @@ async def load_report_data(conn: Connection, request: ReportRequest, today: dt.d
     return ReportData(
         scope=scope,
         measures=measures,
-        constructs=constructs,
+        constructs={},
         employee_constructs=employee_constructs,
-        items=items,
+        items=[],
         channels=channels,
         measure_k=await aggregates_repo.measure_ks(conn),
-        rows=[r for r in rows if scope.org.canonical(r.unit_id) in in_scope],
+        item_constructs=frozenset(
+            {*employee_constructs, *measures.predictors, measures.outcome, measures.nps_construct}
+        ),
     )

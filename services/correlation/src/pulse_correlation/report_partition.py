@@ -96,16 +96,18 @@ def atom_partition(
     in_scope = set(units)
     groups = _Groups(units)
     blocked: dict[str, str] = {}
-    for frozen, decided in periods:
+    canonical: dict[str, str] = {}
+    for _, decided in periods:
         for construct in required:
             decision = decided.get(construct)
+            if decision is None:  # no row of the construct in the period
+                continue
             holders: dict[str | None, list[str]] = defaultdict(list)
             crossing: set[str | None] = set()
-            for r in frozen.rows:
-                if r.construct != construct or r.n <= 0:
-                    continue
-                atom = None if decision is None else decision.atom_of_raw(frozen.org, r.unit_id)
-                unit = scope_org.canonical(r.unit_id)
+            for unit_id, atom in decision.row_atoms:
+                unit = canonical.get(unit_id)
+                if unit is None:
+                    unit = canonical[unit_id] = scope_org.canonical(unit_id)
                 if unit in in_scope:
                     holders[atom].append(unit)
                 else:

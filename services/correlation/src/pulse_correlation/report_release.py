@@ -14,13 +14,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from pulse_common.measures import EMPLOYEE, is_nps
+import numpy as np
+from pulse_common.measures import is_nps
 
 from pulse_correlation.aggregates import ChannelRow, measure_key
 from pulse_correlation.confidentiality import effective_k
 from pulse_correlation.org import OrgSnapshot
 from pulse_correlation.releases import FrozenPeriod, PeriodDecision, decide
-from pulse_correlation.report_data import ReportData, construct_sums
+from pulse_correlation.report_cells import period_columns, period_item_table, report_cells
+from pulse_correlation.report_data import ReportData
 from pulse_correlation.report_partition import atom_partition
 
 
@@ -46,22 +48,33 @@ def frozen_report_data(
     data: ReportData, frozen: Sequence[FrozenPeriod], channels: Iterable[ChannelRow]
 ) -> ReportData:
     """``data`` with its sums replaced by those of the released periods as frozen: periods
-    not released yet, and late arrivals into released ones, never enter a report."""
-    rows = [r for f in frozen for r in f.rows]
-    wanted = {i.construct for i in data.items} | set(data.measures.by_construct)
-    in_scope = data.scope.units()
+    not released yet, and late arrivals into released ones, never enter a report.
+
+    The cells come as arrays (``report_cells``), the frozen rows and item rows as the
+    periods' columns (``row_tables``, ``item_tables``: Cronbach's alpha and item sums)."""
+    wanted = (
+        {i.construct for i in data.items}
+        if data.item_constructs is None
+        else set(data.item_constructs)
+    ) | set(data.measures.by_construct)
+    arrays = report_cells(frozen, data.scope)
     return replace(
         data,
-        constructs=construct_sums(rows, data.scope),
-        employee_constructs=frozenset(
-            r.construct
-            for r in rows
-            if r.population == EMPLOYEE and data.scope.org.canonical(r.unit_id) in in_scope
-        ),
-        items=[i for f in frozen for i in f.items if i.construct in wanted],
+        constructs={},
+        arrays=arrays,
+        item_constructs=frozenset(wanted),
+        item_tables=[period_item_table(f) for f in frozen],
+        row_tables=[period_columns(f) for f in frozen],
+        employee_constructs=arrays.employee,
+        items=[
+            i
+            for f in frozen
+            for construct, group in f.items_by_construct().items()
+            if construct in wanted
+            for i in group
+        ],
         channels=list(channels),
-        # Cronbach's alpha reads the frozen rows too (``report_reliability``).
-        rows=[r for r in rows if data.scope.org.canonical(r.unit_id) in in_scope],
+        rows=[],  # Cronbach's alpha reads ``row_tables``
     )
 
 
@@ -73,11 +86,6 @@ class _Atoms:
         self.periods: list[tuple[FrozenPeriod, dict[str, PeriodDecision]]] = [
             (f, decide(f, base_k)) for f in frozen
         ]
-        self.units: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for f in frozen:
-            for r in f.rows:
-                if r.n > 0:
-                    self.units[(f.period, r.construct)].append(r.unit_id)
 
     def k_of(self, measure: str) -> int | None:
         found = [d.k for _, ds in self.periods for d in ds.values() if d.measure == measure]
@@ -86,23 +94,26 @@ class _Atoms:
     def whole(self, members: set[str], construct: str) -> bool:
         """Whether the people of ``members`` (units of the report's org) answering
         ``construct`` are, in every released period, a union of released atoms."""
-        for frozen, decided in self.periods:
+        canonical: dict[str, str] = {}
+        for _, decided in self.periods:
             decision = decided.get(construct)
-            raw = self.units.get((frozen.period, construct), [])
-            inside = [u for u in raw if self.scope_org.canonical(u) in members]
-            if not inside:
+            if decision is None:  # no row of the construct in the period
                 continue
-            if decision is None:
-                return False
-            atoms = {decision.atom_of_raw(frozen.org, u) for u in inside}
+            rows = [(self._canonical(canonical, u), atom) for u, atom in decision.row_atoms]
+            atoms = {atom for unit, atom in rows if unit in members}
+            if not atoms:
+                continue
             if None in atoms:
                 return False
-            for unit in raw:
-                if decision.atom_of_raw(frozen.org, unit) in atoms and (
-                    self.scope_org.canonical(unit) not in members
-                ):
-                    return False
+            if any(atom in atoms and unit not in members for unit, atom in rows):
+                return False
         return True
+
+    def _canonical(self, known: dict[str, str], unit_id: str) -> str:
+        found = known.get(unit_id)
+        if found is None:
+            found = known[unit_id] = self.scope_org.canonical(unit_id)
+        return found
 
 
 def release_report(data: ReportData, frozen: Sequence[FrozenPeriod], base_k: int) -> Release:
@@ -111,10 +122,14 @@ def release_report(data: ReportData, frozen: Sequence[FrozenPeriod], base_k: int
     measures = data.measures.by_construct
     atoms = _Atoms(frozen, base_k, data.scope.org)
     k_of = {m: atoms.k_of(m) or effective_k(base_k, data.measure_k, m) for m in data.measures.all}
+    cells = data.cell_arrays
     own: dict[str, dict[str, int]] = defaultdict(dict)
     for construct, measure in measures.items():
-        for (unit, _), s in data.cells(construct).items():
-            own[unit][measure] = own[unit].get(measure, 0) + s.n
+        matrix = cells.matrix(construct)
+        counts = matrix.n.sum(axis=1)
+        for i in np.flatnonzero(matrix.present.any(axis=1)):
+            unit = cells.units[i]
+            own[unit][measure] = own[unit].get(measure, 0) + int(counts[i])
     partition = atom_partition(data.scope.tree, data.scope.org, atoms.periods, own, measures, k_of)
     suppressions = dict(partition.reasons)
     members = dict(sorted(partition.members.items()))
@@ -124,7 +139,8 @@ def release_report(data: ReportData, frozen: Sequence[FrozenPeriod], base_k: int
     nps_total = False
     if members and not is_nps(outcome):
         nps = data.measures.nps_construct
-        n = sum(s.n for (u, _), s in data.cells(nps).items() if u in shown)
+        counts = cells.matrix(nps).n.sum(axis=1)
+        n = sum(int(counts[cells.row[u]]) for u in shown if u in cells.row)
         nps_total = n >= k_of[measure_key(data.measures.population, nps)] and atoms.whole(
             shown, nps
         )

@@ -11,16 +11,18 @@ each person answers once."""
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from pulse_common.measures import TREATMENT_PREFIX, is_nps
+import numpy as np
+from pulse_common.measures import is_nps
 from pulse_common.periods import period_index
 
 from pulse_correlation.aggregates import Sums
 from pulse_correlation.covariates import covariate_columns
 from pulse_correlation.report_data import ReportData
+from pulse_correlation.report_item_sums import ItemSums
+from pulse_correlation.report_item_sums import item_sums as item_sums_of
 from pulse_correlation.report_model import (
     PanelRow,
     ReportRequest,
@@ -29,84 +31,26 @@ from pulse_correlation.report_model import (
     UnitTable,
 )
 from pulse_correlation.report_release import Release
-
-
-@dataclass
-class _ItemSums:
-    """What the item rows of the released units add up to."""
-
-    treatment_items: dict[str, str] = field(default_factory=dict)  # item -> construct
-    by_item: dict[str, dict[str, Sums]] = field(default_factory=lambda: defaultdict(dict))
-    scale: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # construct -> (unit, item) -> sums, and item -> number of answer options (A)
-    rwg: dict[str, dict[tuple[str, str], Sums]] = field(default_factory=lambda: defaultdict(dict))
-    rwg_options: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
-    # (construct, unit) and, for the outcome, (unit, period) -> category counts
-    categories: dict[tuple[str, str], Sums] = field(default_factory=lambda: defaultdict(Sums))
-    period_categories: dict[tuple[str, str], Sums] = field(
-        default_factory=lambda: defaultdict(Sums)
-    )
-
-
-def _item_sums(data: ReportData, release: Release) -> _ItemSums:
-    measures = data.measures
-    rwg_constructs = {*measures.predictors, measures.outcome}
-    owner_of = release.owner_of
-    found = _ItemSums()
-    for i in data.items:
-        owner = owner_of.get(data.scope.org.canonical(i.unit_id))
-        if owner is None:
-            continue
-        if i.construct.startswith(TREATMENT_PREFIX):
-            found.treatment_items[i.item_id] = i.construct
-            found.by_item[i.item_id].setdefault(owner, Sums()).add(i.n, i.sum, i.sumsq)
-            found.scale[i.item_id] = (i.scale_min, i.scale_max)
-        if i.construct in rwg_constructs:
-            found.rwg[i.construct].setdefault((owner, i.item_id), Sums()).add(i.n, i.sum, i.sumsq)
-            found.rwg_options[i.construct][i.item_id] = i.scale_max - i.scale_min + 1
-        if i.construct in (measures.outcome, measures.nps_construct):
-            found.categories[(i.construct, owner)].add_categories(i)
-            if i.construct == measures.outcome:
-                found.period_categories[(owner, i.period)].add_categories(i)
-    return found
-
-
-class _UnitSums:
-    """Sums of a released unit's member cells over the range or one period."""
-
-    def __init__(self, data: ReportData, release: Release) -> None:
-        self._data = data
-        self._members = release.members
-        self._periods = data.periods
-
-    def __call__(self, construct: str, unit: str, only: str | None = None) -> Sums:
-        cells = self._data.cells(construct)
-        total = Sums()
-        for member in self._members[unit]:
-            for period in [only] if only else self._periods:
-                s = cells.get((member, period))
-                if s is not None:
-                    total.add(s.n, s.total, s.squares)
-        return total
+from pulse_correlation.report_unit_sums import UnitCells
 
 
 def build_unit_table(data: ReportData, release: Release, request: ReportRequest) -> UnitTable:
     measures, org = data.measures, data.scope.org
     outcome, predictors = measures.outcome, measures.predictors
     units = release.units
-    unit_sums = _UnitSums(data, release)
-    item_sums = _item_sums(data, release)
+    unit_cells = UnitCells(data.cell_arrays, units, release.members)
+    item_sums = item_sums_of(data, release)
     notes = [] if predictors else ["no treatment construct has data in scope"]
 
     x: dict[str, list[float]] = {}
     n_x: dict[str, list[int]] = {}
     for construct in sorted(data.employee_constructs | set(predictors)):
-        x[construct] = [unit_sums(construct, u).mean for u in units]
-        n_x[construct] = [unit_sums(construct, u).n for u in units]
+        x[construct] = unit_cells.of(construct).range_means()
+        n_x[construct] = [int(v) for v in unit_cells.of(construct).range_n]
     if is_nps(outcome):
         y = [item_sums.categories[(outcome, u)].nps() for u in units]
     else:
-        y = [unit_sums(outcome, u).mean for u in units]
+        y = unit_cells.of(outcome).range_means()
     items: dict[str, tuple[str, list[float]]] = {}
     for item_id, construct in sorted(item_sums.treatment_items.items()):
         low, high = item_sums.scale[item_id]
@@ -132,8 +76,7 @@ def build_unit_table(data: ReportData, release: Release, request: ReportRequest)
     period_sums: dict[str, list[UnitSums]] = {}
     rwg_inputs: dict[str, RwgInput] = {}
     for construct in [*predictors, outcome]:
-        per_period = [_sums_of([unit_sums(construct, u, p) for u in units]) for p in data.periods]
-        period_sums[construct] = [sums for sums in per_period if sums.n]
+        period_sums[construct] = unit_cells.of(construct).period_sums()
         rwg_inputs[construct] = _rwg_input(
             units, item_sums.rwg[construct], item_sums.rwg_options[construct]
         )
@@ -142,11 +85,7 @@ def build_unit_table(data: ReportData, release: Release, request: ReportRequest)
     nps_counts: tuple[int, int, int] | None = None
     top2: tuple[int, int] | None = None
     if release.outcome_total:
-        totals = Sums()
-        for u in units:
-            s = unit_sums(outcome, u)
-            totals.add(s.n, s.total, s.squares)
-        outcome_totals = (totals.n, totals.total, totals.squares)
+        outcome_totals = unit_cells.of(outcome).totals()
         cats = Sums()
         for u in units:
             cats.add_sums(item_sums.categories[(outcome, u)])
@@ -170,37 +109,35 @@ def build_unit_table(data: ReportData, release: Release, request: ReportRequest)
         x=x,
         n_x=n_x,
         y=y,
-        n_y=[unit_sums(outcome, u).n for u in units],
+        n_y=[int(v) for v in unit_cells.of(outcome).range_n],
         items=items,
         covariates=covariates,
-        panel=_panel(data, release, unit_sums, item_sums),
+        panel=_panel(data, release, unit_cells, item_sums),
         period_sums=period_sums,
         rwg_inputs=rwg_inputs,
         nps_counts=nps_counts,
         top2=top2,
         outcome_totals=outcome_totals,
-        outcome_sums=_outcome_sums(outcome, units, unit_sums, item_sums),
+        outcome_sums=_outcome_sums(outcome, units, unit_cells, item_sums),
         max_lag=request.max_lag,
         suppressions=sorted(release.suppressions.items()),
         notes=notes,
     )
 
 
-def _sums_of(cells: Sequence[Sums]) -> UnitSums:
-    """The units with answers among ``cells``, as aligned lists."""
-    found = [c for c in cells if c.n]
-    return UnitSums([c.n for c in found], [c.total for c in found], [c.squares for c in found])
-
-
 def _outcome_sums(
-    outcome: str, units: Sequence[str], unit_sums: _UnitSums, item_sums: _ItemSums
+    outcome: str, units: Sequence[str], unit_cells: UnitCells, item_sums: ItemSums
 ) -> UnitSums:
     """Per unit: respondents, sum and sum of squares of the outcome on the scale of the unit
     value (an NPS outcome codes promoters 100, passives 0, detractors -100, whose mean is the
     NPS)."""
     if not is_nps(outcome):
-        cells = [unit_sums(outcome, u) for u in units]
-        return UnitSums([c.n for c in cells], [c.total for c in cells], [c.squares for c in cells])
+        s = unit_cells.of(outcome)
+        return UnitSums(
+            [int(v) for v in s.range_n],
+            [float(v) for v in s.range_total],
+            [float(v) for v in s.range_squares],
+        )
     found = [item_sums.categories[(outcome, u)] for u in units]
     return UnitSums(
         [c.promoters + c.passives + c.detractors for c in found],
@@ -210,26 +147,36 @@ def _outcome_sums(
 
 
 def _panel(
-    data: ReportData, release: Release, unit_sums: _UnitSums, item_sums: _ItemSums
+    data: ReportData, release: Release, unit_cells: UnitCells, item_sums: ItemSums
 ) -> list[PanelRow]:
-    """Unit-period points whose outcome and at least one predictor reach their k."""
+    """Unit-period points whose outcome and at least one predictor reach their k (unit by
+    unit, periods in order)."""
     measures = data.measures
-    outcome = measures.outcome
+    outcome, predictors = measures.outcome, measures.predictors
     k = {c: release.k_of[m] for c, m in measures.by_construct.items()}
+    periods = data.periods
+    index = [period_index(period) for period in periods]
+    out = unit_cells.of(outcome)
+    reached = {p: unit_cells.of(p).n >= k[p] for p in predictors}
+    means = {p: unit_cells.of(p).means() for p in predictors}
+    candidate = out.n >= k[outcome]
+    any_x = np.zeros_like(candidate)
+    for p in predictors:
+        any_x |= reached[p]
+    candidate &= any_x
+    # As lists: reading numpy scalars one at a time costs more than the rows themselves.
+    x_of = {p: means[p].tolist() for p in predictors}
+    x_reached = {p: reached[p].tolist() for p in predictors}
+    y_of = None if is_nps(outcome) else out.means().tolist()
     rows: list[PanelRow] = []
-    for u in release.units:
-        for period in data.periods:
-            s = unit_sums(outcome, u, period)
-            y = item_sums.period_categories[(u, period)].nps() if is_nps(outcome) else s.mean
-            if s.n < k[outcome] or not math.isfinite(y):
-                continue
-            xs = {}
-            for p in measures.predictors:
-                found = unit_sums(p, u, period)
-                if found.n >= k[p]:
-                    xs[p] = found.mean
-            if xs:
-                rows.append(PanelRow(u, period, period_index(period), xs, y))
+    units = release.units
+    for i, j in np.argwhere(candidate).tolist():
+        u, period = units[i], periods[j]
+        y = item_sums.period_categories[(u, period)].nps() if y_of is None else y_of[i][j]
+        if not math.isfinite(y):
+            continue
+        xs = {p: x_of[p][i][j] for p in predictors if x_reached[p][i][j]}
+        rows.append(PanelRow(u, period, index[j], xs, y))
     return rows
 
 

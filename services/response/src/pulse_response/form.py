@@ -8,6 +8,7 @@ same key and the submit completes. When the answers were stored, the form says s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
@@ -15,7 +16,7 @@ from pulse.types.v1 import types_pb2
 from pulse_common import errors
 from pulse_common.measures import is_customer
 
-from pulse_response import repository
+from pulse_response import form_grant, repository
 from pulse_response.context import Deps
 from pulse_response.idempotency import key_hash
 from pulse_response.submission import idempotency_key_problem, require_token
@@ -31,6 +32,7 @@ class Form:
     expires_at: str
     language: str = ""  # the invitation's language ("" = the survey's own)
     channel: str = ""  # customers: the interaction's channel
+    form_grant: bytes = b""  # the grant sealed for Submit (``form_grant``)
 
 
 async def get_form(deps: Deps, token: str, idempotency_key: str = "") -> Form:
@@ -46,6 +48,9 @@ async def get_form(deps: Deps, token: str, idempotency_key: str = "") -> Form:
         expires_at=grant.expires_at,
         language=grant.language,
         channel=grant.channel if is_customer(grant.kind) else "",
+        form_grant=form_grant.seal_grant(
+            form_grant.grant_key(deps.settings.common.hmac_secret), token, grant, time.time()
+        ),
     )
 
 

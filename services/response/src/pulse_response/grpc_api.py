@@ -42,6 +42,7 @@ class ResponseServicer(FollowUpServicer, pb_grpc.ResponseServiceServicer):
             expires_at=shown.expires_at,
             language=shown.language,
             channel=shown.channel,
+            form_grant=shown.form_grant,
         )
 
     async def Submit(  # noqa: N802
@@ -59,6 +60,7 @@ class ResponseServicer(FollowUpServicer, pb_grpc.ResponseServiceServicer):
                 size_bytes=message.ByteSize(),
                 contact_consent=message.contact_consent,
                 contact=message.contact,
+                form_grant=message.form_grant,
             ),
         )
         return pb.SubmitResponse(

@@ -1,5 +1,8 @@
-"""ImportResponses: historical rows validated one by one against the survey version (every
-rejected row is reported, the good ones are kept), then written with their events. Ids are
+"""ImportResponses: historical rows validated one by one against the survey version and
+against the organisation of their period (``import_units``: a row for a unit that did not
+exist then is rejected; the survey service is asked once per period and import, and when it
+fails the import is UNAVAILABLE with nothing stored). Every rejected row is reported, the
+good ones are kept, then written with their events. Ids are
 deterministic, so re-sending a file stores nothing new. Rows are written in units of work of
 ``PULSE_RESPONSE_IMPORT_BATCH_SIZE`` rows (a file of 200 000 rows is not one transaction),
 each a few bulk statements (``import_write``); the batch record is written in the last."""
@@ -16,12 +19,15 @@ from pulse.types.v1 import types_pb2
 from pulse_common import errors
 from pulse_common.fields import require_id, require_text
 from pulse_common.measures import is_customer
+from pulse_common.uow import UnitOfWork
 
 from pulse_response import import_audit, import_rules, repository
 from pulse_response.context import Deps
 from pulse_response.domain import Group, NewResponse, import_batch_id, import_response_id
 from pulse_response.import_rows import check_import_row
-from pulse_response.import_write import write_chunk
+from pulse_response.import_units import period_days, unit_problem
+from pulse_response.import_write import write_all
+from pulse_response.survey_client import SurveyClient
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +156,7 @@ async def _checked_rows(
     deps: Deps, definition: types_pb2.SurveyDefinition, rows: AsyncIterator[pb.ImportRow]
 ) -> tuple[list[NewResponse], list[RejectedRow]]:
     limit = deps.settings.max_import_rows
+    org = _OrgByPeriod(deps.survey)
     accepted: list[NewResponse] = []
     rejected: list[RejectedRow] = []
     lines: set[int] = set()
@@ -162,6 +169,9 @@ async def _checked_rows(
             validated = check_import_row(row, definition, deps.settings)
             if row.line in lines:
                 raise errors.InvalidArgument("line", f"line {row.line} appears twice")
+            problem_with_unit = await org.problem(row.unit_id, row.period)
+            if problem_with_unit is not None:
+                raise errors.InvalidArgument("unit_id", problem_with_unit)
         except errors.InvalidArgument as problem:
             rejected.append(RejectedRow(row.line, problem.field, problem.description))
             continue
@@ -189,6 +199,23 @@ async def _checked_rows(
     return accepted, rejected
 
 
+class _OrgByPeriod:
+    """The unit ids of the organisation during each period of one import (on the period's
+    first or last day), asked of the survey service once per period."""
+
+    def __init__(self, survey: SurveyClient) -> None:
+        self._survey = survey
+        self._units: dict[str, frozenset[str]] = {}
+
+    async def problem(self, unit_id: str, period: str) -> str | None:
+        units = self._units.get(period)
+        if units is None:
+            first, last = period_days(period)
+            units = await self._survey.units_as_of(first) | await self._survey.units_as_of(last)
+            self._units[period] = units
+        return unit_problem(unit_id, period, units)
+
+
 async def _write(
     deps: Deps,
     header: ImportHeader,
@@ -196,21 +223,18 @@ async def _write(
     batch_id: str,
     audit: import_audit.ImportRecord,
 ) -> int:
-    """Store the rows chunk by chunk; the number of rows new to the database. The batch
-    record and the audit entry are written with the last chunk."""
-    size = deps.settings.import_batch_size
-    written = 0
-    for start in range(0, len(responses), size):
-        async with deps.db.unit_of_work() as uow:
-            written += await write_chunk(uow, responses[start : start + size])
-            if start + size >= len(responses):
-                await repository.record_batch(
-                    uow.conn,
-                    batch_id,
-                    header.survey_id,
-                    header.survey_version,
-                    header.source_name,
-                    len(responses),
-                )
-                await import_audit.record(uow.conn, audit)
-    return written
+    """Store the rows chunk by chunk (``import_write.write_all``); the number of rows new
+    to the database. The batch record and the audit entry are written with the last chunk."""
+
+    async def finish(uow: UnitOfWork) -> None:
+        await repository.record_batch(
+            uow.conn,
+            batch_id,
+            header.survey_id,
+            header.survey_version,
+            header.source_name,
+            len(responses),
+        )
+        await import_audit.record(uow.conn, audit)
+
+    return await write_all(deps.db, responses, deps.settings.import_batch_size, finish)

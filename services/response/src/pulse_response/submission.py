@@ -28,6 +28,8 @@ class Submission:
     # Customers: consent to be contacted about a bottom-box answer, and how (issue 16).
     contact_consent: bool = False
     contact: str = ""
+    # GetForm's sealed grant of this token, passed back (``form_grant``); may be empty.
+    form_grant: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ configured deadline; errors become domain errors through the one shared mapper."
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 import grpc.aio
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
@@ -114,3 +115,19 @@ class SurveyClient:
             _failed("ListUnits", error)
             return ""
         return next((u.name for u in reply.units if u.unit_id == unit_id), "")
+
+    async def units_as_of(self, day: date) -> frozenset[str]:
+        """Ids of every unit of the organisation on ``day`` (imports check their rows'
+        units). Any failure, a refusal included, is the survey service's: ``Unavailable``."""
+        try:
+            reply = await self._stub.ListUnits(
+                survey_pb.ListUnitsRequest(as_of=day.isoformat()), timeout=self._deadline_s
+            )
+        except grpc.aio.AioRpcError as error:
+            if isinstance(_failed("ListUnits", error), errors.CallerError):
+                log.warning("survey service refused ListUnits: %s", error.code())
+            raise errors.Unavailable(
+                f"cannot reach the survey service for the units of {day.isoformat()} "
+                f"({error.code().name}); try again"
+            ) from None
+        return frozenset(u.unit_id for u in reply.units)

@@ -92,28 +92,31 @@ async def lock_batch(
     secret: str,
     customers: Sequence[tuple[str, str, str]],
     budget_days: int,
-) -> None:
+) -> dict[str, list[str]]:
     """Take the locks of a batch of interactions ((interaction id, contact, customer key))
     up front, in the order above: every interaction id, then the budget lock shared and
-    every key of every customer (the roster emails read first). ``lock_customer`` for each
-    of them then finds its locks held and waits for nothing, so a batch never takes a lock
-    out of order and cannot deadlock with another batch or a single interaction (a roster
-    email changed in between adds one key out of order: the batch may then deadlock and is
-    retried message by message)."""
-    keys: set[str] = set()
-    employees: dict[str, list[str]] = {}
-    for _, contact, customer_key in customers:
-        if not contact:
-            continue
-        found, employee = customer_key_parts(secret, contact, customer_key)
-        keys.update(found)
-        if employee:
-            employees.setdefault(employee, [])
-    emails = await interaction_repository.roster_emails(conn, list(employees))
-    keys.update(contact_pseudonym(secret, email) for email in emails.values())
+    every key of every customer (the roster emails read first); returns each customer's
+    keys by interaction id (as ``lock_customer`` would; none without a contact). A batch
+    thus never takes a lock out of order and cannot deadlock with another batch or a
+    single interaction, and what it reads of ``contact_log`` for these keys stays true
+    until it commits."""
+    parts: dict[str, tuple[list[str], str]] = {}
+    for interaction_id, contact, customer_key in customers:
+        if contact:
+            parts[interaction_id] = customer_key_parts(secret, contact, customer_key)
+    employees = sorted({employee for _, employee in parts.values() if employee})
+    emails = await interaction_repository.roster_emails(conn, employees)
+    found: dict[str, list[str]] = {}
+    for interaction_id, (keys, employee) in parts.items():
+        email = emails.get(employee) if employee else None
+        if email is not None:
+            keys = list(dict.fromkeys([*keys, contact_pseudonym(secret, email)]))
+        found[interaction_id] = keys
+    every_key = sorted({key for keys in found.values() for key in keys})
     await interaction_repository.take_batch_locks(
-        conn, [i for i, _, _ in customers], sorted(keys) if budget_days > 0 else None
+        conn, [i for i, _, _ in customers], every_key if budget_days > 0 else None
     )
+    return found
 
 
 async def recently_contacted(

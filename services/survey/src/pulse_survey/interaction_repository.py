@@ -262,3 +262,89 @@ async def record_if_within_budget(
     assert row is not None  # the verdict is always one row
     previous = None if row["fresh"] else _recorded(row)
     return BudgetVerdict(row["fresh"], row["within"], previous)
+
+
+# -- a fetched batch of interactions (``interaction_batch``), its locks already held --------
+
+
+async def recorded_among(conn: Connection, interaction_ids: Sequence[str]) -> set[str]:
+    """Which of ``interaction_ids`` were recorded before (their decisions stand)."""
+    rows = await conn.fetch(
+        "SELECT interaction_id FROM interactions WHERE interaction_id = ANY($1::text[])",
+        list(interaction_ids),
+    )
+    return {row["interaction_id"] for row in rows}
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One interaction's decision to record."""
+
+    interaction_id: str
+    unit_id: str
+    occurred_on: date
+    channel: str
+    decision: int
+    suppression_reason: str
+    invitation_id: uuid.UUID | None
+
+
+async def insert_decisions(conn: Connection, rows: Sequence[DecisionRow]) -> None:
+    """One statement for the batch (each id's lock is held and none was recorded)."""
+    if not rows:
+        return
+    await conn.execute(
+        "INSERT INTO interactions (interaction_id, unit_id, occurred_on, channel, decision,"
+        " suppression_reason, invitation_id)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::smallint[],"
+        " $6::text[], $7::uuid[])",
+        [r.interaction_id for r in rows],
+        [r.unit_id for r in rows],
+        [r.occurred_on for r in rows],
+        [r.channel for r in rows],
+        [r.decision for r in rows],
+        [r.suppression_reason for r in rows],
+        [r.invitation_id for r in rows],
+    )
+
+
+async def insert_customer_invitations(
+    conn: Connection, invitations: Sequence[tuple[uuid.UUID, NewInvitation, str]]
+) -> None:
+    """Customer invitations ((id, invitation, token hash)) and their tokens: two statements."""
+    if not invitations:
+        return
+    await conn.execute(
+        "INSERT INTO invitations (invitation_id, survey_id, survey_version, kind,"
+        " interaction_id, unit_id, period, channel, expires_at, language)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::integer[], $4::smallint[],"
+        " $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])",
+        [i for i, _, _ in invitations],
+        [uuid.UUID(new.survey_id) for _, new, _ in invitations],
+        [new.survey_version for _, new, _ in invitations],
+        [new.kind for _, new, _ in invitations],
+        [new.interaction_id for _, new, _ in invitations],
+        [new.unit_id for _, new, _ in invitations],
+        [new.period for _, new, _ in invitations],
+        [new.channel for _, new, _ in invitations],
+        [new.expires_at for _, new, _ in invitations],
+        [new.language for _, new, _ in invitations],
+    )
+    await conn.execute(
+        "INSERT INTO invitation_tokens (token_hash, invitation_id)"
+        " SELECT * FROM unnest($1::text[], $2::uuid[])",
+        [token for _, _, token in invitations],
+        [i for i, _, _ in invitations],
+    )
+
+
+async def stamp_all(conn: Connection, keys: Sequence[str], day: date) -> None:
+    """Stamp ``keys`` with ``day`` in one statement, in key order (as every stamp)."""
+    if not keys:
+        return
+    await conn.execute(
+        "INSERT INTO contact_log (contact_pseudonym, last_contacted_on)"
+        " SELECT key, $2::date FROM unnest($1::text[]) AS key ORDER BY key" + _STAMP,
+        sorted(set(keys)),
+        day,
+    )

@@ -10,12 +10,12 @@ dated org and the survey come from in-memory caches (``caches``); a suppression 
 statement that locks the interaction id and records it unless it was recorded before; an
 invitation takes its locks (``budget``: interaction id, budget, contact keys) in one or two
 statements, then checks the budget and records the invitation, its token, the stamps and
-the decision in one more, and enqueues its event."""
+the decision in one more, and enqueues its event. A fetched batch of events is decided in
+one unit of work and a fixed handful of statements (``interaction_batch``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,7 +23,6 @@ from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse.types.v1 import types_pb2
 from pulse_common.db import Connection
 from pulse_common.errors import InvalidArgument
-from pulse_common.ledger import claim_messages
 from pulse_common.periods import label_of
 from pulse_common.uow import UnitOfWork
 
@@ -54,7 +53,7 @@ def _again(previous: RecordedDecision) -> Decision:
     )
 
 
-async def _load_customer_survey(conn: Connection, survey_id: str) -> PublishedSurvey | None:
+async def load_customer_survey(conn: Connection, survey_id: str) -> PublishedSurvey | None:
     """The survey asked (or the customer survey published last when none is named) and its
     latest published version; None when it has none."""
     if survey_id:
@@ -100,19 +99,19 @@ async def record(
             )
     try:
         survey = await deps.caches.customer_surveys.get(
-            survey_id, lambda: _load_customer_survey(conn, survey_id)
+            survey_id, lambda: load_customer_survey(conn, survey_id)
         )
     except InvalidArgument:
         if previous := await _previous(conn, interaction.interaction_id):
             return previous
         raise
-    reason = _suppression(deps, interaction, survey)
+    reason = suppression(deps, interaction, survey)
     if reason or survey is None:
         return await _suppress(conn, interaction, reason)
     return await _invite_within_budget(uow, deps, interaction, survey)
 
 
-def _suppression(deps: Deps, interaction: InteractionInput, survey: PublishedSurvey | None) -> str:
+def suppression(deps: Deps, interaction: InteractionInput, survey: PublishedSurvey | None) -> str:
     """Why the interaction is not invited, as far as the database need not be asked."""
     settings = deps.settings
     if survey is None:
@@ -145,7 +144,7 @@ async def _suppress(conn: Connection, interaction: InteractionInput, reason: str
     return _again(previous)
 
 
-def _customer_invitation(
+def customer_invitation(
     deps: Deps, interaction: InteractionInput, survey: PublishedSurvey
 ) -> NewInvitation:
     """Attributed to the interaction's unit and the period it happened in; every item."""
@@ -179,7 +178,7 @@ async def _invite_within_budget(
         budget_days,
     )
     today = deps.today()
-    new = _customer_invitation(deps, interaction, survey)
+    new = customer_invitation(deps, interaction, survey)
     invitation_id, token = str(uuid.uuid4()), new_token()
     verdict = await repo.record_if_within_budget(
         uow.conn,
@@ -206,45 +205,3 @@ async def record_interaction(deps: Deps, interaction: InteractionInput, survey_i
     """The RPC: one unit of work (the relay is rung only when an invitation was enqueued)."""
     async with deps.db.unit_of_work() as uow:
         return await record(uow, deps, interaction, survey_id)
-
-
-@dataclass(frozen=True)
-class QueuedInteraction:
-    """One ``pulse.interaction.completed`` message of a fetched batch."""
-
-    message_id: str  # the consumer ledger's key
-    interaction: InteractionInput
-    survey_id: str
-
-
-async def record_batch(deps: Deps, subject: str, batch: Sequence[QueuedInteraction]) -> int:
-    """A fetched batch of interaction events in one unit of work: the ledger keys are
-    claimed in one statement, the locks of every new one are taken up front in the one
-    global order (``budget.lock_batch``), then each is ``record``-ed in interaction id
-    order. The contact budget stays exact: the locks are held to the batch's commit, and a
-    later interaction of the batch reads the stamps of an earlier one (same transaction).
-    Anything that fails (a bad unit, a lock wait running out) rolls the whole batch back
-    and the consumer loop handles its messages one by one. Returns how many were new."""
-    async with deps.db.unit_of_work() as uow:
-        fresh = await claim_messages(uow.conn, [q.message_id for q in batch], subject)
-        todo = []
-        for queued in batch:
-            if queued.message_id in fresh:
-                fresh.discard(queued.message_id)  # the same message twice counts once
-                todo.append(queued)
-        await budget.lock_batch(
-            uow.conn,
-            deps.settings.common.hmac_secret,
-            [
-                (
-                    q.interaction.interaction_id,
-                    q.interaction.customer_contact,
-                    q.interaction.customer_key,
-                )
-                for q in todo
-            ],
-            deps.settings.common.contact_budget_days,
-        )
-        for queued in sorted(todo, key=lambda q: q.interaction.interaction_id):
-            await record(uow, deps, queued.interaction, queued.survey_id)
-    return len(todo)

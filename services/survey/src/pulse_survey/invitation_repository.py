@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import asyncpg
@@ -131,11 +131,48 @@ async def by_token(
     return None if row is None else _stored(row)
 
 
-async def mark_redeemed(conn: Connection, invitation_id: str, key_hash: str) -> None:
-    await conn.execute(
-        "UPDATE invitations SET redeemed = true, redemption_key_hash = $2 WHERE invitation_id = $1",
-        uuid.UUID(invitation_id),
-        key_hash,
+@dataclass(frozen=True)
+class Redemption:
+    """What ``redeem`` found: the invitation as it stood before this statement (None: no
+    such token) and whether this statement redeemed it."""
+
+    invitation: StoredInvitation | None
+    claimed: bool
+
+
+# One statement: lock the token's invitation, redeem it when it is usable (not redeemed,
+# not expired, its wave not closed), and return it as it stood. The stored key hash is
+# ``sha256(invitation_id:keyed)`` where ``keyed`` is the HMAC of the caller's key computed
+# by the service (``tokens.keyed_redemption_key``; the secret never reaches SQL), so it is
+# bound to the invitation (any of its tokens) as before. A concurrent redemption waits on
+# the row lock and then sees the row redeemed (READ COMMITTED re-reads a locked row).
+_REDEEM = (
+    "WITH found AS ("
+    + _WITH_WAVE
+    + " JOIN invitation_tokens t ON t.invitation_id = i.invitation_id WHERE t.token_hash = $1"
+    " FOR UPDATE OF i),"
+    " claimed AS (UPDATE invitations u SET redeemed = true, redemption_key_hash ="
+    " encode(sha256(convert_to(u.invitation_id::text || ':' || $2, 'UTF8')), 'hex')"
+    " FROM found f WHERE u.invitation_id = f.invitation_id AND NOT f.redeemed"
+    " AND NOT u.redeemed AND f.expires_at > $3 AND f.wave_status IS DISTINCT FROM $4"
+    " RETURNING u.redemption_key_hash)"
+    " SELECT f.*, c.redemption_key_hash AS claimed_hash FROM found f LEFT JOIN claimed c ON true"
+)
+
+
+async def redeem(
+    conn: Connection, token_hash: str, keyed: str, now: datetime, closed: str
+) -> Redemption:
+    """Redeem the invitation of ``token_hash`` with the caller's keyed redemption key, in
+    one statement (its own transaction)."""
+    row = await conn.fetchrow(_REDEEM, token_hash, keyed, now, closed)
+    if row is None:
+        return Redemption(None, False)
+    invitation = _stored(row)
+    if row["claimed_hash"] is None:
+        return Redemption(invitation, False)
+    return Redemption(
+        replace(invitation, redeemed=True, redemption_key_hash=row["claimed_hash"]), True
     )
 
 

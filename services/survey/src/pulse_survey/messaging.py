@@ -22,7 +22,7 @@ from pulse_common.messaging import (
     message_id,
 )
 
-from pulse_survey import domain, interactions
+from pulse_survey import domain, interaction_batch, interactions
 from pulse_survey.context import Deps
 
 DURABLE = "survey-interactions"
@@ -86,7 +86,7 @@ def interaction_handler(deps: Deps) -> Handler:
 
 
 def interaction_batch_handler(deps: Deps) -> BatchHandler:
-    """A fetched batch in one unit of work (``interactions.record_batch``); raises, and the
+    """A fetched batch in one unit of work (``interaction_batch.record_batch``); raises, and the
     consumer loop falls back to ``interaction_handler`` per message, when any would fail."""
 
     async def handle(msgs: list[Msg]) -> None:
@@ -96,10 +96,10 @@ def interaction_batch_handler(deps: Deps) -> BatchHandler:
         for msg in msgs:
             event = decode(msg, events_pb2.InteractionCompleted)
             batch.append(
-                interactions.QueuedInteraction(
+                interaction_batch.QueuedInteraction(
                     message_id(msg), parse_event(event), survey_of(event)
                 )
             )
-        await interactions.record_batch(deps, msgs[0].subject, batch)
+        await interaction_batch.record_batch(deps, msgs[0].subject, batch)
 
     return handle

@@ -7,7 +7,6 @@ may see."""
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -22,7 +21,12 @@ from pulse_survey.definitions import item_ids, optional_item_ids, parse_definiti
 from pulse_survey.domain import CLOSED
 from pulse_survey.invitation_repository import StoredInvitation
 from pulse_survey.rotation import asked_items, rotation_draw
-from pulse_survey.tokens import redemption_key_hash, token_hash, well_formed
+from pulse_survey.tokens import (
+    keyed_redemption_key,
+    same_redemption_key,
+    token_hash,
+    well_formed,
+)
 
 
 def _usable(invitation: StoredInvitation | None, now: datetime) -> StoredInvitation:
@@ -61,19 +65,25 @@ async def inspect(deps: Deps, token: str) -> StoredInvitation:
 
 
 async def redeem(deps: Deps, token: str, key: str) -> StoredInvitation:
+    """One statement (``invitation_repository.redeem``); the items of a rotating wave take
+    one more read."""
     if not well_formed(token):
         raise invalid_token()
     secret = deps.settings.common.hmac_secret
-    async with deps.db.unit_of_work() as uow:
-        invitation = await repo.by_token(uow.conn, token_hash(token), for_update=True)
+    keyed = keyed_redemption_key(secret, key)
+    now = deps.now()
+    async with deps.db.connection() as conn:
+        outcome = await repo.redeem(conn, token_hash(token), keyed, now, CLOSED)
+        invitation = outcome.invitation
+        if outcome.claimed:
+            assert invitation is not None
+            return await _with_items(conn, deps, invitation, token)
         if invitation is not None and invitation.redeemed:
-            expected = redemption_key_hash(secret, invitation.invitation_id, key)
-            if hmac.compare_digest(invitation.redemption_key_hash, expected):
+            if same_redemption_key(
+                secret, invitation.invitation_id, key, invitation.redemption_key_hash
+            ):
                 # the same caller retrying: same answer
-                return await _with_items(uow.conn, deps, invitation, token)
+                return await _with_items(conn, deps, invitation, token)
             raise invalid_token()
-        invitation = _usable(invitation, deps.now())
-        key_hash = redemption_key_hash(secret, invitation.invitation_id, key)
-        await repo.mark_redeemed(uow.conn, invitation.invitation_id, key_hash)
-        invitation = await _with_items(uow.conn, deps, invitation, token)
-    return replace(invitation, redeemed=True, redemption_key_hash=key_hash)
+        _usable(invitation, now)  # raises: why it was not redeemed
+        raise invalid_token()  # not reached: a usable invitation is claimed

@@ -32,6 +32,25 @@ def redemption_key_hash(secret: str, invitation_id: str, key: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+def keyed_redemption_key(secret: str, key: str) -> str:
+    """The caller's redemption key under the deployment secret (what may reach SQL)."""
+    return hmac.new(secret.encode(), f"redeem-key:{key}".encode(), hashlib.sha256).hexdigest()
+
+
+def bound_redemption_key_hash(invitation_id: str, keyed: str) -> str:
+    """What is kept of a redemption key: bound to the invitation (computed the same way in
+    SQL by ``invitation_repository.redeem``)."""
+    return hashlib.sha256(f"{invitation_id}:{keyed}".encode()).hexdigest()
+
+
+def same_redemption_key(secret: str, invitation_id: str, key: str, stored: str) -> bool:
+    """Whether ``key`` is the one that redeemed the invitation (either way of keeping it:
+    invitations redeemed before the one-statement redemption keep the older hash)."""
+    current = bound_redemption_key_hash(invitation_id, keyed_redemption_key(secret, key))
+    older = redemption_key_hash(secret, invitation_id, key)
+    return hmac.compare_digest(stored, current) | hmac.compare_digest(stored, older)
+
+
 def pseudonym(secret: str, namespace: str, value: str) -> str:
     """HMAC-SHA256 under the deployment secret; the namespace keeps employee ids and
     contacts from colliding."""

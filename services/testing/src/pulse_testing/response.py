@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import asyncpg
 from pulse.events.v1 import events_pb2
@@ -113,13 +114,16 @@ class Wave:
     tokens: list[str]
 
 
-async def employee_wave(h: Harness, people: dict[str, int], rotation: int = 0) -> Wave:
+async def employee_wave(
+    h: Harness, people: dict[str, int], rotation: int = 0, org_since: date | None = None
+) -> Wave:
     """Org root > north > {n1, n2}, south; ``people`` per unit; a published employee survey
     and one open wave over the whole org (``rotation`` rotatable items per person), with
-    the raw tokens it issued."""
+    the raw tokens it issued; the org exists from ``org_since`` (default: 60 days ago;
+    imports of history need it to exist in their periods)."""
     from pulse_testing import survey as survey_kit
 
-    await survey_kit.make_org(h.survey)
+    await survey_kit.make_org(h.survey, since=org_since)
     await survey_kit.import_roster(h.survey, survey_kit.rows(people))
     definition = await survey_kit.published_survey(h.survey)
     opened = await survey_kit.open_wave(h.survey, definition.survey_id, rotation=rotation)

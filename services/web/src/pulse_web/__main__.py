@@ -7,6 +7,7 @@ import sys
 
 import uvicorn
 from pulse_common.config import ConfigError
+from pulse_common.event_loop import loop_name
 from pulse_common.logging_setup import configure_logging
 
 from pulse_web.app import create_app
@@ -16,6 +17,7 @@ from pulse_web.config import load_web_config
 def main() -> None:
     try:
         web_config = load_web_config()
+        loop = loop_name(web_config.settings.extra)  # uvloop unless PULSE_EVENT_LOOP=asyncio
     except ConfigError as error:
         print(f"pulse-web: configuration error: {error.message}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -26,6 +28,7 @@ def main() -> None:
         create_app(web_config),
         host=host,
         port=int(port),
+        loop=loop,
         log_config=None,  # keep pulse_common's handler
         access_log=False,  # access logs would record survey tokens in paths
         proxy_headers=False,

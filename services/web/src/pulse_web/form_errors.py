@@ -21,6 +21,7 @@ LABELS = {
     "to": "To period",
     "outcome": "Customer outcome",
     "max_lag": "Largest lag",
+    "predictors": "Predictors",
     "construct": "Measure",
 }
 # The services' request fields, as the form calls them.

@@ -1,15 +1,27 @@
 """Linkage reports: the list, running one (the default report comes from
-``pulse_common.measures.REPORT_DEFAULTS``), one report's page and its downloads."""
+``pulse_common.measures.REPORT_DEFAULTS``), one report's page and its downloads. The form
+offers the predictors the service accepts, grouped and by name: employee constructs and the
+internal-service measures (``internal.*``, how the teams a unit serves rate it); none ticked
+is the default report."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from pulse.correlation.v1 import correlation_service_pb2 as corr_pb
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_common import errors
-from pulse_common.measures import OUTCOMES, REPORT_DEFAULTS, close_matches
+from pulse_common.measures import (
+    CHAIN_CONSTRUCTS,
+    INTERNAL_OUTCOMES,
+    OUTCOMES,
+    REPORT_DEFAULTS,
+    TREATMENT_CONSTRUCTS,
+    close_matches,
+    human_name,
+)
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -48,6 +60,58 @@ DOWNLOADS = {
 
 
 FORM_FIELDS = ("scope", "from", "to", "outcome", "max_lag")
+# The predictors the form offers, grouped as a leader reads them: (legend, codes).
+PREDICTOR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("How people are treated (employee survey)", TREATMENT_CONSTRUCTS),
+    ("Engagement and how work is led (employee survey)", ("engagement", "enps", *CHAIN_CONSTRUCTS)),
+    ("Internal customers: how the teams a unit serves rate its service", INTERNAL_OUTCOMES),
+)
+OFFERED_PREDICTORS = tuple(code for _, codes in PREDICTOR_GROUPS for code in codes)
+
+
+@dataclass(frozen=True)
+class PredictorChoice:
+    """One checkbox of the form: the measure's code, its name, the input's id, ticked."""
+
+    code: str
+    name: str
+    input_id: str
+    checked: bool
+
+
+def predictor_groups(chosen: tuple[str, ...]) -> list[tuple[str, list[PredictorChoice]]]:
+    """(legend, choices) of each group. The first input's id is ``predictors``: the error
+    summary links to it."""
+    groups = []
+    for index, (legend, codes) in enumerate(PREDICTOR_GROUPS):
+        choices = [
+            PredictorChoice(
+                code,
+                human_name(code),
+                "predictors" if index == 0 and position == 0 else f"predictor-{code}",
+                code in chosen,
+            )
+            for position, code in enumerate(codes)
+        ]
+        groups.append((legend, choices))
+    return groups
+
+
+def _predictors(values: list[str], outcome: str) -> tuple[str, ...]:
+    """The ticked predictors, each one the form offers and none the outcome itself; none
+    ticked is the default report's ``DEFAULT_PREDICTORS``."""
+    chosen = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+    for code in chosen:
+        if code not in OFFERED_PREDICTORS:
+            raise errors.InvalidArgument(
+                "predictors",
+                f"{code!r} is not one of the measures offered here",
+            )
+        if code == outcome:
+            raise errors.InvalidArgument(
+                "predictors", f"{human_name(code)} is the outcome; it cannot also predict it"
+            )
+    return chosen or DEFAULT_PREDICTORS
 
 
 async def _form_page(
@@ -55,6 +119,7 @@ async def _form_page(
     account: Account,
     typed: dict[str, str] | None = None,
     found: FormErrors | None = None,
+    chosen: tuple[str, ...] = (),
 ) -> Response:
     """The list and the form: empty, or as sent with each problem beside its field (422)."""
     api = state_of(request).api()
@@ -79,6 +144,7 @@ async def _form_page(
             "outcomes": OUTCOMES,
             "defaults": REPORT_DEFAULTS,
             "values": values,
+            "predictor_groups": predictor_groups(chosen),
             "scope": values["scope"],
             "errors": found.by_field if found else {},
             "error_summary": found.summary() if found else [],
@@ -108,6 +174,7 @@ async def run_report(request: Request) -> Response:
     account = current_account(request)
     form = await request.form(max_files=0, max_fields=20)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    ticked = [v for v in form.getlist("predictors") if isinstance(v, str)]
     if not csrf_ok(request, fields.get("csrf", "")):
         return error_page(request, errors.PermissionDenied("the form expired; reload the page"))
     granularity = state_of(request).config.settings.period
@@ -115,6 +182,8 @@ async def run_report(request: Request) -> Response:
     scope, period_from, period_to = checked_unit_and_periods(fields, "scope", granularity, found)
     outcome = found.check(lambda: _outcome(fields.get("outcome", REPORT_DEFAULTS.outcome)), "")
     max_lag = found.check(lambda: _max_lag(fields.get("max_lag", str(REPORT_DEFAULTS.max_lag))), 0)
+    # None ticked: the default report (every treatment construct with data in scope).
+    predictors = found.check(lambda: _predictors(ticked, outcome), DEFAULT_PREDICTORS)
     if scope:
         await found.check_async(units_for(request, account, scope))
     if not found:
@@ -127,15 +196,23 @@ async def run_report(request: Request) -> Response:
                     period_from=period_from,
                     period_to=period_to,
                     outcome=outcome,
-                    predictors=DEFAULT_PREDICTORS,
+                    predictors=predictors,
                     max_lag=max_lag,
                 ),
             )
         except errors.InvalidArgument as error:
-            found.add(error)
+            found.add(_predictor_field(error))
         else:
             return RedirectResponse(f"/reports/{quote(reply.report.report_id)}", status_code=303)
-    return await _form_page(request, account, typed(fields, FORM_FIELDS), found)
+    chosen = tuple(v for v in ticked if v in OFFERED_PREDICTORS)
+    return await _form_page(request, account, typed(fields, FORM_FIELDS), found, chosen)
+
+
+def _predictor_field(error: errors.InvalidArgument) -> errors.InvalidArgument:
+    """The service names ``predictors[i]``; the form has one field for them all."""
+    if error.field.startswith("predictors["):
+        return errors.InvalidArgument("predictors", error.description)
+    return error
 
 
 def _report_id(request: Request) -> str:

@@ -218,6 +218,9 @@ async def submit(request: Request) -> Response:
                 idempotency_key=key,
                 share_comment_with_team=share,
                 client_id=state.client_id(request),
+                # The grant GetForm just sealed for this token: Submit checks the answers
+                # against it and calls the survey service once (it never leaves the server).
+                form_grant=reply.form_grant,
             ),
         )
     except errors.Unauthenticated:

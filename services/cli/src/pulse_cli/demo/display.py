@@ -1,7 +1,7 @@
 """How the demo shows itself: progress (rich bars in a terminal, plain timestamped lines when
 stderr is a file or a pipe) and the end of the run, written for a leader: what was planted
-beside what the report found, driver by driver, then the verdict in words, the dashboard
-link and where to click next as the last lines."""
+beside what the report found, driver by driver, a few employee links of the live wave, then
+the verdict in words, the dashboard link and where to click next as the last lines."""
 
 from __future__ import annotations
 
@@ -139,7 +139,17 @@ def show_result(console: Console, result: DemoResult, web_url: str | None) -> No
             "[bold red]Not every submitted response was counted[/] "
             f"({result.responses_counted} of {result.responses_submitted})."
         )
+    survey_lines(console, result, web_url)
     leader_lines(console, result, web_url)
+
+
+def survey_lines(console: Console, result: DemoResult, web_url: str | None) -> None:
+    """A few employee links of the current month's live wave: they open the form."""
+    if not web_url or not result.survey_links:
+        return
+    console.print("Employee survey links of this month's live wave (no sign-in):")
+    for contact, path in result.survey_links.items():
+        console.print(f"  {contact}: {web_url}{path}", soft_wrap=True)
 
 
 def leader_lines(console: Console, result: DemoResult, web_url: str | None) -> None:

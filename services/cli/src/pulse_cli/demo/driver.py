@@ -10,7 +10,8 @@ customers are all asked, the customer sampling the generator expects, and tokens
 outlive the past months. The generated months end with the last month the correlation
 service releases (``history.history_start_month``). After the answers:
 the two teams' actions, team leads approving praise (``story``), the report, and where a
-leader clicks next (``links``)."""
+leader clicks next (``links``). Last, one live employee wave opens for the current month
+(``live_wave``), whose links open the form."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from pulse_cli.demo.history import import_history
 from pulse_cli.demo.interactions import answer_customers, publish_interactions
 from pulse_cli.demo.latent import planted_effects
 from pulse_cli.demo.links import leader_links
+from pulse_cli.demo.live_wave import open_live_wave
 from pulse_cli.demo.observed import Planted, expected_driver_rs
 from pulse_cli.demo.reporting import headline, responses_counted, run_report, wait_counted
 from pulse_cli.demo.result import DemoResult, DriverOut, driver_of, estimate_of
@@ -85,6 +87,7 @@ async def run_demo(
 
         mark = time.monotonic()
         published = asyncio.Event()
+        survey_links: dict[str, str] = {}
 
         async def publish() -> None:
             await publish_interactions(run)
@@ -94,6 +97,7 @@ async def run_demo(
 
         async def history() -> None:
             await asyncio.gather(backfill_employee_history(run), import_history(run, CUSTOMER))
+            survey_links.update(await open_live_wave(run))  # after the backfilled months
 
         await asyncio.gather(history(), publish(), answer_customers(run, published))
         run.timings["drive"] = time.monotonic() - mark
@@ -112,6 +116,7 @@ async def run_demo(
     run.timings["report"] = time.monotonic() - mark
     result = _summary(run, report, counted, await expected_task)
     result.next_steps = leader_links(run, report.report_id, actions)
+    result.survey_links = survey_links
     result.elapsed_s = round(time.monotonic() - started, 2)
     return result
 

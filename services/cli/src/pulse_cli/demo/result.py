@@ -97,6 +97,9 @@ class DemoResult:
     drivers: list[DriverOut] = field(default_factory=list)
     # Where a leader clicks next (label -> path on the dashboard's web front).
     next_steps: dict[str, str] = field(default_factory=dict)
+    # Employee survey links of the live wave of the current month (contact -> path on the
+    # web front): they open the form; the backfilled months' links are closed.
+    survey_links: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {key: json_safe(value) for key, value in asdict(self).items()}

@@ -86,12 +86,17 @@ class GetFormResponse(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    FORM_GRANT_FIELD_NUMBER: _builtins.int
     unit_name: _builtins.str
     expires_at: _builtins.str
     language: _builtins.str
     """The language the invitation was sent in ("" = the survey's own language)."""
     channel: _builtins.str
     """Customers: the channel of the interaction the survey is about ("call", "ticket", ...)."""
+    form_grant: _builtins.bytes
+    """Opaque: what the token grants, sealed by the response service for this token (it
+    expires with the token, a day at most). Pass it back in SubmitRequest.form_grant.
+    """
     @_builtins.property
     def definition(self) -> _types_pb2.SurveyDefinition: ...
     @_builtins.property
@@ -107,10 +112,11 @@ class GetFormResponse(_message.Message):
         expires_at: _builtins.str = ...,
         language: _builtins.str = ...,
         channel: _builtins.str = ...,
+        form_grant: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["definition", b"definition"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "definition", b"definition", "expires_at", b"expires_at", "items", b"items", "language", b"language", "unit_name", b"unit_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "definition", b"definition", "expires_at", b"expires_at", "form_grant", b"form_grant", "items", b"items", "language", b"language", "unit_name", b"unit_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -127,6 +133,7 @@ class SubmitRequest(_message.Message):
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     CONTACT_CONSENT_FIELD_NUMBER: _builtins.int
     CONTACT_FIELD_NUMBER: _builtins.int
+    FORM_GRANT_FIELD_NUMBER: _builtins.int
     token: _builtins.str
     idempotency_key: _builtins.str
     """Client-chosen, >= 16 characters; a retry with the same key returns the first result."""
@@ -140,6 +147,11 @@ class SubmitRequest(_message.Message):
     """
     contact: _builtins.str
     """How to reach the customer (e-mail or phone, as they typed it); only with consent."""
+    form_grant: _builtins.bytes
+    """Optional: GetFormResponse.form_grant of this token. With it, Submit checks the answers
+    without asking the survey service first; a missing, expired or unreadable one is
+    ignored (the answers are checked the slower way), never an error.
+    """
     @_builtins.property
     def answers(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Answer]: ...
     def __init__(
@@ -152,10 +164,11 @@ class SubmitRequest(_message.Message):
         client_id: _builtins.str = ...,
         contact_consent: _builtins.bool = ...,
         contact: _builtins.str = ...,
+        form_grant: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "contact", b"contact", "contact_consent", b"contact_consent", "idempotency_key", b"idempotency_key", "share_comment_with_team", b"share_comment_with_team", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "client_id", b"client_id", "contact", b"contact", "contact_consent", b"contact_consent", "form_grant", b"form_grant", "idempotency_key", b"idempotency_key", "share_comment_with_team", b"share_comment_with_team", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
