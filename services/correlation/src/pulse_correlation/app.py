@@ -36,7 +36,7 @@ async def wire(ctx: ServiceContext) -> None:
     deps = Deps(db=Database(ctx.pool, ctx.relay.notify), settings=settings)
     pb_grpc.add_CorrelationServiceServicer_to_server(CorrelationServicer(deps), ctx.grpc.server)
     handlers = Handlers(deps)
-    specs = consumer_specs(settings.max_deliver)
+    specs = consumer_specs(settings.max_deliver, settings.response_batch)
     loops = [
         (SURVEYS_DURABLE, handlers.on_survey, 1),
         (ORG_DURABLE, handlers.on_org, 1),

@@ -43,11 +43,6 @@ ORG_DURABLE = "correlation-org"
 SERVES_DURABLE = "correlation-serves"
 WAVES_DURABLE = "correlation-waves"
 
-# Responses per fetch, so per transaction (a poison message costs its batch a retry one
-# by one). Batches of a thousand on two loops (``app.RESPONSE_WORKERS``) measured fastest
-# here (issue 20): concurrent batches wait on each other's aggregate rows until commit.
-RESPONSE_BATCH = 1000
-
 LEDGER_PURGE_INTERVAL_S = 3600.0
 # How often the background task looks for periods whose release day has come.
 RELEASE_INTERVAL_S = 300.0
@@ -57,14 +52,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def consumer_specs(max_deliver: int) -> dict[str, ConsumerSpec]:
+def consumer_specs(max_deliver: int, response_batch: int) -> dict[str, ConsumerSpec]:
     return {
         # A fetched batch is counted in one transaction (``Handlers.on_responses``).
         RESPONSES_DURABLE: ConsumerSpec(
             RESPONSES_DURABLE,
             (subjects.RESPONSE_RECORDED,),
             max_deliver=max_deliver,
-            batch=RESPONSE_BATCH,
+            batch=response_batch,
         ),
         SURVEYS_DURABLE: ConsumerSpec(
             SURVEYS_DURABLE, (subjects.SURVEY_PUBLISHED,), max_deliver=max_deliver

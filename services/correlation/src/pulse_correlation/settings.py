@@ -2,8 +2,9 @@
 
 It reads the deployment-wide variables it depends on (k, the reporting period,
 redeliveries) from the common ``Settings`` here, and its own: when periods are released
-(``PULSE_RELEASE_GRACE_DAYS``, ``PULSE_RELEASE_MAX_WAIT_DAYS``; ``releases.ReleaseRule``), so
-no other module looks into the common object or the environment."""
+(``PULSE_RELEASE_GRACE_DAYS``, ``PULSE_RELEASE_MAX_WAIT_DAYS``; ``releases.ReleaseRule``) and
+how many responses one transaction counts (``PULSE_CORRELATION_BATCH``), so no other module
+looks into the common object or the environment."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from pulse_common.config import Settings, env_int
 from pulse_common.periods import Granularity
 
 from pulse_correlation.releases import GRACE_DAYS, MAX_WAIT_DAYS, ReleaseRule
+
+# Responses per fetch, so per transaction (a poison message costs its batch a retry one
+# by one). Batches of a thousand on two loops (``app.RESPONSE_WORKERS``) measured fastest
+# here (issue 20): concurrent batches wait on each other's aggregate rows until commit.
+RESPONSE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,8 @@ class CorrelationSettings:
     max_deliver: int
     # PULSE_RELEASE_GRACE_DAYS / PULSE_RELEASE_MAX_WAIT_DAYS: when a period is released.
     release: ReleaseRule = field(default_factory=ReleaseRule)
+    # PULSE_CORRELATION_BATCH: responses fetched and counted per transaction.
+    response_batch: int = RESPONSE_BATCH
 
 
 def load_correlation_settings(common: Settings) -> CorrelationSettings:
@@ -40,4 +48,5 @@ def load_correlation_settings(common: Settings) -> CorrelationSettings:
                 common.extra, "PULSE_RELEASE_MAX_WAIT_DAYS", MAX_WAIT_DAYS, 0, 366
             ),
         ),
+        response_batch=env_int(common.extra, "PULSE_CORRELATION_BATCH", RESPONSE_BATCH, 1, 10_000),
     )

@@ -49,6 +49,9 @@ FAULT_ENV = {
     "PULSE_WAVE_SCHEDULER_INTERVAL_S": "0",
     "PULSE_RESPONSE_SUBMITS_PER_MINUTE": "1000000",
     "PULSE_ACK_WAIT_S": "5",
+    # Batches small enough that a kill lands mid-ingestion even at the quick size (a batch
+    # of a thousand counts the quick test's 300 answers in one transaction).
+    "PULSE_CORRELATION_BATCH": "50",
     "PULSE_MAX_DELIVER": "3",
     "PULSE_MIN_GROUP_SIZE": "5",
     "PULSE_MIN_COMMENT_GROUP_SIZE": "5",
