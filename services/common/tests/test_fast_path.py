@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import nats
@@ -77,6 +77,19 @@ async def enqueue_many(pool: asyncpg.Pool, ids: list[str]) -> None:
         for msg_id in ids:
             event = events_pb2.ResponseRecorded(response_id=msg_id)
             await enqueue(conn, subjects.RESPONSE_RECORDED, event, msg_id=msg_id)
+
+
+async def run_until(loop: ConsumerLoop, done: Callable[[], bool]) -> None:
+    """Run ``loop`` until ``done()`` (at most 20 s), then stop it."""
+    task = asyncio.create_task(loop.run())
+    try:
+        async with asyncio.timeout(20):
+            while not done():
+                await asyncio.sleep(0.05)
+    finally:
+        loop.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_relay_is_woken_by_commits_and_publishes_batches_once(
@@ -177,15 +190,7 @@ async def test_batch_handler_commits_a_batch_and_falls_back_to_one_by_one(
             js, subjects.WAVE_CLOSED, events_pb2.WaveClosed(wave_id=wave), msg_id=f"id-{wave}"
         )
     loop = ConsumerLoop(js, spec, one, batch)
-    task = asyncio.create_task(loop.run())
-    try:
-        async with asyncio.timeout(20):
-            while loop.handled + loop.dead_lettered < len(good) + 2:
-                await asyncio.sleep(0.05)
-    finally:
-        loop.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await run_until(loop, lambda: loop.handled + loop.dead_lettered >= len(good) + 2)
     async with pool.acquire() as conn:
         applied = [r["wave_id"] for r in await conn.fetch("SELECT wave_id FROM effects")]
     assert sorted(applied) == sorted(good)  # every good message once, the replay not again
@@ -215,15 +220,7 @@ async def test_a_batch_waiting_for_what_it_needs_is_retried_whole(js: JetStreamC
         await publish(js, subject, b"x", msg_id=msg_id)
     spec = ConsumerSpec("fast-later", (subject,), batch=50, fetch_timeout_s=0.2)
     loop = ConsumerLoop(js, spec, one, batch)
-    task = asyncio.create_task(loop.run())
-    try:
-        async with asyncio.timeout(20):
-            while loop.handled < len(ids):
-                await asyncio.sleep(0.05)
-    finally:
-        loop.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await run_until(loop, lambda: loop.handled >= len(ids))
     assert sorted(attempts[0]) == sorted(ids)  # fetched together, deferred together
     assert loop.batches_deferred == 1
     assert not alone  # nobody was tried alone
@@ -245,15 +242,7 @@ async def test_a_deferred_batch_that_still_waits_goes_one_by_one(js: JetStreamCo
         await publish(js, subject, b"x", msg_id=msg_id)
     spec = ConsumerSpec("fast-still", (subject,), batch=50, fetch_timeout_s=0.2)
     loop = ConsumerLoop(js, spec, one, batch)
-    task = asyncio.create_task(loop.run())
-    try:
-        async with asyncio.timeout(20):
-            while loop.handled < len(ids):
-                await asyncio.sleep(0.05)
-    finally:
-        loop.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await run_until(loop, lambda: loop.handled >= len(ids))
     assert loop.batches_deferred >= 1
     assert loop.batch_fallbacks >= 1
     assert sorted(alone) == sorted(ids)  # handled one by one after coming back
