@@ -124,8 +124,16 @@ def _by_rows(data: ReportData, frozen: list[FrozenPeriod]) -> ReportData:
     item rows as a plain list: the arrays are built from these instead."""
     rows = [r for f in frozen for r in f.rows]
     scoped = ScopedUnits(data.scope)
+    wanted = data.item_constructs or frozenset()
     return replace(
         data,
+        items=[
+            item
+            for f in frozen
+            for construct, group in f.items_by_construct().items()
+            if construct in wanted
+            for item in group
+        ],
         constructs=construct_sums(rows, data.scope),
         arrays=None,
         item_tables=None,

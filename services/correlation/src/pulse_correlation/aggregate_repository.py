@@ -121,7 +121,7 @@ async def ingestion_stats(conn: Connection) -> IngestionStats:
 # ---------------------------------------------------------------- reading
 
 
-def _period_filter(first: int, period_from: str, period_to: str) -> tuple[str, list[Any]]:
+def period_filter(first: int, period_from: str, period_to: str) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
     if period_from:
@@ -137,7 +137,7 @@ async def construct_rows(
     conn: Connection, period_from: str, period_to: str, constructs: Sequence[str] | None
 ) -> list[ConstructRow]:
     """Construct rows of the range (every construct when ``constructs`` is None)."""
-    where, args = _period_filter(1, period_from, period_to)
+    where, args = period_filter(1, period_from, period_to)
     if constructs is not None:
         where += f" AND construct = ANY(${len(args) + 1}::text[])"
         args.append(list(constructs))
@@ -171,13 +171,32 @@ class Presence:
     population: str
 
 
-async def construct_presence(conn: Connection, period_from: str, period_to: str) -> list[Presence]:
-    """Which units have which constructs in the range: one row per (unit, construct), so
-    what a report reads to find its scope does not grow with periods or responses."""
-    where, args = _period_filter(1, period_from, period_to)
+async def live_periods(conn: Connection, period_from: str, period_to: str) -> list[str]:
+    """The periods of the range with data, in order: a loose index scan (one probe of
+    ``agg_population_period`` per period), so it costs the same at any number of cells."""
+    stop = " AND p.period < $2" if period_to else ""
     rows = await conn.fetch(
-        f"SELECT DISTINCT unit_id, construct, population FROM agg_construct WHERE true{where}",
-        *args,
+        "WITH RECURSIVE p(period) AS ("
+        " SELECT min(period) FROM agg_population WHERE period >= $1"
+        " UNION ALL"
+        " SELECT (SELECT min(a.period) FROM agg_population a WHERE a.period > p.period)"
+        f" FROM p WHERE p.period IS NOT NULL{stop})"
+        " SELECT period FROM p WHERE period IS NOT NULL"
+        + (" AND period <= $2" if period_to else ""),
+        period_from,
+        *([period_to] if period_to else []),
+    )
+    return [r["period"] for r in rows]
+
+
+async def construct_presence(conn: Connection, periods: Sequence[str]) -> list[Presence]:
+    """Which units have which constructs in ``periods``: one row per (unit, construct)."""
+    if not periods:
+        return []
+    rows = await conn.fetch(
+        "SELECT DISTINCT unit_id, construct, population FROM agg_construct"
+        " WHERE period = ANY($1::text[])",
+        list(periods),
     )
     return [Presence(r["unit_id"], r["construct"], r["population"]) for r in rows]
 
@@ -185,7 +204,7 @@ async def construct_presence(conn: Connection, period_from: str, period_to: str)
 async def item_rows(
     conn: Connection, period_from: str, period_to: str, constructs: Sequence[str]
 ) -> list[ItemRow]:
-    where, args = _period_filter(2, period_from, period_to)
+    where, args = period_filter(2, period_from, period_to)
     rows = await conn.fetch(
         "SELECT unit_id, period, item_id, construct, scale_min, scale_max, n, sum, sumsq,"
         " promoters, passives, detractors, top2, n_xt, sum_xt FROM agg_item"
@@ -220,7 +239,7 @@ def item_row(r: asyncpg.Record) -> ItemRow:
 async def channel_rows(
     conn: Connection, population: str, period_from: str, period_to: str
 ) -> list[ChannelRow]:
-    where, args = _period_filter(2, period_from, period_to)
+    where, args = period_filter(2, period_from, period_to)
     rows = await conn.fetch(
         f"SELECT unit_id, period, channel, n FROM agg_channel WHERE population = $1{where}",
         population,

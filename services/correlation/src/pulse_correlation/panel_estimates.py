@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pulse_stats
 
 from pulse_correlation.attempts import Attempts
@@ -35,15 +36,18 @@ def over_time(
     """Within-unit lags -max_lag..max_lag (lag 0 is the repeated-measures correlation, with
     a cluster-robust interval) and, with max_lag >= 1, the lead-lag test's numbers. Which
     direction the verdict states is decided with the other predictors (``evidence``)."""
-    predictor, level = link.predictor, options.confidence_level
-    rows = [row for row in table.panel if predictor in row.x]
-    if not rows:
+    predictor, level, panel = link.predictor, options.confidence_level, table.panel
+    rows = panel.reached.get(predictor)
+    if rows is None or not rows.any():
         link.direction = Direction("not_assessed", note="no unit-period cell reaches k")
         return
-    subject = [r.unit_id for r in rows]
-    px = [r.x[predictor] for r in rows]
-    py = [r.y for r in rows]
-    periods = [r.period_index for r in rows]
+    # Units as integer codes in the order of their ids: the statistics group units by
+    # their sorted labels, so the numbers are those of the ids themselves.
+    rank = np.empty(len(panel.units), dtype=np.intp)
+    rank[np.argsort(np.array(panel.units, dtype=str), kind="stable")] = np.arange(len(rank))
+    subject = rank[panel.unit[rows]]
+    px, py = panel.x[predictor][rows], panel.y[rows]
+    periods = panel.period_index[rows]
     lags = attempts.attempt(
         f"{predictor}: within-unit correlations",
         lambda: pulse_stats.within_unit_lags(

@@ -19,7 +19,12 @@ from typing import Any
 from pulse_common.db import Connection
 from pulse_common.periods import period_end
 
-from pulse_correlation.aggregate_repository import construct_row, item_row
+from pulse_correlation.aggregate_repository import (
+    construct_row,
+    item_row,
+    live_periods,
+    period_filter,
+)
 from pulse_correlation.aggregates import ChannelRow
 from pulse_correlation.dashboard_cache import FROZEN_KEPT, ReadCache
 from pulse_correlation.org import OrgSnapshot, UnitInfo, UnitVersion, snapshot
@@ -33,20 +38,8 @@ async def _lock_period(conn: Connection, period: str) -> None:
     )
 
 
-def _range(first: int, period_from: str, period_to: str) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    args: list[Any] = []
-    if period_from:
-        clauses.append(f"period >= ${first + len(args)}")
-        args.append(period_from)
-    if period_to:
-        clauses.append(f"period <= ${first + len(args)}")
-        args.append(period_to)
-    return (" AND " + " AND ".join(clauses) if clauses else ""), args
-
-
 async def frozen_periods(conn: Connection, period_from: str, period_to: str) -> list[str]:
-    where, args = _range(1, period_from, period_to)
+    where, args = period_filter(1, period_from, period_to)
     rows = await conn.fetch(f"SELECT period FROM release_periods WHERE true{where}", *args)
     return sorted(r["period"] for r in rows)
 
@@ -77,10 +70,9 @@ async def due_periods(
 ) -> tuple[list[str], list[str]]:
     """(every frozen period of the range, the periods with data that are released by
     ``today`` and not frozen yet)."""
-    where, args = _range(1, period_from, period_to)
-    live = await conn.fetch(f"SELECT DISTINCT period FROM agg_population WHERE true{where}", *args)
+    live = await live_periods(conn, period_from, period_to)
     frozen = await frozen_periods(conn, period_from, period_to)
-    waiting = sorted({r["period"] for r in live} - set(frozen))
+    waiting = sorted(set(live) - set(frozen))
     waves: dict[str, list[WaveState]] = {p: [] for p in waiting}
     for r in await conn.fetch(
         "SELECT period, opened_on, closed_on FROM release_waves WHERE period = ANY($1::text[])",

@@ -6,14 +6,15 @@ Python object per aggregate row.
 Each frozen period's construct rows are turned into columns once
 (``period_columns``, kept on the period like its decisions: a frozen period never
 changes). A report maps the period's few distinct unit ids to rows of its scope (merged
-units resolved), then adds the columns into the arrays with ``numpy.add.at``, which adds
-in the rows' order: every cell's sums are the same floating-point sums, in the same order,
-as adding the rows one by one (``report_data.construct_sums``)."""
+units resolved, ``ScopeRows``), then adds the columns into the arrays with
+``numpy.bincount``, which adds in the rows' order: every cell's sums are the same
+floating-point sums, in the same order, as adding the rows one by one
+(``report_data.construct_sums``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,6 +88,58 @@ class CellMatrix:
         )
 
 
+class ScopeRows:
+    """Unit ids as the rows spell them -> their row among the report's scope units (sorted;
+    merged units resolved), -1 outside the scope. Remembered per vocabulary (the unit list
+    of a period's columns, which its decisions' codes share): a report's periods repeat
+    the same ids, mostly in the same order, so such a period costs one lookup, not one
+    per unit. The arrays returned are shared and read-only."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.units = sorted(scope.units())
+        self.row = {u: i for i, u in enumerate(self.units)}
+        self._merged = scope.org.merged  # most ids are their own canonical unit
+        self._of_vocabulary: dict[tuple[str, ...], Index] = {}
+        self._of_list: dict[int, tuple[Sequence[str], Index]] = {}  # by identity, kept alive
+        self._last: tuple[Sequence[str], Index] | None = None
+
+    @staticmethod
+    def of(cells: ReportCells | None, scope: Scope) -> ScopeRows:
+        """The one kept with ``cells`` when made for this very scope, else a new one."""
+        found = cells.scope_rows if cells is not None else None
+        return found if found is not None and found.scope is scope else ScopeRows(scope)
+
+    def __call__(self, unit_ids: Sequence[str]) -> Index:
+        seen = self._of_list.get(id(unit_ids))
+        if seen is not None and seen[0] is unit_ids:
+            return seen[1]
+        last = self._last
+        if last is not None and last[0] == unit_ids:  # as the previous period's: cheapest
+            self._of_list[id(unit_ids)] = (unit_ids, last[1])
+            return last[1]
+        key = tuple(unit_ids)
+        found = self._of_vocabulary.get(key)
+        if found is None:
+            row, merged, canonical = self.row, self._merged, self.scope.org.canonical
+            found = np.array(
+                [row.get(canonical(u) if u in merged else u, -1) for u in key], dtype=np.intp
+            )
+            found.flags.writeable = False
+            self._of_vocabulary[key] = found
+        self._of_list[id(unit_ids)] = self._last = (unit_ids, found)
+        return found
+
+    def flags(self, units: Collection[str]) -> Flags | None:
+        """Per scope row: in ``units`` (None when some of ``units`` are not scope units)."""
+        found = np.zeros(len(self.units), dtype=np.bool_)
+        rows = [self.row.get(u, -1) for u in units]
+        if -1 in rows:
+            return None
+        found[rows] = True
+        return found
+
+
 @dataclass(frozen=True)
 class ReportCells:
     """Every construct's cells of a report: rows are ``units``, columns ``periods``."""
@@ -96,6 +149,8 @@ class ReportCells:
     matrices: dict[str, CellMatrix]
     employee: frozenset[str] = frozenset()  # constructs with employee rows in scope
     row: dict[str, int] = field(default_factory=dict)
+    # The unit mapping the arrays were made with, for the report's later steps.
+    scope_rows: ScopeRows | None = field(default=None, repr=False, compare=False)
 
     def matrix(self, construct: str) -> CellMatrix:
         found = self.matrices.get(construct)
@@ -145,49 +200,63 @@ class ReportCells:
 def report_cells(frozen: Sequence[FrozenPeriod], scope: Scope) -> ReportCells:
     """The cells of the frozen periods' rows whose unit (merged units resolved) is in
     ``scope``: the sums ``construct_sums`` gives, as arrays."""
-    in_scope = scope.units()
-    units = sorted(in_scope)
-    row = {u: i for i, u in enumerate(units)}
-    known: dict[str, int] = {}
-    parts: dict[str, list[tuple[str, Index, ConstructColumns, Flags]]] = {}
+    rows_of = ScopeRows(scope)
+    units = rows_of.units
+    # construct -> (period, scope row of each kept row, its columns, the kept rows or None: all)
+    parts: dict[str, list[tuple[str, Index, ConstructColumns, Index | None]]] = {}
     employee: set[str] = set()
     periods: set[str] = set()
     for f in frozen:
         columns = period_columns(f)
-        rows_of_codes = np.empty(len(columns.units), dtype=np.intp)
-        for code, unit_id in enumerate(columns.units):
-            found = known.get(unit_id)
-            if found is None:
-                found = known[unit_id] = row.get(scope.org.canonical(unit_id), -1)
-            rows_of_codes[code] = found
+        rows_of_codes = rows_of(columns.units)
+        everyone = bool(rows_of_codes.size) and rows_of_codes.min() >= 0  # all in scope
         for construct, c in columns.constructs.items():
             rows = rows_of_codes[c.codes]
-            keep = rows >= 0
-            if not keep.any():
-                continue
+            kept: Index | None = None
+            if not everyone or not rows.size:
+                kept = np.flatnonzero(rows >= 0)
+                if not kept.size:
+                    continue
+                rows = rows[kept]
             periods.add(f.period)
-            if c.employee[keep].any():
+            if (
+                construct not in employee
+                and (c.employee if kept is None else c.employee[kept]).any()
+            ):
                 employee.add(construct)
-            parts.setdefault(construct, []).append((f.period, rows, c, keep))
+            parts.setdefault(construct, []).append((f.period, rows, c, kept))
     ordered = sorted(periods)
     column = {p: j for j, p in enumerate(ordered)}
     shape = (len(units), len(ordered))
+    size = shape[0] * shape[1]
     matrices: dict[str, CellMatrix] = {}
     for construct, found_parts in parts.items():
-        m = CellMatrix(
-            np.zeros(shape, dtype=np.int64),
-            np.zeros(shape, dtype=np.float64),
-            np.zeros(shape, dtype=np.float64),
-            np.zeros(shape, dtype=np.bool_),
+        # Each cell's rows come from one period, in their order: bincount adds them in that
+        # order, the sums np.add.at (and adding row by row) gives.
+        cell = np.concatenate([rows for _, rows, _, _ in found_parts]) * shape[1] + np.repeat(
+            [column[p] for p, _, _, _ in found_parts], [rows.size for _, rows, _, _ in found_parts]
         )
-        for period, rows, c, keep in found_parts:
-            at = (rows[keep], np.full(int(keep.sum()), column[period], dtype=np.intp))
-            np.add.at(m.n, at, c.n[keep])
-            np.add.at(m.total, at, c.total[keep])
-            np.add.at(m.squares, at, c.squares[keep])
-            m.present[at] = True
-        matrices[construct] = m
-    return ReportCells(units, ordered, matrices, frozenset(employee), row)
+        matrices[construct] = CellMatrix(
+            _summed(cell, found_parts, "n", shape).astype(np.int64),  # exact below 2**53
+            _summed(cell, found_parts, "total", shape),
+            _summed(cell, found_parts, "squares", shape),
+            (np.bincount(cell, minlength=size) > 0).reshape(shape),
+        )
+    return ReportCells(units, ordered, matrices, frozenset(employee), rows_of.row, rows_of)
+
+
+def _summed(
+    cell: Index,
+    parts: list[tuple[str, Index, ConstructColumns, Index | None]],
+    name: str,
+    shape: tuple[int, int],
+) -> Floats:
+    """Column ``name`` of the kept rows added per cell (flat index ``cell``), in row order."""
+    weights = np.concatenate(
+        [getattr(c, name) if kept is None else getattr(c, name)[kept] for _, _, c, kept in parts]
+    )
+    summed = np.bincount(cell, weights=weights, minlength=shape[0] * shape[1])
+    return summed.astype(np.float64, copy=False).reshape(shape)
 
 
 # ---------------------------------------------------------------- item rows as columns
@@ -260,5 +329,8 @@ def period_item_table(frozen: FrozenPeriod) -> ItemTable:
     if isinstance(found, ItemTable):
         return found
     table = item_table(frozen.items)
+    units = period_columns(frozen).units
+    if table.units == units:  # the usual case: one list, mapped once per report (ScopeRows)
+        table = replace(table, units=units)
     frozen.memo[_ITEMS] = table
     return table

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 from pulse_common.db import Connection
 from pulse_common.measures import (
@@ -22,15 +23,17 @@ from pulse_common.measures import (
 )
 
 from pulse_correlation import aggregate_repository as aggregates_repo
-from pulse_correlation import org_repository as org_repo
 from pulse_correlation.access import Scope, as_of, resolve_scope
 from pulse_correlation.aggregates import ChannelRow, ConstructRow, ItemRow, Sums, measure_key
 from pulse_correlation.covariates import CHANNEL_MIX
+from pulse_correlation.org import UnitVersion
+from pulse_correlation.releases import FrozenPeriod
 from pulse_correlation.report_cells import ItemTable, PeriodColumns, ReportCells
 from pulse_correlation.report_model import ReportRequest
 
 # construct -> (unit, period) -> sums
 ConstructSums = dict[str, dict[tuple[str, str], Sums]]
+_PRESENCE = "report_data.presence"
 
 
 def predictor_population(predictor: str) -> Population:
@@ -149,26 +152,86 @@ def report_measures(request: ReportRequest, employee_constructs: Iterable[str]) 
     return ReportMeasures(request.outcome, outcome_population(request.outcome), predictors)
 
 
-async def load_report_data(conn: Connection, request: ReportRequest, today: dt.date) -> ReportData:
-    """The report's scope and measures, from one grouped query (a row per unit and construct,
-    whatever the responses and periods). No aggregate row is read here: a report's sums,
-    items and rows are those of its released periods as frozen (``frozen_report_data``), so
-    reading the live ones too only to drop them cost a second at 1M responses (issue 20);
-    ``item_constructs`` says which constructs' item rows the frozen periods give."""
-    versions = await org_repo.load_org(conn)
-    present = await aggregates_repo.construct_presence(conn, request.period_from, request.period_to)
+@dataclass(frozen=True)
+class PresentIn:
+    """Which units have data in some periods, and which units have each employee construct:
+    per construct, so joining periods costs set unions, not a step per row."""
+
+    units: frozenset[str]
+    employee: dict[str, frozenset[str]]
+
+    @staticmethod
+    def of(rows: Iterable[tuple[str, str, str]]) -> PresentIn:
+        """From (unit, construct, population) triples."""
+        units: set[str] = set()
+        employee: dict[str, set[str]] = defaultdict(set)
+        for unit_id, construct, population in rows:
+            units.add(unit_id)
+            if population == EMPLOYEE:
+                employee[construct].add(unit_id)
+        return PresentIn(frozenset(units), {c: frozenset(u) for c, u in employee.items()})
+
+    @staticmethod
+    def union(parts: Sequence[PresentIn]) -> PresentIn:
+        constructs = {c for p in parts for c in p.employee}
+        return PresentIn(
+            frozenset().union(*(p.units for p in parts)),
+            {
+                c: frozenset().union(*(p.employee[c] for p in parts if c in p.employee))
+                for c in constructs
+            },
+        )
+
+
+def frozen_presence(frozen: FrozenPeriod) -> PresentIn:
+    """What a frozen period's rows have, derived once per period."""
+    found = frozen.memo.get(_PRESENCE)
+    if found is None:
+        found = frozen.memo[_PRESENCE] = PresentIn.of(
+            (r.unit_id, r.construct, r.population) for r in frozen.rows
+        )
+    return cast(PresentIn, found)
+
+
+async def load_report_data(
+    conn: Connection,
+    request: ReportRequest,
+    today: dt.date,
+    versions: Sequence[UnitVersion],
+    frozen: Sequence[FrozenPeriod],
+) -> ReportData:
+    """The report's scope and measures. Which units have which constructs comes from the
+    released periods as frozen (what a report reads) and, for periods of the range not
+    released yet, from one query on those periods only; so nothing here grows with the
+    responses (issue 20), and an answer arriving after its period was released changes
+    neither scope nor default predictors, as it changes no released number. No aggregate
+    row is read here: a report's sums, items and rows are those of its released periods
+    (``frozen_report_data``); ``item_constructs`` says which constructs' item rows they
+    give."""
+    released = {f.period for f in frozen}
+    live = await aggregates_repo.live_periods(conn, request.period_from, request.period_to)
+    unreleased = await aggregates_repo.construct_presence(
+        conn, [p for p in live if p not in released]
+    )
+    present = PresentIn.union(
+        [
+            *(frozen_presence(f) for f in frozen),
+            PresentIn.of((p.unit_id, p.construct, p.population) for p in unreleased),
+        ]
+    )
     scope = resolve_scope(
         versions,
         as_of(request.period_to, today),
-        (p.unit_id for p in present),
+        present.units,
         request.viewer,
         request.scope_unit_id,
     )
     in_scope = scope.units()
+    canonical = scope.org.canonical
     employee_constructs = frozenset(
-        p.construct
-        for p in present
-        if p.population == EMPLOYEE and scope.org.canonical(p.unit_id) in in_scope
+        construct
+        for construct, units in present.employee.items()
+        if any(canonical(unit_id) in in_scope for unit_id in units)
     )
     measures = report_measures(request, employee_constructs)
     channels = (

@@ -1,15 +1,14 @@
-"""What the item rows of a linkage report's released units add up to, pure, with arrays
-(issue 20): per treatment item and unit (item values), per construct, unit and item
-(r_wg(j)), per unit and per (unit, period) (category counts of the outcome and NPS).
+"""What the item rows of a linkage report's released units add up to, pure, as arrays
+(issue 20): per construct, unit and item (treatment item values, r_wg(j)), per unit and
+per (unit, period) (category counts of the outcome and NPS).
 
 The item rows come as columns (``report_cells.ItemTable``: kept per frozen period, or
-built from ``ReportData.items``). Sums of floats are added with ``numpy.add.at`` in the
-rows' order, so they are the numbers adding the rows one by one gives; a table entry
-exists for every key with a row, in the order the keys first appear."""
+built from ``ReportData.items``). Sums of floats are added with ``numpy.bincount`` in the
+rows' order, so they are the numbers adding the rows one by one gives (a key without
+rows adds up to 0)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +16,6 @@ import numpy as np
 from numpy.typing import NDArray
 from pulse_common.measures import TREATMENT_PREFIX
 
-from pulse_correlation.aggregates import Sums
 from pulse_correlation.report_cells import (
     Flags,
     Floats,
@@ -31,40 +29,91 @@ from pulse_correlation.report_data import ReportData
 from pulse_correlation.report_release import Release
 
 
-@dataclass
-class ItemSums:
-    """What the item rows of the released units add up to."""
-
-    treatment_items: dict[str, str] = field(default_factory=dict)  # item -> construct
-    by_item: dict[str, dict[str, Sums]] = field(default_factory=lambda: defaultdict(dict))
-    scale: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # construct -> (unit, item) -> sums, and item -> number of answer options (A)
-    rwg: dict[str, dict[tuple[str, str], Sums]] = field(default_factory=lambda: defaultdict(dict))
-    rwg_options: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
-    # (construct, unit) and, for the outcome, (unit, period) -> category counts
-    categories: dict[tuple[str, str], Sums] = field(default_factory=lambda: defaultdict(Sums))
-    period_categories: dict[tuple[str, str], Sums] = field(
-        default_factory=lambda: defaultdict(Sums)
-    )
-
-
 @dataclass(frozen=True)
-class _Rows:
-    """One construct's kept rows (of released units), every table's in order."""
+class ConstructSums:
+    """One construct's item rows added per released unit (rows) and item (columns, the
+    ``ItemSums.item_ids``); per item, the scale of its last row and its first row's place
+    (the order items first appear)."""
 
-    owner: Index
-    item: Index
-    period: Index
     n: Ints
     total: Floats
     squares: Floats
+    present: Flags  # the item has rows
+    low: Ints
+    high: Ints
+    first: Index
+
+    @property
+    def options(self) -> Ints:
+        """Answer options (A) of each item."""
+        return self.high - self.low + 1
+
+
+@dataclass(frozen=True)
+class Categories:
+    """Category counts (``Sums.add_categories``) per released unit, or per unit (rows)
+    and period (columns)."""
+
     promoters: Ints
     passives: Ints
     detractors: Ints
     top2: Ints
-    nps: Flags
-    low: Ints
-    high: Ints
+    answers: Ints
+
+    def columns(self) -> tuple[Ints, Ints, Ints, Ints, Ints]:
+        return self.promoters, self.passives, self.detractors, self.top2, self.answers
+
+    def nps(self) -> Floats:
+        """NPS of each entry (``Sums.nps``: NaN without NPS answers)."""
+        counted = self.promoters + self.passives + self.detractors
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # As ``nps_from_counts``: 100 (P / n - D / n), n > 0.
+            score = 100.0 * (self.promoters / counted - self.detractors / counted)
+        return np.asarray(np.where(counted > 0, score, np.nan), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ItemSums:
+    """What the item rows of the released units add up to."""
+
+    units: int
+    item_ids: list[str]
+    periods: list[str]  # the columns of ``period_categories``
+    sums: dict[str, ConstructSums]  # treatment constructs and the r_wg(j) ones, with rows
+    categories: dict[str, Categories]  # outcome and NPS construct, with rows
+    period_categories: Categories | None  # the outcome's, with rows
+
+    def categories_of(self, construct: str) -> Categories:
+        """Per unit (zeros when the construct has no rows)."""
+        found = self.categories.get(construct)
+        if found is None:
+            zero = np.zeros(self.units, dtype=np.int64)
+            found = Categories(zero, zero, zero, zero, zero)
+        return found
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One construct's kept rows (of released units), every table's in order: owner, item
+    and period codes, and its other columns joined when first asked for (a construct
+    needs only some of them)."""
+
+    owner: Index
+    item: Index
+    period: Index
+    pieces: list[tuple[ItemColumns, Flags | None]]  # None: every row of the table kept
+    joined: dict[str, NDArray[Any]] = field(default_factory=dict)
+
+    def column(self, name: str) -> NDArray[Any]:
+        found = self.joined.get(name)
+        if found is None:
+            found = self.joined[name] = np.concatenate(
+                [
+                    getattr(c, name) if keep is None else getattr(c, name)[keep]
+                    for c, keep in self.pieces
+                ]
+            )
+        return found
 
 
 class _Vocabulary:
@@ -73,14 +122,11 @@ class _Vocabulary:
         self.names: list[str] = []
 
     def codes(self, names: list[str]) -> Index:
-        found = np.empty(len(names), dtype=np.intp)
-        for i, name in enumerate(names):
-            code = self.index.get(name)
-            if code is None:
-                code = self.index[name] = len(self.names)
+        for name in names:
+            if name not in self.index:
+                self.index[name] = len(self.names)
                 self.names.append(name)
-            found[i] = code
-        return found
+        return np.fromiter(map(self.index.__getitem__, names), dtype=np.intp, count=len(names))
 
 
 def _gather(
@@ -96,110 +142,96 @@ def _gather(
     owner_index = {u: i for i, u in enumerate(release.units)}
     owner_of = release.owner_of
     org = data.scope.org
-    known: dict[str, int] = {}
+    known: dict[str, int] = {}  # unit id -> its released unit's index, or -1
     items, periods = _Vocabulary(), _Vocabulary()
-    parts: dict[str, list[tuple[Index, Index, Index, ItemColumns, Flags]]] = {}
+    parts: dict[str, list[tuple[Index, Index, Index, ItemColumns, Flags | None]]] = {}
     for table in tables:
-        # Per unit id of the table: its released unit's index, or -1 (last slot).
-        owners = np.empty(len(table.units) + 1, dtype=np.intp)
-        owners[-1] = -1
-        for code, unit_id in enumerate(table.units):
-            found = known.get(unit_id)
-            if found is None:
-                owner = owner_of.get(org.canonical(unit_id))
-                found = known[unit_id] = -1 if owner is None else owner_index[owner]
-            owners[code] = found
+        for unit_id in set(table.units).difference(known):
+            owner = owner_of.get(org.canonical(unit_id))
+            known[unit_id] = -1 if owner is None else owner_index[owner]
+        owners = np.fromiter(
+            map(known.__getitem__, table.units), dtype=np.intp, count=len(table.units)
+        )
         item_codes = items.codes(table.item_ids)
         period_codes = periods.codes(table.periods)
         for construct, c in table.constructs.items():
             if construct not in wanted:
                 continue
             owner_of_row = owners[c.units]
-            keep = owner_of_row >= 0
-            if keep.any():
-                parts.setdefault(construct, []).append(
-                    (
-                        owner_of_row[keep],
-                        item_codes[c.items[keep]],
-                        period_codes[c.periods[keep]],
-                        c,
-                        keep,
-                    )
+            keep: Flags | None = owner_of_row >= 0
+            if keep is not None and keep.all():
+                keep = None
+                row_items, row_periods = c.items, c.periods
+            elif keep is not None and keep.any():
+                owner_of_row, row_items, row_periods = (
+                    owner_of_row[keep],
+                    c.items[keep],
+                    c.periods[keep],
                 )
+            else:
+                continue
+            parts.setdefault(construct, []).append(
+                (owner_of_row, item_codes[row_items], period_codes[row_periods], c, keep)
+            )
     found_rows: dict[str, _Rows] = {}
     for construct, pieces in parts.items():
-        columns = [p[3] for p in pieces]
-        keeps = [p[4] for p in pieces]
-
-        def joined(
-            name: str, columns: list[ItemColumns] = columns, keeps: list[Flags] = keeps
-        ) -> NDArray[Any]:
-            return np.concatenate(
-                [getattr(c, name)[k] for c, k in zip(columns, keeps, strict=True)]
-            )
-
         found_rows[construct] = _Rows(
             owner=np.concatenate([p[0] for p in pieces]),
             item=np.concatenate([p[1] for p in pieces]),
             period=np.concatenate([p[2] for p in pieces]),
-            n=joined("n"),
-            total=joined("total"),
-            squares=joined("squares"),
-            promoters=joined("promoters"),
-            passives=joined("passives"),
-            detractors=joined("detractors"),
-            top2=joined("top2"),
-            nps=joined("nps"),
-            low=joined("low"),
-            high=joined("high"),
+            pieces=[(p[3], p[4]) for p in pieces],
         )
     return found_rows, items.names, periods.names
 
 
-def _keyed_sums(keys: Index, size: int, rows: _Rows) -> tuple[list[int], list[Sums]]:
-    """Per key with rows, in the order keys first appear: n, sum and sum of squares."""
-    n = np.zeros(size, dtype=np.int64)
-    total = np.zeros(size, dtype=np.float64)
-    squares = np.zeros(size, dtype=np.float64)
-    np.add.at(n, keys, rows.n)
-    np.add.at(total, keys, rows.total)
-    np.add.at(squares, keys, rows.squares)
-    seen, first = np.unique(keys, return_index=True)
-    ordered = seen[np.argsort(first, kind="stable")]
-    counts, totals, sq = n[ordered].tolist(), total[ordered].tolist(), squares[ordered].tolist()
-    return ordered.tolist(), [Sums(*found) for found in zip(counts, totals, sq, strict=True)]
-
-
-def _last_scale(rows: _Rows, item_ids: list[str]) -> dict[str, tuple[int, int]]:
-    """Per item: the scale of its last row."""
-    reversed_items = rows.item[::-1]
-    seen, first = np.unique(reversed_items, return_index=True)
-    last = len(reversed_items) - 1 - first
-    return {
-        item_ids[i]: (int(rows.low[at]), int(rows.high[at]))
-        for i, at in zip(seen, last, strict=True)
-    }
-
-
-def _categories(keys: Index, size: int, rows: _Rows) -> dict[int, Sums]:
-    """Per key with rows: category counts (``Sums.add_categories``)."""
-    other = ~rows.nps
-    seen = np.unique(keys)
-    columns = []
-    for values in (
-        rows.promoters,
-        rows.passives,
-        rows.detractors,
-        np.where(other, rows.top2, 0),
-        np.where(other, rows.n, 0),
-    ):
-        counted = np.zeros(size, dtype=np.int64)
-        np.add.at(counted, keys, values)
-        columns.append(counted[seen].tolist())
-    found: dict[int, Sums] = {}
-    for key, p, pa, d, t2, a in zip(seen.tolist(), *columns, strict=True):
-        found[key] = Sums(promoters=p, passives=pa, detractors=d, top2=t2, answers=a)
+def _added(keys: Index, size: int, values: NDArray[Any]) -> NDArray[Any]:
+    """Per key: ``values`` of its rows added in row order (``bincount`` adds in order, as
+    one by one; integer counts stay exact as float64 and come back as int64)."""
+    found = np.bincount(keys, weights=values, minlength=size)
+    if values.dtype.kind in "iub":
+        return found.astype(np.int64)
     return found
+
+
+def _construct_sums(rows: _Rows, units: int, n_items: int) -> ConstructSums:
+    keys = rows.owner * n_items + rows.item
+    size = units * n_items
+    shape = (units, n_items)
+    present = np.zeros(n_items, dtype=np.bool_)
+    present[rows.item] = True
+    # Per item, its last row (the scale) and first row (the order of appearance).
+    at = np.arange(rows.item.size, dtype=np.intp)
+    last = np.zeros(n_items, dtype=np.intp)
+    np.maximum.at(last, rows.item, at)
+    first = np.full(n_items, rows.item.size, dtype=np.intp)
+    np.minimum.at(first, rows.item, at)
+    return ConstructSums(
+        n=_added(keys, size, rows.column("n")).reshape(shape),
+        total=_added(keys, size, rows.column("total")).reshape(shape),
+        squares=_added(keys, size, rows.column("squares")).reshape(shape),
+        present=present,
+        low=np.where(present, rows.column("low")[last], 0),
+        high=np.where(present, rows.column("high")[last], 0),
+        first=first,
+    )
+
+
+def _categories(
+    keys: Index, size: int, rows: _Rows, shape: tuple[int, ...] | None = None
+) -> Categories:
+    """Per key: category counts (``Sums.add_categories``), shaped as ``shape``."""
+    other = ~rows.column("nps")
+    columns = [
+        _added(keys, size, values).reshape(shape or (size,))
+        for values in (
+            rows.column("promoters"),
+            rows.column("passives"),
+            rows.column("detractors"),
+            np.where(other, rows.column("top2"), 0),
+            np.where(other, rows.column("n"), 0),
+        )
+    ]
+    return Categories(*columns)
 
 
 def item_sums(data: ReportData, release: Release) -> ItemSums:
@@ -214,33 +246,21 @@ def item_sums(data: ReportData, release: Release) -> ItemSums:
     if data.item_tables is None:
         every |= {i.construct for i in data.items if i.construct.startswith(TREATMENT_PREFIX)}
     rows_of, item_ids, periods = _gather(data, release, every)
-    units = release.units
-    n_items = max(len(item_ids), 1)
-    found = ItemSums()
+    units = len(release.units)
+    n_items, n_periods = max(len(item_ids), 1), max(len(periods), 1)
+    sums: dict[str, ConstructSums] = {}
+    categories: dict[str, Categories] = {}
+    by_period = None
     for construct, rows in rows_of.items():
-        keys = rows.owner * n_items + rows.item
-        size = len(units) * n_items
         if construct.startswith(TREATMENT_PREFIX) or construct in rwg_constructs:
-            ordered, sums = _keyed_sums(keys, size, rows)
-            scales = _last_scale(rows, item_ids)
-            for key, s in zip(ordered, sums, strict=True):
-                owner, item = units[key // n_items], item_ids[key % n_items]
-                if construct.startswith(TREATMENT_PREFIX):
-                    found.treatment_items[item] = construct
-                    found.by_item[item][owner] = Sums(s.n, s.total, s.squares)
-                if construct in rwg_constructs:
-                    found.rwg[construct][(owner, item)] = s
-            for item, (low, high) in scales.items():
-                if construct.startswith(TREATMENT_PREFIX):
-                    found.scale[item] = (low, high)
-                if construct in rwg_constructs:
-                    found.rwg_options[construct][item] = high - low + 1
-        if construct in category_constructs:
-            for owner_code, s in _categories(rows.owner, len(units), rows).items():
-                found.categories[(construct, units[owner_code])] = s
-            if construct == measures.outcome:
-                n_periods = max(len(periods), 1)
-                by_period = rows.owner * n_periods + rows.period
-                for key, s in _categories(by_period, len(units) * n_periods, rows).items():
-                    found.period_categories[(units[key // n_periods], periods[key % n_periods])] = s
-    return found
+            sums[construct] = _construct_sums(rows, units, n_items)
+        if construct == measures.outcome:
+            keys = rows.owner * n_periods + rows.period
+            by_period = _categories(keys, units * n_periods, rows, (units, n_periods))
+            # Counts are integers: adding the periods is exact.
+            categories[construct] = Categories(
+                *(np.asarray(c.sum(axis=1), dtype=np.int64) for c in by_period.columns())
+            )
+        elif construct in category_constructs:
+            categories[construct] = _categories(rows.owner, units, rows)
+    return ItemSums(units, item_ids, periods, sums, categories, by_period)

@@ -5,10 +5,13 @@ and every result as the report carries it (a number that is not defined is NaN, 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pulse_stats
+from numpy.typing import NDArray
 
 from pulse_correlation.access import Viewer
 from pulse_correlation.values import reported
@@ -55,6 +58,37 @@ class PanelRow:
 
 
 @dataclass(frozen=True)
+class Panel:
+    """The (unit, period) points as columns, one entry per point: unit by unit (in the
+    order of ``units``), periods in order. A predictor's value counts only where its
+    ``reached`` flag is set (its cell has n >= k)."""
+
+    units: list[str]  # what ``unit`` indexes
+    periods: list[str]  # what ``period`` indexes
+    unit: NDArray[np.intp]
+    period: NDArray[np.intp]
+    period_index: NDArray[np.int64]
+    y: NDArray[np.float64]
+    x: dict[str, NDArray[np.float64]]  # predictor construct -> mean (see ``reached``)
+    reached: dict[str, NDArray[np.bool_]]
+
+    def __len__(self) -> int:
+        return int(self.y.size)
+
+    def __iter__(self) -> Iterator[PanelRow]:
+        """The points one by one (tests and tools; the report reads the columns)."""
+        for at in range(len(self)):
+            xs = {p: float(v[at]) for p, v in self.x.items() if self.reached[p][at]}
+            yield PanelRow(
+                self.units[self.unit[at]],
+                self.periods[self.period[at]],
+                int(self.period_index[at]),
+                xs,
+                float(self.y[at]),
+            )
+
+
+@dataclass(frozen=True)
 class RwgInput:
     """Per released unit (rows) and item (columns): answers, sum and sum of squares."""
 
@@ -87,7 +121,7 @@ class UnitTable:
     n_y: list[int]
     items: dict[str, tuple[str, list[float]]]  # treatment item -> (construct, value per unit)
     covariates: dict[str, list[float]]
-    panel: list[PanelRow]
+    panel: Panel
     # construct -> one entry per period: (n, sum, sum of squares) of each released unit
     # with answers in that period (ICC per period: each person answers once a period).
     period_sums: dict[str, list[UnitSums]]

@@ -11,7 +11,7 @@ of that construct's atoms too. Only released periods enter a report
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,11 +19,15 @@ from pulse_common.measures import is_nps
 
 from pulse_correlation.aggregates import ChannelRow, measure_key
 from pulse_correlation.confidentiality import effective_k
-from pulse_correlation.org import OrgSnapshot
 from pulse_correlation.releases import FrozenPeriod, PeriodDecision, decide
-from pulse_correlation.report_cells import period_columns, period_item_table, report_cells
+from pulse_correlation.report_cells import (
+    ScopeRows,
+    period_columns,
+    period_item_table,
+    report_cells,
+)
 from pulse_correlation.report_data import ReportData
-from pulse_correlation.report_partition import atom_partition
+from pulse_correlation.report_partition import atom_partition, row_atoms
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,7 @@ def frozen_report_data(
         item_tables=[period_item_table(f) for f in frozen],
         row_tables=[period_columns(f) for f in frozen],
         employee_constructs=arrays.employee,
-        items=[
-            i
-            for f in frozen
-            for construct, group in f.items_by_construct().items()
-            if construct in wanted
-            for i in group
-        ],
+        items=[],  # item sums and Cronbach's alpha read ``item_tables``
         channels=list(channels),
         rows=[],  # Cronbach's alpha reads ``row_tables``
     )
@@ -81,8 +79,8 @@ def frozen_report_data(
 class _Atoms:
     """Per released period: which atom holds each unit's people, per construct."""
 
-    def __init__(self, frozen: Sequence[FrozenPeriod], base_k: int, scope_org: OrgSnapshot):
-        self.scope_org = scope_org
+    def __init__(self, frozen: Sequence[FrozenPeriod], base_k: int, rows_of: ScopeRows):
+        self.rows_of = rows_of
         self.periods: list[tuple[FrozenPeriod, dict[str, PeriodDecision]]] = [
             (f, decide(f, base_k)) for f in frozen
         ]
@@ -91,46 +89,45 @@ class _Atoms:
         found = [d.k for _, ds in self.periods for d in ds.values() if d.measure == measure]
         return max(found) if found else None
 
-    def whole(self, members: set[str], construct: str) -> bool:
-        """Whether the people of ``members`` (units of the report's org) answering
+    def whole(self, members: Collection[str], construct: str) -> bool:
+        """Whether the people of ``members`` (units of the report's scope) answering
         ``construct`` are, in every released period, a union of released atoms."""
-        canonical: dict[str, str] = {}
-        for _, decided in self.periods:
+        flags = np.zeros(len(self.rows_of.units) + 1, dtype=np.bool_)  # last: outside
+        flags[[self.rows_of.row[u] for u in members]] = True
+        for f, decided in self.periods:
             decision = decided.get(construct)
             if decision is None:  # no row of the construct in the period
                 continue
-            rows = [(self._canonical(canonical, u), atom) for u, atom in decision.row_atoms]
-            atoms = {atom for unit, atom in rows if unit in members}
-            if not atoms:
+            table = row_atoms(f, decision)
+            member = flags[self.rows_of(table.units)[table.unit]]
+            atoms = table.atom[member]
+            if not atoms.size:
                 continue
-            if None in atoms:
+            if not atoms.all():  # atom 0: people in no released group
                 return False
-            if any(atom in atoms and unit not in members for unit, atom in rows):
+            held = np.zeros(table.atoms, dtype=np.bool_)
+            held[atoms] = True
+            if (held[table.atom] & ~member).any():
                 return False
         return True
-
-    def _canonical(self, known: dict[str, str], unit_id: str) -> str:
-        found = known.get(unit_id)
-        if found is None:
-            found = known[unit_id] = self.scope_org.canonical(unit_id)
-        return found
 
 
 def release_report(data: ReportData, frozen: Sequence[FrozenPeriod], base_k: int) -> Release:
     """Release analysis units, then the scope totals (no state: the same data and frozen
     periods give the same release to every viewer)."""
     measures = data.measures.by_construct
-    atoms = _Atoms(frozen, base_k, data.scope.org)
+    rows_of = ScopeRows.of(data.arrays, data.scope)
+    atoms = _Atoms(frozen, base_k, rows_of)
     k_of = {m: atoms.k_of(m) or effective_k(base_k, data.measure_k, m) for m in data.measures.all}
     cells = data.cell_arrays
     own: dict[str, dict[str, int]] = defaultdict(dict)
     for construct, measure in measures.items():
         matrix = cells.matrix(construct)
-        counts = matrix.n.sum(axis=1)
-        for i in np.flatnonzero(matrix.present.any(axis=1)):
+        counts = matrix.n.sum(axis=1).tolist()
+        for i in np.flatnonzero(matrix.present.any(axis=1)).tolist():
             unit = cells.units[i]
-            own[unit][measure] = own[unit].get(measure, 0) + int(counts[i])
-    partition = atom_partition(data.scope.tree, data.scope.org, atoms.periods, own, measures, k_of)
+            own[unit][measure] = own[unit].get(measure, 0) + counts[i]
+    partition = atom_partition(data.scope.tree, rows_of, atoms.periods, own, measures, k_of)
     suppressions = dict(partition.reasons)
     members = dict(sorted(partition.members.items()))
     shown = {m for ms in members.values() for m in ms}
@@ -139,8 +136,8 @@ def release_report(data: ReportData, frozen: Sequence[FrozenPeriod], base_k: int
     nps_total = False
     if members and not is_nps(outcome):
         nps = data.measures.nps_construct
-        counts = cells.matrix(nps).n.sum(axis=1)
-        n = sum(int(counts[cells.row[u]]) for u in shown if u in cells.row)
+        counts = cells.matrix(nps).n.sum(axis=1).tolist()
+        n = sum(counts[cells.row[u]] for u in shown if u in cells.row)
         nps_total = n >= k_of[measure_key(data.measures.population, nps)] and atoms.whole(
             shown, nps
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pulse_correlation.report_cells import Floats, Ints, ReportCells
+from pulse_correlation.report_cells import Flags, Floats, Index, Ints, ReportCells
 from pulse_correlation.report_model import UnitSums
 
 
@@ -49,19 +49,29 @@ class UnitSeries:
         return _means(self.total, self.n)
 
     def range_means(self) -> list[float]:
-        return [float(v) for v in _means(self.range_total, self.range_n)]
+        values: list[float] = _means(self.range_total, self.range_n).tolist()
+        return values
 
     def period_sums(self) -> list[UnitSums]:
         """Per period with answers: the units with answers in it, as aligned lists."""
+        answered = self.n > 0
+        # Periods where every unit answered are converted at once (one call, not one each).
+        full: Flags = np.asarray(answered.all(axis=0) & answered.any(axis=0), dtype=np.bool_)
+        whole = iter(
+            zip(*(a[:, full].T.tolist() for a in (self.n, self.total, self.squares)), strict=True)
+        )
         found = []
-        for j in range(self.n.shape[1]):
-            answered = self.n[:, j] > 0
-            if answered.any():
+        flags: list[bool] = full.tolist()
+        for j, every in enumerate(flags):
+            if every:
+                found.append(UnitSums(*next(whole)))
+            elif answered[:, j].any():
+                at = answered[:, j]
                 found.append(
                     UnitSums(
-                        [int(v) for v in self.n[answered, j]],
-                        [float(v) for v in self.total[answered, j]],
-                        [float(v) for v in self.squares[answered, j]],
+                        self.n[at, j].tolist(),
+                        self.total[at, j].tolist(),
+                        self.squares[at, j].tolist(),
                     )
                 )
         return found
@@ -83,6 +93,10 @@ class UnitCells:
     ) -> None:
         self._cells = cells
         self._rows = [[cells.row[m] for m in members[u] if m in cells.row] for u in units]
+        # Every unit one member cell row (no merged units): its rows are taken as they are.
+        self._single: Index | None = None
+        if self._rows and all(len(rows) == 1 for rows in self._rows):
+            self._single = np.array([rows[0] for rows in self._rows], dtype=np.intp)
         self._known: dict[str, UnitSeries] = {}
 
     def of(self, construct: str) -> UnitSeries:
@@ -94,8 +108,8 @@ class UnitCells:
     def _series(self, construct: str) -> UnitSeries:
         m = self._cells.matrix(construct)
         periods = m.n.shape[1]
-        if self._rows and all(len(rows) == 1 for rows in self._rows):
-            at = np.array([rows[0] for rows in self._rows], dtype=np.intp)
+        if self._single is not None:
+            at = self._single
             n, total, squares = m.n[at], m.total[at], m.squares[at]
             return UnitSeries(
                 n,

@@ -18,7 +18,7 @@ from pulse_correlation.analysis import analyse
 from pulse_correlation.covariates import UNIT_SIZE
 from pulse_correlation.report_model import (
     Options,
-    PanelRow,
+    Panel,
     ReportBody,
     RwgInput,
     UnitSums,
@@ -90,20 +90,25 @@ def _mean(total: np.ndarray, n: np.ndarray) -> list[float]:
         return [float(v) if c > 0 else math.nan for v, c in zip(total / n, n, strict=True)]
 
 
-def _panel(org: OrganisationSample, units: list[str], predictors: Sequence[str]) -> list[PanelRow]:
-    rows = []
-    index = {p: PREDICTORS.index(p) for p in predictors}
-    for u, unit in enumerate(units):
-        for t in range(org.customer_n.shape[1]):
-            if org.customer_n[u, t] < K or org.employee_n[u, t] < K:
-                continue
-            xs = {p: float(org.score_sum[i, u, t] / org.employee_n[u, t]) for p, i in index.items()}
-            rows.append(
-                PanelRow(
-                    unit, f"p{t:02d}", t, xs, float(org.customer_sum[u, t] / org.customer_n[u, t])
-                )
-            )
-    return rows
+def _panel(org: OrganisationSample, units: list[str], predictors: Sequence[str]) -> Panel:
+    """Unit-period cells where customers and employees each reach K (unit by unit, periods
+    in order), every predictor counted."""
+    periods = org.customer_n.shape[1]
+    keep = (org.customer_n >= K) & (org.employee_n >= K)
+    unit, period = np.nonzero(keep)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = {p: (org.score_sum[PREDICTORS.index(p)] / org.employee_n)[keep] for p in predictors}
+        y = (org.customer_sum / org.customer_n)[keep]
+    return Panel(
+        units=list(units),
+        periods=[f"p{t:02d}" for t in range(periods)],
+        unit=unit.astype(np.intp),
+        period=period.astype(np.intp),
+        period_index=period.astype(np.int64),
+        y=np.asarray(y, dtype=np.float64),
+        x={p: np.asarray(v, dtype=np.float64) for p, v in x.items()},
+        reached={p: np.ones(unit.size, dtype=np.bool_) for p in predictors},
+    )
 
 
 def _period_sums(n: np.ndarray, total: np.ndarray, squares: np.ndarray) -> list[UnitSums]:
