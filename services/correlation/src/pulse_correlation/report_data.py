@@ -154,8 +154,9 @@ def report_measures(request: ReportRequest, employee_constructs: Iterable[str]) 
 
 @dataclass(frozen=True)
 class PresentIn:
-    """Which units have data in some periods, and which units have each employee construct:
-    per construct, so joining periods costs set unions, not a step per row."""
+    """Which units have data in some periods, and which units have each employee construct
+    (per construct: a report asks whether any of them is in its scope, period by period,
+    and stops at the first; no step per row)."""
 
     units: frozenset[str]
     employee: dict[str, frozenset[str]]
@@ -170,17 +171,6 @@ class PresentIn:
             if population == EMPLOYEE:
                 employee[construct].add(unit_id)
         return PresentIn(frozenset(units), {c: frozenset(u) for c, u in employee.items()})
-
-    @staticmethod
-    def union(parts: Sequence[PresentIn]) -> PresentIn:
-        constructs = {c for p in parts for c in p.employee}
-        return PresentIn(
-            frozenset().union(*(p.units for p in parts)),
-            {
-                c: frozenset().union(*(p.employee[c] for p in parts if c in p.employee))
-                for c in constructs
-            },
-        )
 
 
 def frozen_presence(frozen: FrozenPeriod) -> PresentIn:
@@ -213,25 +203,29 @@ async def load_report_data(
     unreleased = await aggregates_repo.construct_presence(
         conn, [p for p in live if p not in released]
     )
-    present = PresentIn.union(
-        [
-            *(frozen_presence(f) for f in frozen),
-            PresentIn.of((p.unit_id, p.construct, p.population) for p in unreleased),
-        ]
-    )
+    parts = [
+        *(frozen_presence(f) for f in frozen),
+        PresentIn.of((p.unit_id, p.construct, p.population) for p in unreleased),
+    ]
     scope = resolve_scope(
         versions,
         as_of(request.period_to, today),
-        present.units,
+        frozenset().union(*(part.units for part in parts)),
         request.viewer,
         request.scope_unit_id,
     )
     in_scope = scope.units()
     canonical = scope.org.canonical
+
+    def in_scope_has(construct: str) -> bool:
+        return any(
+            canonical(unit_id) in in_scope
+            for part in parts
+            for unit_id in part.employee.get(construct, ())
+        )
+
     employee_constructs = frozenset(
-        construct
-        for construct, units in present.employee.items()
-        if any(canonical(unit_id) in in_scope for unit_id in units)
+        c for c in {c for part in parts for c in part.employee} if in_scope_has(c)
     )
     measures = report_measures(request, employee_constructs)
     channels = (
