@@ -35,13 +35,21 @@ from pathlib import Path
 import nats
 from bench_report_cost import CUSTOMER_SURVEY, EMPLOYEE_SURVEY, responses, units_of
 from bench_report_cost import Config as CostConfig
-from harness import bench_main, consume_all, consumer_summary, publish_all, ratio, servers
+from harness import (
+    bench_main,
+    consume_all,
+    consumer_summary,
+    publish_all,
+    publish_regions,
+    ratio,
+    servers,
+)
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
 from pulse.events.v1 import events_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
-from pulse_common.messaging import ensure_stream, publish_event
+from pulse_common.messaging import ensure_stream
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.messaging import RESPONSES_DURABLE
@@ -120,29 +128,7 @@ async def run(config: Config, seed: int) -> None:
 
 
 async def publish_setup(js: nats.js.JetStreamContext, cost: CostConfig) -> None:
-    org = [("ROOT", ""), ("north", "ROOT"), ("south", "ROOT")]
-    org += [(u, "north" if i % 2 else "south") for i, u in enumerate(units_of(cost))]
-    for version, (unit, parent) in enumerate(org, start=1):
-        await publish_event(
-            js,
-            subjects.ORG_CHANGED,
-            events_pb2.OrgChanged(
-                unit_id=unit,
-                parent_id=parent,
-                name=unit,
-                valid_from="2024-01-01",
-                change="created",
-                org_version=version,
-            ),
-            msg_id=f"bench-org:{unit}",
-        )
-    for survey in (EMPLOYEE_SURVEY, CUSTOMER_SURVEY):
-        await publish_event(
-            js,
-            subjects.SURVEY_PUBLISHED,
-            events_pb2.SurveyPublished(survey=survey),
-            msg_id=f"bench-survey:{survey.survey_id}",
-        )
+    await publish_regions(js, units_of(cost), (EMPLOYEE_SURVEY, CUSTOMER_SURVEY), "2024-01-01")
 
 
 async def wait_counted(stub: pb_grpc.CorrelationServiceAsyncStub, expected: int) -> float:

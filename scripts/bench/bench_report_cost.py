@@ -58,7 +58,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import nats.js.errors
-from harness import Servers, bench_main, publish_all, servers, wait_until
+from harness import Servers, bench_main, publish_all, publish_regions, servers, wait_until
 from nats.js import JetStreamContext
 from pulse.correlation.v1 import correlation_service_pb2 as pb
 from pulse.correlation.v1 import correlation_service_pb2_grpc as pb_grpc
@@ -66,7 +66,6 @@ from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.config import load_settings
-from pulse_common.messaging import publish_event
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION, RESPONSE_WORKERS
 from pulse_testing.security import as_viewer, tools_channel
@@ -343,35 +342,13 @@ async def measure(
 ) -> SizeResult:
     units = units_of(config)
     # Org: two regions, units alternating between them.
-    org = [("ROOT", ""), ("north", "ROOT"), ("south", "ROOT")]
-    org += [(u, "north" if i % 2 else "south") for i, u in enumerate(units)]
-    for version, (unit, parent) in enumerate(org, start=1):
-        await publish_event(
-            js,
-            subjects.ORG_CHANGED,
-            events_pb2.OrgChanged(
-                unit_id=unit,
-                parent_id=parent,
-                name=unit,
-                valid_from="2024-01-01",
-                change="created",
-                org_version=version,
-            ),
-            msg_id=f"bench-org:{unit}",
-        )
-    for survey in (EMPLOYEE_SURVEY, CUSTOMER_SURVEY):
-        await publish_event(
-            js,
-            subjects.SURVEY_PUBLISHED,
-            events_pb2.SurveyPublished(survey=survey),
-            msg_id=f"bench-survey:{survey.survey_id}",
-        )
+    known = await publish_regions(js, units, (EMPLOYEE_SURVEY, CUSTOMER_SURVEY), "2024-01-01")
     async with tools_channel(address) as channel:
         stub = pb_grpc.CorrelationServiceStub(channel)
 
         async def ready() -> bool:
             stats = await stub.GetIngestionStats(pb.GetIngestionStatsRequest(), timeout=10)
-            return stats.surveys_known == 2 and stats.units_known == len(org)
+            return stats.surveys_known == 2 and stats.units_known == known
 
         await wait_until(ready, 60, "surveys and org known")
         baseline_s = await publish_all(

@@ -4,17 +4,14 @@ aggregates a number of responses add up to, written straight into the correlatio
 
 from __future__ import annotations
 
-import asyncio
 import random
 from datetime import date
 
 import asyncpg
 import nats
 from bench_report_cost import CUSTOMER_SURVEY, EMPLOYEE_SURVEY
-from pulse.events.v1 import events_pb2
-from pulse_common import subjects
+from harness import publish_regions
 from pulse_common.measures import EMPLOYEE
-from pulse_common.messaging import publish_event
 from pulse_common.periods import Period, period_of
 from pulse_correlation.domain import ItemSpec, item_specs, population_of
 
@@ -169,31 +166,5 @@ async def load(
 
 async def publish_org(js: nats.js.JetStreamContext, unit_count: int) -> int:
     """Two regions over the units, and the two survey versions; how many units."""
-    org = [("ROOT", ""), ("north", "ROOT"), ("south", "ROOT")]
-    org += [(f"U{i:03d}", "north" if i % 2 else "south") for i in range(unit_count)]
-    await asyncio.gather(
-        *(
-            publish_event(
-                js,
-                subjects.ORG_CHANGED,
-                events_pb2.OrgChanged(
-                    unit_id=unit,
-                    parent_id=parent,
-                    name=unit,
-                    valid_from="2020-01-01",
-                    change="created",
-                    org_version=version,
-                ),
-                msg_id=f"bench-org:{unit}",
-            )
-            for version, (unit, parent) in enumerate(org, start=1)
-        )
-    )
-    for survey in (EMPLOYEE_SURVEY, CUSTOMER_SURVEY):
-        await publish_event(
-            js,
-            subjects.SURVEY_PUBLISHED,
-            events_pb2.SurveyPublished(survey=survey),
-            msg_id=f"bench-survey:{survey.survey_id}",
-        )
-    return len(org)
+    units = [f"U{i:03d}" for i in range(unit_count)]
+    return await publish_regions(js, units, (EMPLOYEE_SURVEY, CUSTOMER_SURVEY), "2020-01-01")
