@@ -119,6 +119,11 @@ CALLS: dict[str, dict[str, Call]] = {
         "InspectToken": Call(lambda w: survey_pb.InspectTokenRequest(token=w.token)),
         # A key too short to redeem with: refused before the token is touched.
         "RedeemToken": Call(lambda w: survey_pb.RedeemTokenRequest(token=w.token)),
+        "RedeemTokens": Call(
+            lambda w: survey_pb.RedeemTokensRequest(
+                redemptions=[survey_pb.RedeemTokenRequest(token=w.token)]
+            )
+        ),
     },
     "pulse.response.v1.ResponseService": {
         "GetForm": Call(lambda w: resp_pb.GetFormRequest(token=w.token)),

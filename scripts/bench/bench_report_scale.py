@@ -40,7 +40,6 @@ import asyncio
 import json
 import os
 import platform
-import random
 import shutil
 import statistics
 import subprocess
@@ -64,7 +63,7 @@ from pulse_common.messaging import ensure_stream
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION
 from pulse_testing.security import as_viewer, tools_channel
-from report_scale_data import load, months, publish_org
+from report_scale_data import load_elsewhere, months, publish_org
 
 TIME_TARGET = 1.2
 # Fewer analysis units than this: the report cannot estimate a correlation (no bootstrap).
@@ -203,7 +202,6 @@ class RssPeak:
 
 
 async def child(config: Config, size: int, seed: int) -> Measured:
-    rng = random.Random(seed + size)
     work_dir = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
     try:
         async with servers(work_dir) as infra:
@@ -232,13 +230,13 @@ async def child(config: Config, size: int, seed: int) -> Measured:
                         return stats.surveys_known == 2 and stats.units_known == units
 
                     await wait_until(known, 120, "org and surveys known")
-                    rows = await load(
+                    rows = await load_elsewhere(
                         infra.database_url,
                         config.units,
                         config.periods,
                         size,
                         settings.min_group_size,
-                        rng,
+                        seed + size,
                     )
                     return await time_reports(stub, config, size, rows, infra.database_url)
             finally:

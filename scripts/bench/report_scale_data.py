@@ -4,7 +4,9 @@ aggregates a number of responses add up to, written straight into the correlatio
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sys
 from datetime import date
 
 import asyncpg
@@ -168,3 +170,27 @@ async def publish_org(js: nats.js.JetStreamContext, unit_count: int) -> int:
     """Two regions over the units, and the two survey versions; how many units."""
     units = [f"U{i:03d}" for i in range(unit_count)]
     return await publish_regions(js, units, (EMPLOYEE_SURVEY, CUSTOMER_SURVEY), "2020-01-01")
+
+
+async def load_elsewhere(
+    database_url: str, unit_count: int, period_count: int, size: int, k: int, seed: int
+) -> int:
+    """``load`` in a process of its own (``random.Random(seed)``), so that the process
+    running the correlation service holds what the service holds and not the heap that
+    building 168,000 rows in Python leaves behind; how many rows."""
+    args = [database_url, str(unit_count), str(period_count), str(size), str(k), str(seed)]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"loading {size} responses failed ({child.returncode})")
+    return int(out.decode().split()[-1])
+
+
+if __name__ == "__main__":
+    url, units, periods, responses, k, seed = sys.argv[1:7]
+    rows = asyncio.run(
+        load(url, int(units), int(periods), int(responses), int(k), random.Random(int(seed)))
+    )
+    print(rows)

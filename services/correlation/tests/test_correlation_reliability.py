@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import numpy as np
 import pulse_stats
@@ -96,7 +97,7 @@ def test_alpha_from_sums_equals_alpha_of_the_items() -> None:
 
 def test_item_totals_wait_for_cells_counted_with_construct_scores() -> None:
     constructs, items = cells(simulate(random.Random(5), 0.6))
-    old = [ItemRow(**{**r.__dict__, "n_xt": 0, "sum_xt": 0.0}) for r in items]
+    old = [replace(r, n_xt=0, sum_xt=0.0) for r in items]
     found = construct_reliability("x", constructs, old, 5)
     assert found is not None
     assert found.item_total == {}
@@ -108,10 +109,7 @@ def test_low_alpha_warns_and_incomplete_or_small_cells_are_left_out() -> None:
     answers = simulate(random.Random(4), 3.0)
     constructs, items = cells(answers)
     # One cell where someone skipped an item: its item count no longer matches.
-    items = [
-        r if (r.unit_id, r.item_id) != ("u1", "a") else ItemRow(**{**r.__dict__, "n": r.n - 1})
-        for r in items
-    ]
+    items = [r if (r.unit_id, r.item_id) != ("u1", "a") else replace(r, n=r.n - 1) for r in items]
     found = construct_reliability("x", constructs, items, 5)
     assert found is not None
     assert found.alpha < 0.7

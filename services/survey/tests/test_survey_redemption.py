@@ -89,3 +89,49 @@ async def test_redeem_is_one_statement_and_keeps_only_a_bound_hash(survey: Surve
     )
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert await survey.pool.fetchval("SELECT count(*) FROM survey.invitations WHERE redeemed") == 2
+
+
+async def test_redeem_tokens_answers_each_as_redeem_token_would(survey: Survey) -> None:
+    await make_org(survey.stub)
+    await import_roster(survey.stub, rows({"n1": 4}))
+    definition = await published_survey(survey.stub)
+    await open_wave(survey.stub, definition.survey_id)
+    issued = await invitation_events(survey, 4)
+    alone = await survey.stub.RedeemToken(
+        pb.RedeemTokenRequest(token=issued[0].token, redemption_key="key-0100")
+    )
+    reply = await survey.stub.RedeemTokens(
+        pb.RedeemTokensRequest(
+            redemptions=[
+                pb.RedeemTokenRequest(token=issued[1].token, redemption_key="key-0101"),
+                pb.RedeemTokenRequest(token="not-a-token", redemption_key="key-0102"),
+                pb.RedeemTokenRequest(token=issued[2].token, redemption_key="short"),
+                pb.RedeemTokenRequest(token=issued[0].token, redemption_key="key-0100"),
+                pb.RedeemTokenRequest(token=issued[0].token, redemption_key="key-0103"),
+                pb.RedeemTokenRequest(token=issued[3].token, redemption_key="key-0104"),
+            ]
+        )
+    )
+    granted, unknown, short, retried, other_key, last = reply.outcomes
+    assert (granted.code, granted.grant.unit_id) == (0, "n1")
+    assert (unknown.code, unknown.message) == (
+        grpc.StatusCode.UNAUTHENTICATED.value[0],
+        INVALID_TOKEN_MESSAGE,
+    )
+    assert (short.code, short.field) == (
+        grpc.StatusCode.INVALID_ARGUMENT.value[0],
+        "redemption_key",
+    )
+    assert (retried.code, retried.grant) == (0, alone.grant)  # same key: same grant
+    assert other_key.code == grpc.StatusCode.UNAUTHENTICATED.value[0]
+    assert (last.code, last.grant.unit_id) == (0, "n1")  # the refusals failed nobody else
+    redeemed = await survey.pool.fetchval("SELECT count(*) FROM survey.invitations WHERE redeemed")
+    assert redeemed == 3  # issued[2] (bad key) untouched
+
+    error = await rpc_error(
+        survey.stub.RedeemTokens(
+            pb.RedeemTokensRequest(redemptions=[pb.RedeemTokenRequest()] * 257)
+        )
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "redemptions" in (error.details() or "")

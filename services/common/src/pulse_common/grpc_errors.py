@@ -210,17 +210,32 @@ def domain_error_from_rpc(error: grpc.aio.AioRpcError) -> errors.DomainError:
     ``Unavailable``; the two are never confused."""
     code = error.code()
     message = error.details() or code.name
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        violations = field_violations(error)
+        field, description = violations[0] if violations else ("request", message)
+        return domain_error_of(code, message, field, description)
+    return domain_error_of(code, message)
+
+
+def domain_error_of(
+    code: grpc.StatusCode, message: str, field: str = "", description: str = ""
+) -> errors.DomainError:
+    """The domain error of a status given as its parts (``domain_error_from_rpc``; the
+    per-item statuses of a batch call such as ``RedeemTokens``)."""
     if code == grpc.StatusCode.CANCELLED:
         # Pulse clients never cancel their own calls: CANCELLED means the server went away
         # mid-call (a shutdown's grace ran out). Retryable: writes carry their idempotency key.
         return errors.Unavailable(message)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        violations = field_violations(error)
-        field, description = violations[0] if violations else ("request", message)
-        result = errors.InvalidArgument(field, description or message)
+        result = errors.InvalidArgument(field or "request", description or message)
         result.message = message
         return result
     for error_type, status in STATUS_OF:
         if status == code and error_type is not errors.InvalidArgument:
             return error_type(message)
     return errors.DomainError(message)
+
+
+def status_code_of(value: int) -> grpc.StatusCode:
+    """The status code with the number ``value`` (UNKNOWN when there is none)."""
+    return next((c for c in grpc.StatusCode if c.value[0] == value), grpc.StatusCode.UNKNOWN)

@@ -71,6 +71,7 @@ RULES: dict[str, dict[str, Rule]] = {
         # Only the response service turns a survey link into a form and an answer.
         "InspectToken": _rule(RESPONSE),
         "RedeemToken": _rule(RESPONSE),
+        "RedeemTokens": _rule(RESPONSE),
     },
     RESPONSE_SERVICE: {
         "GetForm": _rule(RESPONDENT_FRONT),

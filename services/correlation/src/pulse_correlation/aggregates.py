@@ -29,7 +29,7 @@ def measure_key(population: str, construct: str) -> str:
     return f"{population}:{construct}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConstructRow:
     """Respondents' construct scores (0-100) in one unit and period."""
 
@@ -42,7 +42,7 @@ class ConstructRow:
     sumsq: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemRow:
     """Answers to one item in one unit and period (after reverse scoring)."""
 
@@ -70,7 +70,7 @@ class ItemRow:
         return is_nps_scale(self.scale_min, self.scale_max)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChannelRow:
     """Customer (or internal) responses per channel in one unit and period."""
 

@@ -17,6 +17,8 @@ from pulse_common.grpc_errors import domain_error_from_rpc
 from pulse_common.grpc_server import open_channel
 from pulse_common.tls import TlsMaterial
 
+from pulse_response.redeem_batch import RedeemBatcher
+
 log = logging.getLogger(__name__)
 
 
@@ -35,9 +37,15 @@ def _token_error(call: str, error: grpc.aio.AioRpcError) -> errors.DomainError:
     """Any refusal of a token is the one invalid-token error, word for word (no oracle for
     which refusal it was). A closed wave (FAILED_PRECONDITION) and retryable failures keep
     their meaning, so the client retries with its idempotency key."""
-    mapped = _failed(call, error)
+    return _token_refusal(_failed(call, error))
+
+
+def _token_refusal(mapped: errors.DomainError) -> errors.DomainError:
+    """``_token_error`` of an error already mapped (a refused redemption of a batch)."""
     if isinstance(mapped, errors.Unauthenticated | errors.InvalidArgument | errors.NotFound):
         return errors.invalid_token()
+    if not isinstance(mapped, errors.CallerError | errors.RetryableError):
+        return errors.Unavailable("the survey service failed; try again")
     return mapped
 
 
@@ -52,6 +60,12 @@ class SurveyClient:
         self._deadline_s = deadline_s
         self._channel = open_channel(address, tls, tokens)
         self._stub = survey_grpc.SurveyServiceStub(self._channel)
+        self._redemptions = RedeemBatcher(
+            self._redeem_batch,
+            self._redeem_one,
+            lambda error: _token_error("RedeemTokens", error),
+            _token_refusal,
+        )
 
     async def close(self) -> None:
         await self._channel.close()
@@ -66,11 +80,22 @@ class SurveyClient:
         return reply.grant
 
     async def redeem(self, token: str, redemption_key: str) -> survey_pb.TokenGrant:
+        """Sent with the redemptions that arrive meanwhile (``redeem_batch``)."""
+        return await self._redemptions.redeem(
+            survey_pb.RedeemTokenRequest(token=token, redemption_key=redemption_key)
+        )
+
+    async def _redeem_batch(
+        self, request: survey_pb.RedeemTokensRequest
+    ) -> survey_pb.RedeemTokensResponse:
+        reply: survey_pb.RedeemTokensResponse = await self._stub.RedeemTokens(
+            request, timeout=self._deadline_s
+        )
+        return reply
+
+    async def _redeem_one(self, request: survey_pb.RedeemTokenRequest) -> survey_pb.TokenGrant:
         try:
-            reply = await self._stub.RedeemToken(
-                survey_pb.RedeemTokenRequest(token=token, redemption_key=redemption_key),
-                timeout=self._deadline_s,
-            )
+            reply = await self._stub.RedeemToken(request, timeout=self._deadline_s)
         except grpc.aio.AioRpcError as error:
             raise _token_error("RedeemToken", error) from None
         return reply.grant

@@ -4,10 +4,13 @@ ListInvitations, InspectToken and RedeemToken. Checks the fields (naming them), 
 
 from __future__ import annotations
 
+import asyncio
+
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse.types.v1 import types_pb2
-from pulse_common.errors import InvalidArgument
+from pulse_common.errors import DomainError, InvalidArgument
 from pulse_common.fields import require_uuid, rfc3339
+from pulse_common.grpc_errors import status_for
 
 from pulse_survey import domain, interactions, invitations, redemption
 from pulse_survey.grpc_fields import AreaServicer, Context, survey_id_of, wave_id_of
@@ -15,6 +18,7 @@ from pulse_survey.invitation_repository import DeliveryFact, StoredInvitation
 
 MAX_LIST, DEFAULT_LIST = 1000, 100
 REDEMPTION_KEY_LENGTH = (8, 200)
+MAX_REDEMPTIONS = 256  # per RedeemTokens call
 
 
 def grant_message(invitation: StoredInvitation) -> pb.TokenGrant:
@@ -110,3 +114,25 @@ class InteractionsServicer(AreaServicer):
             )
         invitation = await redemption.redeem(self.deps, request.token, key)
         return pb.RedeemTokenResponse(grant=grant_message(invitation))
+
+    async def RedeemTokens(  # noqa: N802
+        self, request: pb.RedeemTokensRequest, context: Context
+    ) -> pb.RedeemTokensResponse:
+        """Each redemption as RedeemToken answers it, at once (issue 20: one call for the
+        Submits that arrive together); a refusal is that redemption's outcome, never the
+        call's, so one bad token fails nobody else."""
+        if len(request.redemptions) > MAX_REDEMPTIONS:
+            raise InvalidArgument("redemptions", f"at most {MAX_REDEMPTIONS} per call")
+
+        async def outcome(one: pb.RedeemTokenRequest) -> pb.RedeemTokenOutcome:
+            try:
+                grant = (await self.RedeemToken(one, context)).grant
+            except DomainError as error:
+                field = error.field if isinstance(error, InvalidArgument) else ""
+                return pb.RedeemTokenOutcome(
+                    code=status_for(error).value[0], message=error.message, field=field
+                )
+            return pb.RedeemTokenOutcome(grant=grant)
+
+        found = await asyncio.gather(*(outcome(one) for one in request.redemptions))
+        return pb.RedeemTokensResponse(outcomes=found)

@@ -115,6 +115,9 @@ def templates(
             "token": wave.tokens[1],
             "redemption_key": "f13-redemption-key-0001",
         },
+        "survey.RedeemTokens": {
+            "redemptions": [{"token": wave.tokens[2], "redemption_key": "f13-redemption-key-0002"}]
+        },
         "response.GetForm": {"token": wave.tokens[0], "idempotency_key": "f13-form-key-000001"},
         "response.CountResponses": {
             "wave_id": wave.wave_id,

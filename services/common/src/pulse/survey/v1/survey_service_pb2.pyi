@@ -1603,6 +1603,83 @@ class RedeemTokenResponse(_message.Message):
 Global___RedeemTokenResponse: _TypeAlias = RedeemTokenResponse  # noqa: Y015
 
 @_typing.final
+class RedeemTokensRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REDEMPTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def redemptions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RedeemTokenRequest]:
+        """At most 256."""
+
+    def __init__(
+        self,
+        *,
+        redemptions: _abc.Iterable[Global___RedeemTokenRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["redemptions", b"redemptions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedeemTokensRequest: _TypeAlias = RedeemTokensRequest  # noqa: Y015
+
+@_typing.final
+class RedeemTokensResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RedeemTokenOutcome]:
+        """One per redemption, in the request's order."""
+
+    def __init__(
+        self,
+        *,
+        outcomes: _abc.Iterable[Global___RedeemTokenOutcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcomes", b"outcomes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedeemTokensResponse: _TypeAlias = RedeemTokensResponse  # noqa: Y015
+
+@_typing.final
+class RedeemTokenOutcome(_message.Message):
+    """A redemption's grant, or the status RedeemToken would have failed with."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GRANT_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    code: _builtins.int
+    """A google.rpc.Code: 0 (OK) when granted."""
+    message: _builtins.str
+    field: _builtins.str
+    """With INVALID_ARGUMENT: the field, as RedeemToken names it."""
+    @_builtins.property
+    def grant(self) -> Global___TokenGrant: ...
+    def __init__(
+        self,
+        *,
+        grant: Global___TokenGrant | None = ...,
+        code: _builtins.int = ...,
+        message: _builtins.str = ...,
+        field: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["grant", b"grant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "field", b"field", "grant", b"grant", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedeemTokenOutcome: _TypeAlias = RedeemTokenOutcome  # noqa: Y015
+
+@_typing.final
 class ServesLink(_message.Message):
     """A dated "serves" link: the serving (back-office) unit serves the served (front-line) unit
     from valid_from until valid_to (exclusive; empty = open ended).

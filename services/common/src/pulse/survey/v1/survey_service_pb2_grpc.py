@@ -156,6 +156,11 @@ class SurveyServiceStub:
                 request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokenRequest.SerializeToString,
                 response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokenResponse.FromString,
                 _registered_method=True)
+        self.RedeemTokens = channel.unary_unary(
+                '/pulse.survey.v1.SurveyService/RedeemTokens',
+                request_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokensRequest.SerializeToString,
+                response_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokensResponse.FromString,
+                _registered_method=True)
 
 
 class SurveyServiceServicer:
@@ -320,6 +325,15 @@ class SurveyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RedeemTokens(self, request, context):
+        """Several redemptions in one call (the response service sends the Submits that arrive
+        while one call is in flight together): each answered as RedeemToken answers it, in
+        order; one refused never affects another.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SurveyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -442,6 +456,11 @@ def add_SurveyServiceServicer_to_server(servicer, server):
                     servicer.RedeemToken,
                     request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokenRequest.FromString,
                     response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokenResponse.SerializeToString,
+            ),
+            'RedeemTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemTokens,
+                    request_deserializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokensRequest.FromString,
+                    response_serializer=pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokensResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1094,6 +1113,33 @@ class SurveyService:
             '/pulse.survey.v1.SurveyService/RedeemToken',
             pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokenRequest.SerializeToString,
             pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.survey.v1.SurveyService/RedeemTokens',
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokensRequest.SerializeToString,
+            pulse_dot_survey_dot_v1_dot_survey__service__pb2.RedeemTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,

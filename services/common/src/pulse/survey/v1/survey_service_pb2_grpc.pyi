@@ -74,6 +74,11 @@ class SurveyServiceStub:
     Unknown, used and expired tokens get one identical UNAUTHENTICATED error.
     """
     RedeemToken: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.RedeemTokenRequest, _survey_service_pb2.RedeemTokenResponse]
+    RedeemTokens: _grpc.UnaryUnaryMultiCallable[_survey_service_pb2.RedeemTokensRequest, _survey_service_pb2.RedeemTokensResponse]
+    """Several redemptions in one call (the response service sends the Submits that arrive
+    while one call is in flight together): each answered as RedeemToken answers it, in
+    order; one refused never affects another.
+    """
 
 @_typing.type_check_only
 class SurveyServiceAsyncStub(SurveyServiceStub):
@@ -121,6 +126,11 @@ class SurveyServiceAsyncStub(SurveyServiceStub):
     Unknown, used and expired tokens get one identical UNAUTHENTICATED error.
     """
     RedeemToken: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.RedeemTokenRequest, _survey_service_pb2.RedeemTokenResponse]  # type: ignore[assignment]
+    RedeemTokens: _aio.UnaryUnaryMultiCallable[_survey_service_pb2.RedeemTokensRequest, _survey_service_pb2.RedeemTokensResponse]  # type: ignore[assignment]
+    """Several redemptions in one call (the response service sends the Submits that arrive
+    while one call is in flight together): each answered as RedeemToken answers it, in
+    order; one refused never affects another.
+    """
 
 class SurveyServiceServicer(metaclass=_abc_1.ABCMeta):
     """Who is asked what, when. The only service that knows people; it never returns
@@ -309,5 +319,16 @@ class SurveyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _survey_service_pb2.RedeemTokenRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_survey_service_pb2.RedeemTokenResponse, _abc.Awaitable[_survey_service_pb2.RedeemTokenResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RedeemTokens(
+        self,
+        request: _survey_service_pb2.RedeemTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_survey_service_pb2.RedeemTokensResponse, _abc.Awaitable[_survey_service_pb2.RedeemTokensResponse]]:
+        """Several redemptions in one call (the response service sends the Submits that arrive
+        while one call is in flight together): each answered as RedeemToken answers it, in
+        order; one refused never affects another.
+        """
 
 def add_SurveyServiceServicer_to_server(servicer: SurveyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
