@@ -25,12 +25,12 @@ import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
 from pulse_common import subjects
 from pulse_common.embedded import EmbeddedNats, EmbeddedPostgres
 from pulse_common.logging_setup import configure_logging
-from pulse_common.messaging import publish, publish_event
+from pulse_common.messaging import publish
+from pulse_testing.correlation import publish_org, publish_surveys
 from pulse_testing.security import embedded_material, nats_passwords
 
 # In-flight publish acks at a time: enough to saturate loopback, bounded.
@@ -243,25 +243,6 @@ async def publish_regions(
     survey versions they answer, as the survey service announces them; how many units."""
     org = [("ROOT", ""), ("north", "ROOT"), ("south", "ROOT")]
     org += [(u, "north" if i % 2 else "south") for i, u in enumerate(units)]
-    for version, (unit, parent) in enumerate(org, start=1):  # in order: parents first
-        await publish_event(
-            js,
-            subjects.ORG_CHANGED,
-            events_pb2.OrgChanged(
-                unit_id=unit,
-                parent_id=parent,
-                name=unit,
-                valid_from=valid_from,
-                change="created",
-                org_version=version,
-            ),
-            msg_id=f"bench-org:{unit}",
-        )
-    for survey in surveys:
-        await publish_event(
-            js,
-            subjects.SURVEY_PUBLISHED,
-            events_pb2.SurveyPublished(survey=survey),
-            msg_id=f"bench-survey:{survey.survey_id}",
-        )
+    await publish_org(js, org, valid_from)
+    await publish_surveys(js, surveys)
     return len(org)
