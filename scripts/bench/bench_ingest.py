@@ -3,8 +3,8 @@
 against a raw JetStream consumer reading the same messages? (not a test)
 
 N ``ResponseRecorded`` events (employee and customer responses over U units x P periods,
-from ``bench_report_cost``'s generator) and the org and survey events they need are
-published to an embedded JetStream first. Then, in the same run:
+from ``bench_report_cost``'s generator, ``report_cost_data``) and the org and survey events
+they need are published to an embedded JetStream first. Then, in the same run:
 
 1. baseline  a raw durable pull consumer fetches (64 at a time) and acks the N messages of
              ``pulse.response.recorded``: raw consume+ack msgs/s.
@@ -33,8 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nats
-from bench_report_cost import CUSTOMER_SURVEY, EMPLOYEE_SURVEY, responses, units_of
-from bench_report_cost import Config as CostConfig
 from harness import (
     bench_main,
     consume_all,
@@ -54,6 +52,8 @@ from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION
 from pulse_correlation.messaging import RESPONSES_DURABLE
 from pulse_testing.security import tools_channel
+from report_cost_data import CUSTOMER_SURVEY, EMPLOYEE_SURVEY, responses, units_of
+from report_cost_data import Config as CostConfig
 
 EVENT_TYPE = events_pb2.ResponseRecorded.DESCRIPTOR.full_name
 TARGET = 0.25

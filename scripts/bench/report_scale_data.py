@@ -11,11 +11,11 @@ from datetime import date
 
 import asyncpg
 import nats
-from bench_report_cost import CUSTOMER_SURVEY, EMPLOYEE_SURVEY
 from harness import publish_regions
 from pulse_common.measures import EMPLOYEE
 from pulse_common.periods import Period, period_of
 from pulse_correlation.domain import ItemSpec, item_specs, population_of
+from report_cost_data import CUSTOMER_SURVEY, EMPLOYEE_SURVEY
 
 
 def months(count: int) -> list[str]:

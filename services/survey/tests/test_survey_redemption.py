@@ -5,8 +5,10 @@ the same key get the same grant, also for invitations redeemed before (older has
 from __future__ import annotations
 
 import grpc
+from pulse.events.v1 import events_pb2
 from pulse.survey.v1 import survey_service_pb2 as pb
 from pulse_common.errors import INVALID_TOKEN_MESSAGE
+from pulse_common.rpc_limits import MAX_REDEMPTIONS
 from pulse_survey.tokens import (
     bound_redemption_key_hash,
     keyed_redemption_key,
@@ -25,6 +27,16 @@ from pulse_testing.survey import (
 )
 
 
+async def _invited(survey: Survey, people: int) -> list[events_pb2.InvitationIssued]:
+    """An org, a roster of ``people`` in unit n1, a published survey and an open wave; returns
+    the wave's InvitationIssued events (one per person)."""
+    await make_org(survey.stub)
+    await import_roster(survey.stub, rows({"n1": people}))
+    definition = await published_survey(survey.stub)
+    await open_wave(survey.stub, definition.survey_id)
+    return await invitation_events(survey, people)
+
+
 def test_either_kept_hash_recognises_its_key_only() -> None:
     keyed = keyed_redemption_key("s3cret", "key-0001")
     current = bound_redemption_key_hash("inv-1", keyed)
@@ -37,11 +49,7 @@ def test_either_kept_hash_recognises_its_key_only() -> None:
 
 
 async def test_redeem_is_one_statement_and_keeps_only_a_bound_hash(survey: Survey) -> None:
-    await make_org(survey.stub)
-    await import_roster(survey.stub, rows({"n1": 3}))
-    definition = await published_survey(survey.stub)
-    await open_wave(survey.stub, definition.survey_id)
-    issued = await invitation_events(survey, 3)
+    issued = await _invited(survey, 3)
     first, second = issued[0], issued[1]
     grant = (
         await survey.stub.RedeemToken(
@@ -92,11 +100,7 @@ async def test_redeem_is_one_statement_and_keeps_only_a_bound_hash(survey: Surve
 
 
 async def test_redeem_tokens_answers_each_as_redeem_token_would(survey: Survey) -> None:
-    await make_org(survey.stub)
-    await import_roster(survey.stub, rows({"n1": 4}))
-    definition = await published_survey(survey.stub)
-    await open_wave(survey.stub, definition.survey_id)
-    issued = await invitation_events(survey, 4)
+    issued = await _invited(survey, 4)
     alone = await survey.stub.RedeemToken(
         pb.RedeemTokenRequest(token=issued[0].token, redemption_key="key-0100")
     )
@@ -130,7 +134,7 @@ async def test_redeem_tokens_answers_each_as_redeem_token_would(survey: Survey) 
 
     error = await rpc_error(
         survey.stub.RedeemTokens(
-            pb.RedeemTokensRequest(redemptions=[pb.RedeemTokenRequest()] * 257)
+            pb.RedeemTokensRequest(redemptions=[pb.RedeemTokenRequest()] * (MAX_REDEMPTIONS + 1))
         )
     )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -116,7 +116,7 @@ def diagnostic(construct: str, table: UnitTable, attempts: Attempts) -> Diagnost
         )
     _warnings(diag)
     rwg_input = table.rwg_inputs.get(construct)
-    if rwg_input is not None and rwg_input.n:
+    if rwg_input is not None and len(rwg_input.n):
         diag.single_item = len(rwg_input.n[0]) == 1
         rwg = attempts.attempt(
             f"rwg(j) for {construct}",

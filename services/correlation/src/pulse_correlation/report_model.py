@@ -5,7 +5,7 @@ and every result as the report carries it (a number that is not defined is NaN, 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,23 +88,32 @@ class Panel:
             )
 
 
+# Numbers per unit (or per unit and item) as lists or as the report's arrays: the
+# statistics take either, and arrays spare a report at 1M responses a round trip through
+# Python floats (issue 20).
+Counts = Sequence[int] | NDArray[np.int64]
+Values = Sequence[float] | NDArray[np.float64]
+CountRows = Sequence[Sequence[int]] | NDArray[np.int64]
+ValueRows = Sequence[Sequence[float]] | NDArray[np.float64]
+
+
 @dataclass(frozen=True)
 class RwgInput:
     """Per released unit (rows) and item (columns): answers, sum and sum of squares."""
 
-    n: list[list[int]]
-    sums: list[list[float]]
-    sumsq: list[list[float]]
+    n: CountRows
+    sums: ValueRows
+    sumsq: ValueRows
     n_options: int
 
 
 @dataclass(frozen=True)
 class UnitSums:
-    """Respondents, sum and sum of squares per unit, aligned lists."""
+    """Respondents, sum and sum of squares per unit, aligned."""
 
-    n: list[int]
-    sums: list[float]
-    squares: list[float]
+    n: Counts
+    sums: Values
+    squares: Values
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pulse_correlation.report_cells import Flags, Floats, Index, Ints, ReportCells
+from pulse_correlation.report_cells import Floats, Index, Ints, ReportCells
 from pulse_correlation.report_model import UnitSums
 
 
@@ -53,27 +53,15 @@ class UnitSeries:
         return values
 
     def period_sums(self) -> list[UnitSums]:
-        """Per period with answers: the units with answers in it, as aligned lists."""
+        """Per period with answers: the units with answers in it, as aligned arrays."""
         answered = self.n > 0
-        # Periods where every unit answered are converted at once (one call, not one each).
-        full: Flags = np.asarray(answered.all(axis=0) & answered.any(axis=0), dtype=np.bool_)
-        whole = iter(
-            zip(*(a[:, full].T.tolist() for a in (self.n, self.total, self.squares)), strict=True)
-        )
         found = []
-        flags: list[bool] = full.tolist()
-        for j, every in enumerate(flags):
-            if every:
-                found.append(UnitSums(*next(whole)))
-            elif answered[:, j].any():
-                at = answered[:, j]
-                found.append(
-                    UnitSums(
-                        self.n[at, j].tolist(),
-                        self.total[at, j].tolist(),
-                        self.squares[at, j].tolist(),
-                    )
-                )
+        for j in np.flatnonzero(answered.any(axis=0)).tolist():
+            at = answered[:, j]
+            if at.all():
+                found.append(UnitSums(self.n[:, j], self.total[:, j], self.squares[:, j]))
+            else:
+                found.append(UnitSums(self.n[at, j], self.total[at, j], self.squares[at, j]))
         return found
 
     def totals(self) -> tuple[int, float, float]:

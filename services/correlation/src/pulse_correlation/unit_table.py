@@ -207,9 +207,4 @@ def _rwg_input(sums: ConstructSums | None, item_ids: list[str]) -> RwgInput:
     chosen = sorted(present[options[present] == n_options].tolist(), key=item_ids.__getitem__)
     n = sums.n[:, chosen]
     rows = (n != 0).any(axis=1)
-    return RwgInput(
-        n[rows].tolist(),
-        sums.total[:, chosen][rows].tolist(),
-        sums.squares[:, chosen][rows].tolist(),
-        n_options,
-    )
+    return RwgInput(n[rows], sums.total[:, chosen][rows], sums.squares[:, chosen][rows], n_options)

@@ -21,9 +21,7 @@ import grpc.aio
 from pulse.survey.v1 import survey_service_pb2 as survey_pb
 from pulse_common import errors
 from pulse_common.grpc_errors import domain_error_of, status_code_of
-
-# Mirrors the survey service's MAX_REDEMPTIONS.
-MAX_PER_CALL = 256
+from pulse_common.rpc_limits import MAX_REDEMPTIONS
 
 BatchCall = Callable[[survey_pb.RedeemTokensRequest], Awaitable[survey_pb.RedeemTokensResponse]]
 SingleCall = Callable[[survey_pb.RedeemTokenRequest], Awaitable[survey_pb.TokenGrant]]
@@ -64,8 +62,8 @@ class RedeemBatcher:
 
     async def _send_waiting(self) -> None:
         while self._waiting:
-            carried = self._waiting[:MAX_PER_CALL]
-            del self._waiting[:MAX_PER_CALL]
+            carried = self._waiting[:MAX_REDEMPTIONS]
+            del self._waiting[:MAX_REDEMPTIONS]
             live = [(r, f) for r, f in carried if not f.done()]  # a cancelled caller is gone
             if not live:
                 continue

@@ -11,6 +11,7 @@ from pulse.types.v1 import types_pb2
 from pulse_common.errors import DomainError, InvalidArgument
 from pulse_common.fields import require_uuid, rfc3339
 from pulse_common.grpc_errors import status_for
+from pulse_common.rpc_limits import MAX_REDEMPTIONS
 
 from pulse_survey import domain, interactions, invitations, redemption
 from pulse_survey.grpc_fields import AreaServicer, Context, survey_id_of, wave_id_of
@@ -18,7 +19,6 @@ from pulse_survey.invitation_repository import DeliveryFact, StoredInvitation
 
 MAX_LIST, DEFAULT_LIST = 1000, 100
 REDEMPTION_KEY_LENGTH = (8, 200)
-MAX_REDEMPTIONS = 256  # per RedeemTokens call
 
 
 def grant_message(invitation: StoredInvitation) -> pb.TokenGrant:
