@@ -35,10 +35,15 @@ def _lag_frame(df: pd.DataFrame, lag: int) -> pd.DataFrame:
     return df[["u", "t", "x"]].merge(shifted, on=["u", "t"]).dropna()
 
 
-def test_lagged_correlations_match_pandas_merge_and_scipy() -> None:
+@pytest.mark.parametrize("far", [False, True])
+def test_lagged_correlations_match_pandas_merge_and_scipy(far: bool) -> None:
     # Independent implementation: pair x(t) with y(t + k) by a pandas merge on (unit, t),
-    # then scipy.stats.pearsonr.
+    # then scipy.stats.pearsonr. ``far``: one unit's periods a million later, so the
+    # (unit, period) grid would be mostly empty and partners are found by binary search
+    # instead of the dense lookup.
     df = _panel()
+    if far:
+        df.loc[df["u"] == "unit3", "t"] += 1_000_000
     results = ps.lagged_correlations(df["u"], df["t"], df["x"], df["y"], max_lag=3)
     assert [r.lag for r in results] == [-3, -2, -1, 0, 1, 2, 3]
     for res in results:

@@ -55,7 +55,8 @@ class _Panel:
         return np.where(found, self.order[pos], -1).astype(np.intp)
 
 
-# A dense (unit, period) grid is used when it has at most this many cells per row.
+# A dense (unit, period) grid is used when it has at most this many cells per row (any
+# grid of up to 1,024 cells too); else each partner is found by binary search.
 _GRID_CELLS_PER_ROW = 8
 
 
