@@ -33,6 +33,20 @@ def _means(total: Floats, n: Ints) -> Floats:
     return np.asarray(np.where(n > 0, found, np.nan), dtype=np.float64)
 
 
+def period_sums(n: Ints, total: Floats, squares: Floats) -> list[UnitSums]:
+    """Per period (column) with answers: the units (rows) with answers in it, as aligned
+    arrays (ICC per period: each person answers once a period)."""
+    answered = n > 0
+    found = []
+    for j in np.flatnonzero(answered.any(axis=0)).tolist():
+        at = answered[:, j]
+        if at.all():
+            found.append(UnitSums(n[:, j], total[:, j], squares[:, j]))
+        else:
+            found.append(UnitSums(n[at, j], total[at, j], squares[at, j]))
+    return found
+
+
 @dataclass(frozen=True)
 class UnitSeries:
     """One construct: rows are released units, columns the report's periods."""
@@ -53,16 +67,7 @@ class UnitSeries:
         return values
 
     def period_sums(self) -> list[UnitSums]:
-        """Per period with answers: the units with answers in it, as aligned arrays."""
-        answered = self.n > 0
-        found = []
-        for j in np.flatnonzero(answered.any(axis=0)).tolist():
-            at = answered[:, j]
-            if at.all():
-                found.append(UnitSums(self.n[:, j], self.total[:, j], self.squares[:, j]))
-            else:
-                found.append(UnitSums(self.n[at, j], self.total[at, j], self.squares[at, j]))
-        return found
+        return period_sums(self.n, self.total, self.squares)
 
     def totals(self) -> tuple[int, float, float]:
         """Over every unit and the range, units added in order."""

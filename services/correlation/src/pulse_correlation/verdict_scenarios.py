@@ -24,6 +24,7 @@ from pulse_correlation.report_model import (
     UnitSums,
     UnitTable,
 )
+from pulse_correlation.report_unit_sums import period_sums
 from pulse_correlation.verdict_text import CUSTOMERS_FIRST, GATE, TREATMENT_FIRST
 
 OUTCOME = "csat"
@@ -111,20 +112,6 @@ def _panel(org: OrganisationSample, units: list[str], predictors: Sequence[str])
     )
 
 
-def _period_sums(n: np.ndarray, total: np.ndarray, squares: np.ndarray) -> list[UnitSums]:
-    found = []
-    for t in range(n.shape[1]):
-        present = n[:, t] > 0
-        found.append(
-            UnitSums(
-                [int(v) for v in n[present, t]],
-                [float(v) for v in total[present, t]],
-                [float(v) for v in squares[present, t]],
-            )
-        )
-    return [s for s in found if s.n]
-
-
 def unit_table(org: OrganisationSample, scenario: Scenario) -> UnitTable:
     """The unit table the service would build from these aggregates (every unit released)."""
     units = [f"u{u:03d}" for u in range(org.employee_n.shape[0])]
@@ -153,12 +140,12 @@ def unit_table(org: OrganisationSample, scenario: Scenario) -> UnitTable:
     covariates = {UNIT_SIZE: [math.log(n) if n > 0 else math.nan for n in emp_n]}
     if WORKLOAD in scenario.covariates:
         covariates[WORKLOAD] = x[WORKLOAD]
-    period_sums = {
-        p: _period_sums(org.employee_n, org.score_sum[i], org.score_sumsq[i])
+    by_period = {
+        p: period_sums(org.employee_n, org.score_sum[i], org.score_sumsq[i])
         for i, p in enumerate(PREDICTORS)
         if p in scenario.predictors
     }
-    period_sums[OUTCOME] = _period_sums(org.customer_n, org.customer_sum, org.customer_sumsq)
+    by_period[OUTCOME] = period_sums(org.customer_n, org.customer_sum, org.customer_sumsq)
     return UnitTable(
         units=units,
         names={u: u for u in units},
@@ -171,7 +158,7 @@ def unit_table(org: OrganisationSample, scenario: Scenario) -> UnitTable:
         items=items,
         covariates={c: covariates[c] for c in scenario.covariates if c in covariates},
         panel=_panel(org, units, scenario.predictors),
-        period_sums=period_sums,
+        period_sums=by_period,
         rwg_inputs={c: rwg[c] for c in [*scenario.predictors, OUTCOME]},
         nps_counts=None,
         top2=(int(org.customer_top2.sum()), int(cus_n.sum())),
