@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import grpc.aio
+import httpx
 from pulse_cli import stack
 from pulse_cli.context import Stubs, client_identity, connect
 from pulse_common.auth import TokenSource
@@ -246,10 +247,27 @@ class FaultStack:
         return pid
 
     def restart(self, name: str, **env: str) -> int:
-        """``start`` and wait until it is SERVING."""
+        """``start`` and wait until it is SERVING and, with a web front, until the front's
+        readiness check reaches every service again (so the next test starts on a whole
+        stack)."""
         pid = self.start(name, **env)
         stack.wait_until_serving(self.state, [name], timeout_s=90)
+        self.wait_web_ready()
         return pid
+
+    def wait_web_ready(self, timeout_s: float = 30.0) -> None:
+        """Until the web front's ``/healthz`` answers 200 (nothing without a web front)."""
+        address = self.state.addresses.get("web")
+        if address is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://{address}/healthz", timeout=5).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the web front was not ready within {timeout_s:.0f} s")
+            time.sleep(0.1)
 
     def through_proxy(self, name: str) -> None:
         """Stop ``name`` (SIGTERM) and start it again talking to NATS through the proxy (for
