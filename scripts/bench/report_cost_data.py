@@ -6,11 +6,10 @@ linking employee and customer answers. Also used by ``bench_ingest`` and
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 
-from pulse.events.v1 import events_pb2
 from pulse.types.v1 import types_pb2
+from pulse_testing.correlation import response_recorded
 
 
 @dataclass(frozen=True)
@@ -98,14 +97,5 @@ def _event(
     answers: dict[str, int],
     channel: str,
 ) -> bytes:
-    return events_pb2.ResponseRecorded(
-        response_id=str(uuid.uuid4()),
-        survey_id=survey.survey_id,
-        survey_version=survey.version,
-        kind=survey.kind,
-        unit_id=unit,
-        period=period,
-        answers=[types_pb2.Answer(item_id=i, score=s) for i, s in answers.items()],
-        channel=channel,
-        source="bench",
-    ).SerializeToString()
+    event = response_recorded(survey, unit, period, answers, channel=channel, source="bench")
+    return event.SerializeToString()

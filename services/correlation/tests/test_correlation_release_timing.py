@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 
 import nats
 import pytest
@@ -25,7 +24,7 @@ from pulse_correlation.app import DEFINITION
 from pulse_correlation.org import OrgSnapshot, UnitInfo
 from pulse_correlation.releases import FrozenPeriod, ReleaseRule, WaveState, late_counts
 from pulse_correlation.settings import load_correlation_settings
-from pulse_testing.correlation import eventually, publish_org, publish_surveys
+from pulse_testing.correlation import eventually, publish_org, publish_surveys, response_recorded
 from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack, settings_for_tests
 
@@ -89,15 +88,7 @@ def test_release_settings_come_from_the_environment() -> None:
 
 
 def answer(unit: str, period: str, score: int) -> events_pb2.ResponseRecorded:
-    return events_pb2.ResponseRecorded(
-        response_id=str(uuid.uuid4()),
-        survey_id=SURVEY.survey_id,
-        survey_version=SURVEY.version,
-        kind=SURVEY.kind,
-        unit_id=unit,
-        period=period,
-        answers=[types_pb2.Answer(item_id="s1", score=score)],
-    )
+    return response_recorded(SURVEY, unit, period, {"s1": score})
 
 
 async def test_a_period_is_released_on_its_day_once_its_waves_closed(settings: Settings) -> None:

@@ -11,7 +11,6 @@ dashboard pages, before and after the late arrival) and subtracts every nested p
 from __future__ import annotations
 
 import itertools
-import uuid
 
 import nats
 import pytest
@@ -24,7 +23,12 @@ from pulse_common.config import Settings
 from pulse_common.messaging import publish_event
 from pulse_correlation.app import DEFINITION
 from pulse_testing.anonymity import linkage_line
-from pulse_testing.correlation import eventually, publish_org, publish_surveys
+from pulse_testing.correlation import (
+    eventually,
+    publish_org,
+    publish_surveys,
+    response_recorded,
+)
 from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
 
@@ -46,15 +50,7 @@ K = 5
 
 
 def answer(unit: str, score: int) -> events_pb2.ResponseRecorded:
-    return events_pb2.ResponseRecorded(
-        response_id=str(uuid.uuid4()),
-        survey_id=SURVEY.survey_id,
-        survey_version=SURVEY.version,
-        kind=SURVEY.kind,
-        unit_id=unit,
-        period=PERIOD,
-        answers=[types_pb2.Answer(item_id="s1", score=score)],
-    )
+    return response_recorded(SURVEY, unit, PERIOD, {"s1": score})
 
 
 def to100(score: int) -> float:

@@ -29,7 +29,7 @@ from pulse_common.config import Settings
 from pulse_common.messaging import publish_event
 from pulse_common.runtime import start_service
 from pulse_correlation.app import DEFINITION
-from pulse_testing.correlation import assert_same_estimate, eventually
+from pulse_testing.correlation import assert_same_estimate, eventually, response_recorded
 from pulse_testing.security import as_viewer, tools_channel
 from pulse_testing.stack import inprocess_stack
 
@@ -80,21 +80,15 @@ def response(
     scores: dict[str, int],
     channel: str = "",
 ) -> events_pb2.ResponseRecorded:
-    return events_pb2.ResponseRecorded(
-        response_id=str(uuid.uuid4()),
-        survey_id=survey.survey_id,
-        survey_version=survey.version,
-        kind=survey.kind,
-        unit_id=unit,
-        period=period,
-        answers=[types_pb2.Answer(item_id=i, score=s) for i, s in scores.items()]
-        + (
-            [types_pb2.Answer(item_id="comment", text="free text")]
-            if survey is EMPLOYEE_SURVEY
-            else []
-        ),
+    comment = [types_pb2.Answer(item_id="comment", text="free text")]
+    return response_recorded(
+        survey,
+        unit,
+        period,
+        scores,
         channel=channel,
         source="live",
+        extra=comment if survey is EMPLOYEE_SURVEY else (),
     )
 
 

@@ -5,6 +5,7 @@ estimates with ``pulse_stats`` on the same data."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import pulse_stats
@@ -42,6 +43,31 @@ async def publish_surveys(
             events_pb2.SurveyPublished(survey=survey),
             msg_id=f"survey:{survey.survey_id}",
         )
+
+
+def response_recorded(
+    survey: types_pb2.SurveyDefinition,
+    unit: str,
+    period: str,
+    scores: dict[str, int],
+    *,
+    channel: str = "",
+    source: str = "",
+    extra: Sequence[types_pb2.Answer] = (),
+) -> events_pb2.ResponseRecorded:
+    """A ``ResponseRecorded`` of ``survey`` (a fresh response id) with one scored answer per
+    item of ``scores`` and then the ``extra`` answers (free text, say)."""
+    return events_pb2.ResponseRecorded(
+        response_id=str(uuid.uuid4()),
+        survey_id=survey.survey_id,
+        survey_version=survey.version,
+        kind=survey.kind,
+        unit_id=unit,
+        period=period,
+        answers=[types_pb2.Answer(item_id=i, score=s) for i, s in scores.items()] + list(extra),
+        channel=channel,
+        source=source,
+    )
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 30.0) -> None:
